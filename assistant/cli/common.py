@@ -1,0 +1,79 @@
+"""Shared CLI plumbing: settings from flags, opening the store, printing JSON or text."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from ..settings import Settings, load_settings
+from ..store import Store
+
+
+@dataclass
+class AppContext:
+    overrides: dict[str, Any] = field(default_factory=dict)
+    debug: bool = False
+
+    def settings(self, extra: dict[str, Any] | None = None) -> Settings:
+        return load_settings(_deep_merge(self.overrides, extra or {}))
+
+
+def _deep_merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    out = dict(a)
+    for key, value in b.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def set_override(ctx: AppContext, dotted: str, value: Any) -> None:
+    if value is None:
+        return
+    node = ctx.overrides
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+
+
+pass_app = click.make_pass_decorator(AppContext, ensure=True)
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+@contextmanager
+def open_store(settings: Settings, *, with_embedder: bool = False) -> Iterator[tuple[Store, Any]]:
+    """The store, plus the configured embedder (whose identity creates a new store)."""
+    from ..embeddings import make_embedder
+
+    embedder = make_embedder(settings.embedding, settings.ollama)
+    with Store(settings, embedding=embedder.identity) as store:
+        yield store, (embedder if with_embedder else None)
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+def err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def is_tty() -> bool:
+    return sys.stderr.isatty()

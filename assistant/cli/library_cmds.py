@@ -1,0 +1,241 @@
+"""Library commands: ingest, status, docs list|show|rm, reembed, db stop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import library
+from ..errors import EmbeddingError
+from .common import AppContext, emit_json, err, human_bytes, is_tty, json_option, open_store, pass_app
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--glob", "globs", multiple=True, help="Only files matching this pattern (repeatable).")
+@click.option("--prune", is_flag=True, help="Remove documents under PATHS whose files are gone.")
+@click.option("--chunk-size", type=int, help="Chunk size in tokens.")
+@click.option("--chunk-overlap", type=int, help="Chunk overlap in tokens.")
+@click.option("--max-file-mb", type=float, help="Skip files larger than this.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@json_option
+@pass_app
+def ingest(
+    app: AppContext,
+    paths: tuple[Path, ...],
+    globs: tuple[str, ...],
+    prune: bool,
+    chunk_size: int | None,
+    chunk_overlap: int | None,
+    max_file_mb: float | None,
+    no_progress: bool,
+    as_json: bool,
+) -> None:
+    """Add or update documents from files and folders (md, txt, rst, html, pdf, code)."""
+    from ..ingest.pipeline import ingest as run_ingest
+    from .progress import IngestProgress
+
+    extra = {
+        "ingest": {
+            k: v
+            for k, v in {
+                "chunk_size": chunk_size,
+                "chunk_overlap": chunk_overlap,
+                "max_file_mb": max_file_mb,
+            }.items()
+            if v is not None
+        }
+    }
+    settings = app.settings(extra)
+    with open_store(settings, with_embedder=True) as (store, embedder):
+        with IngestProgress(enabled=is_tty() and not no_progress and not as_json) as bar:
+            report = run_ingest(
+                store, embedder, list(paths), settings.ingest,
+                globs=list(globs), prune=prune, progress=bar,
+            )
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        print_report(report)
+    if report.interrupted:
+        raise SystemExit(130)
+
+
+def print_report(report) -> None:  # noqa: ANN001
+    rate = report.chunks / report.seconds if report.seconds else 0.0
+    click.echo(
+        f"Added {len(report.added)}, updated {len(report.updated)}, unchanged {report.unchanged}, "
+        f"removed {len(report.removed)} documents; {report.chunks} chunks in "
+        f"{report.seconds:.1f}s ({rate:.1f} chunks/s)."
+    )
+    if report.unsupported:
+        click.echo(f"Skipped {report.unsupported} files of unsupported types.")
+    for source in report.removed:
+        click.echo(f"  removed  {source}")
+    if report.failed:
+        click.echo(f"{len(report.failed)} files could not be ingested:")
+        for problem in report.failed:
+            click.echo(f"  {problem.path}: {problem.reason}")
+    if report.interrupted:
+        err("Interrupted: documents finished before the interrupt are stored; nothing is half-stored.")
+
+
+@click.command()
+@json_option
+@pass_app
+def status(app: AppContext, as_json: bool) -> None:
+    """Database location, documents, chunks, embedding model, size on disk."""
+    from ..embeddings import make_embedder
+    from ..store import Store
+
+    settings = app.settings()
+    configured = None
+    try:
+        configured = make_embedder(settings.embedding, settings.ollama).identity
+    except EmbeddingError as exc:
+        err(f"Warning: {exc}")
+    with Store(settings, embedding=configured) as store:
+        info = library.stats(store)
+        stored = store.embedding_identity()
+        data = {
+            "database": store.where(),
+            "schema": store.schema,
+            **info,
+            "embedding_model": stored.model if stored else None,
+            "embedding_dimension": stored.dimension if stored else None,
+            "configured_embedding_model": configured.model if configured else None,
+            "embedding_mismatch": bool(stored and configured and stored != configured),
+        }
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(f"Database:   {data['database']} (schema {data['schema']})")
+    click.echo(f"Documents:  {data['documents']}  ({human_bytes(data['source_bytes'])} of sources)")
+    click.echo(f"Chunks:     {data['chunks']}")
+    click.echo(f"Embeddings: {data['embedding_model']} (dimension {data['embedding_dimension']})")
+    click.echo(f"On disk:    {human_bytes(data['database_bytes'])}")
+    if data["embedding_mismatch"]:
+        click.echo(
+            f"Warning: configured embedding model is {data['configured_embedding_model']}; "
+            "run `openbook reembed` to switch the library to it."
+        )
+
+
+@click.group()
+def docs() -> None:
+    """List, show and remove documents."""
+
+
+@docs.command("list")
+@json_option
+@pass_app
+def docs_list(app: AppContext, as_json: bool) -> None:
+    """All documents in the library."""
+    with open_store(app.settings()) as (store, _):
+        rows = library.list_documents(store)
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("The library is empty. Add documents with: openbook ingest PATH")
+        return
+    for r in rows:
+        click.echo(f"{r['id']:>5}  {r['kind']:<8} {r['chunk_count']:>4} chunks  {r['source']}")
+
+
+@docs.command("show")
+@click.argument("ref")
+@click.option("--chunks/--no-chunks", default=True, help="Print the document's chunks.")
+@json_option
+@pass_app
+def docs_show(app: AppContext, ref: str, chunks: bool, as_json: bool) -> None:
+    """One document (by id or path) and its chunks."""
+    with open_store(app.settings()) as (store, _):
+        doc = library.find_document(store, ref)
+        parts = library.chunks_of(store, doc["id"]) if chunks else []
+    if as_json:
+        emit_json({**doc, "chunks": parts})
+        return
+    click.echo(f"#{doc['id']} {doc['title']}")
+    click.echo(f"  source:  {doc['source']}")
+    click.echo(f"  kind:    {doc['kind']}, {human_bytes(doc['size_bytes'])}, {doc['chunk_count']} chunks")
+    click.echo(f"  hash:    {doc['content_hash'][:16]}…  updated {doc['updated_at']:%Y-%m-%d %H:%M}")
+    for c in parts:
+        where = ", ".join(f"{k} {v}" for k, v in c["metadata"].items())
+        click.echo(f"\n[{c['ordinal']}] {where}\n{c['text']}")
+
+
+@docs.command("rm")
+@click.argument("refs", nargs=-1, required=True)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@pass_app
+def docs_rm(app: AppContext, refs: tuple[str, ...], yes: bool, as_json: bool) -> None:
+    """Remove documents (by id or path) and their chunks."""
+    with open_store(app.settings()) as (store, _):
+        found = [library.find_document(store, ref) for ref in refs]
+        if not yes and not as_json and is_tty():
+            names = "\n  ".join(d["source"] for d in found)
+            click.confirm(f"Remove {len(found)} document(s)?\n  {names}\n", abort=True)
+        removed = library.delete_documents(store, [d["id"] for d in found])
+    if as_json:
+        emit_json({"removed": removed})
+    else:
+        for source in removed:
+            click.echo(f"Removed {source}")
+
+
+@click.command()
+@json_option
+@pass_app
+def reembed(app: AppContext, as_json: bool) -> None:
+    """Re-embed every chunk with the configured embedding model."""
+    from ..reembed import reembed as run_reembed
+    from ..store import Store
+
+    settings = app.settings()
+    with open_store(settings, with_embedder=True) as (store, embedder):
+        assert isinstance(store, Store)
+        before = store.embedding_identity()
+
+        def show(done: int, total: int) -> None:
+            if not as_json:
+                click.echo(f"\rEmbedded {done}/{total} chunks", nl=False, err=True)
+
+        count = run_reembed(store, embedder, show)
+    if not as_json:
+        err("")
+    result = {
+        "chunks": count,
+        "from": before.model if before else None,
+        "to": embedder.identity.model,
+        "dimension": embedder.identity.dimension,
+    }
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(f"Re-embedded {count} chunks with {result['to']} (dimension {result['dimension']}).")
+
+
+@click.group()
+def db() -> None:
+    """The embedded database server."""
+
+
+@db.command("stop")
+@json_option
+@pass_app
+def db_stop(app: AppContext, as_json: bool) -> None:
+    """Stop the embedded server now (it also stops when the last openbook exits)."""
+    from ..embedded_pg import server_for
+
+    settings = app.settings()
+    if settings.database.external:
+        raise click.UsageError("An external database is configured; there is no server to stop.")
+    server = server_for(settings.database.embedded_data_dir())
+    was_running = server.stop()
+    if as_json:
+        emit_json({"stopped": was_running, "data_dir": str(server.data_dir)})
+    else:
+        click.echo("Stopped." if was_running else "The embedded server was not running.")

@@ -1,0 +1,46 @@
+"""One exception family for everything a user should read.
+
+Each error carries a message written for people and, where there is one, the next thing to try
+(``hint``). The CLI prints ``Error: <message>`` plus the hint and exits non-zero; ``--debug``
+shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+
+class OpenbookError(Exception):
+    """Base class for errors shown to users."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class ConfigError(OpenbookError):
+    """Settings that cannot be used: bad TOML, bad values."""
+
+
+class DatabaseError(OpenbookError):
+    """The database cannot be reached, started, or is missing something (pgvector)."""
+
+
+class EmbeddingMismatchError(DatabaseError):
+    """The store was built with another embedding model or dimension."""
+
+
+class EmbeddingError(OpenbookError):
+    """The embedding model could not be loaded or failed."""
+
+
+class IngestError(OpenbookError):
+    """Ingestion cannot start (no such path, nothing to ingest)."""
+
+
+class NotFoundError(OpenbookError):
+    """A named thing (document, trace, session) does not exist."""

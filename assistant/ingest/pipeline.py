@@ -1,0 +1,153 @@
+"""Ingestion: discover -> fingerprint -> parse -> embed (batched across files) -> store.
+
+Each document is written in its own transaction after all its chunks are embedded, so Ctrl-C or
+a crash at any point leaves every document either fully stored (old or new version) or absent.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from .. import library
+from ..embeddings import Embedder
+from ..errors import IngestError
+from ..settings import IngestSettings
+from ..store import Store
+from .discover import Problem, discover
+from .parse import BadFile, ParsedFile, fingerprint, parse_file, signature
+
+GROUP_CHUNKS = 256  # embed this many chunks (from several files) per call
+
+
+class Progress(Protocol):
+    def start(self, total_files: int) -> None: ...
+    def advance(self, files: int = 0, chunks: int = 0) -> None: ...
+
+
+class _NoProgress:
+    def start(self, total_files: int) -> None:
+        pass
+
+    def advance(self, files: int = 0, chunks: int = 0) -> None:
+        pass
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+    failed: list[Problem] = field(default_factory=list)
+    unsupported: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "failed": [{"path": p.path, "reason": p.reason} for p in self.failed],
+            "unsupported_skipped": self.unsupported,
+            "chunks_written": self.chunks,
+            "seconds": round(self.seconds, 3),
+            "interrupted": self.interrupted,
+        }
+
+
+def ingest(
+    store: Store,
+    embedder: Embedder,
+    paths: list[Path],
+    settings: IngestSettings,
+    *,
+    globs: list[str] | None = None,
+    prune: bool = False,
+    progress: Progress | None = None,
+) -> IngestReport:
+    progress = progress or _NoProgress()
+    report = IngestReport()
+    started = time.perf_counter()
+    found = discover(paths, globs)
+    report.failed.extend(found.problems)
+    report.unsupported = found.unsupported
+    if not found.files and not prune and not found.problems:
+        raise IngestError(
+            f"No supported files found under {', '.join(str(p) for p in paths)}",
+            hint="supported: md, txt, rst, html, pdf and source code; use --glob to choose",
+        )
+    store.check_embedding(embedder.identity)
+    sig = signature(settings.chunk_size, settings.chunk_overlap)
+    known = library.fingerprints(store)
+    max_bytes = int(settings.max_file_mb * 1_000_000)
+    progress.start(len(found.files))
+    pending: list[ParsedFile] = []
+    try:
+        for path in found.files:
+            source = str(path)
+            try:
+                digest = fingerprint(path, max_bytes)[0]
+                if source in known and known[source] == library.Fingerprint(digest, sig):
+                    report.unchanged += 1
+                    progress.advance(files=1)
+                    continue
+                parsed = parse_file(path, settings.chunk_size, settings.chunk_overlap, max_bytes)
+            except BadFile as exc:
+                report.failed.append(Problem(source, str(exc)))
+                progress.advance(files=1)
+                continue
+            pending.append(parsed)
+            if sum(len(p.chunks) for p in pending) >= GROUP_CHUNKS:
+                _flush(store, embedder, pending, sig, known, report, progress)
+        _flush(store, embedder, pending, sig, known, report, progress)
+        if prune:
+            report.removed = _prune(store, found.roots, {str(p) for p in found.files})
+    except KeyboardInterrupt:
+        report.interrupted = True
+    finally:
+        report.seconds = time.perf_counter() - started
+    return report
+
+
+def _flush(
+    store: Store,
+    embedder: Embedder,
+    pending: list[ParsedFile],
+    sig: str,
+    known: dict[str, library.Fingerprint],
+    report: IngestReport,
+    progress: Progress,
+) -> None:
+    if not pending:
+        return
+    texts = [
+        library.embedding_text(p.title, c.text, c.metadata) for p in pending for c in p.chunks
+    ]
+    vectors = embedder.embed_batch(texts)
+    offset = 0
+    for parsed in pending:
+        n = len(parsed.chunks)
+        source = str(parsed.path)
+        library.write_document(store, parsed, source, sig, vectors[offset : offset + n])
+        offset += n
+        (report.updated if source in known else report.added).append(source)
+        report.chunks += n
+        progress.advance(files=1, chunks=n)
+    pending.clear()
+
+
+def _prune(store: Store, roots: list[Path], present: set[str]) -> list[str]:
+    """Remove documents under ``roots`` whose files no longer exist."""
+    gone: list[int] = []
+    for root in roots:
+        for row in library.sources_under(store, str(root)):
+            if row["source"] not in present and not os.path.exists(row["source"]):
+                gone.append(int(row["id"]))
+    return library.delete_documents(store, sorted(set(gone)))

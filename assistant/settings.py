@@ -1,0 +1,225 @@
+"""All settings in one place.
+
+Precedence, lowest to highest: built-in defaults < the TOML file (``$XDG_CONFIG_HOME/openbook/
+config.toml`` or ``$OPENBOOK_CONFIG``) < environment variables < CLI flags.
+
+Environment variables use the ``OPENBOOK_`` prefix and ``__`` for nesting
+(``OPENBOOK_INGEST__CHUNK_SIZE=300``). The standard variables of the tools we talk to are honoured
+too: ``OLLAMA_HOST``, ``DATABASE_URL`` and libpq's ``PG*`` (``PGHOST``, ``PGDATABASE``, ...), which
+select an external PostgreSQL server instead of the embedded one.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from . import paths
+from .errors import ConfigError
+
+LIBPQ_VARS = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseSettings(_Section):
+    url: SecretStr | None = Field(
+        None,
+        description="libpq URL of an external PostgreSQL (>= 14, with pgvector). Unset: embedded.",
+    )
+    use_libpq_env: bool = Field(
+        False, description="Connect with libpq's PG* variables (set automatically when PGHOST etc. are)."
+    )
+    data_dir: Path | None = Field(
+        None, description="Data directory of the embedded server (default: XDG data dir)."
+    )
+    db_schema: str = Field(
+        "openbook", pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="Schema holding our tables."
+    )
+    pool_size: int = Field(4, ge=1, le=64, description="Maximum connections in the pool.")
+    connect_timeout: float = Field(15.0, gt=0, description="Seconds to wait for a connection.")
+
+    @property
+    def external(self) -> bool:
+        return self.url is not None or self.use_libpq_env
+
+    def embedded_data_dir(self) -> Path:
+        return (self.data_dir or paths.data_dir() / "pgdata").expanduser()
+
+
+class EmbeddingSettings(_Section):
+    provider: Literal["sentence-transformers", "ollama"] = Field(
+        "sentence-transformers", description="Where embeddings come from."
+    )
+    model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Model name (bundled: all-MiniLM-L6-v2), a local model directory, "
+        "or an Ollama embedding model when provider = ollama.",
+    )
+    batch_size: int = Field(64, ge=1, le=4096, description="Texts per embedding call.")
+
+
+class IngestSettings(_Section):
+    chunk_size: int = Field(200, ge=32, le=8192, description="Chunk size in tokens.")
+    chunk_overlap: int = Field(30, ge=0, le=2048, description="Overlap between chunks, tokens.")
+    max_file_mb: float = Field(25.0, gt=0, description="Files larger than this are skipped.")
+
+
+class OllamaSettings(_Section):
+    host: str = Field("http://127.0.0.1:11434", description="Ollama server (OLLAMA_HOST).")
+    timeout: float = Field(120.0, gt=0, description="Seconds before a request times out.")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="OPENBOOK_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    database: DatabaseSettings = DatabaseSettings()
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    ingest: IngestSettings = IngestSettings()
+    ollama: OllamaSettings = OllamaSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            StandardEnvSource(settings_cls),
+            TomlFileSource(settings_cls),
+        )
+
+
+class StandardEnvSource(PydanticBaseSettingsSource):
+    """OLLAMA_HOST, DATABASE_URL and libpq PG* variables, mapped onto our fields."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        host = os.environ.get("OLLAMA_HOST")
+        if host:
+            out["ollama"] = {"host": _normalise_ollama_host(host)}
+        url = os.environ.get("DATABASE_URL")
+        if url:
+            out["database"] = {"url": url}
+        elif any(os.environ.get(v) for v in LIBPQ_VARS):
+            out["database"] = {"use_libpq_env": True}
+        return out
+
+
+class TomlFileSource(PydanticBaseSettingsSource):
+    """The user's TOML file; a broken file is a clear error, not a silent default."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = paths.config_file()
+        if not path.exists():
+            return {}
+        try:
+            return tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"Cannot read settings file {path}: {exc}", hint="fix or remove the file"
+            ) from exc
+
+
+def _normalise_ollama_host(host: str) -> str:
+    """Accept what Ollama itself accepts: ``host``, ``host:port``, ``0.0.0.0``, full URLs."""
+    host = host.strip().rstrip("/")
+    if "://" not in host:
+        host = f"http://{host}"
+    scheme, rest = host.split("://", 1)
+    if rest.startswith("0.0.0.0"):
+        rest = "127.0.0.1" + rest[len("0.0.0.0") :]
+    if ":" not in rest.split("/", 1)[0].rsplit("]", 1)[-1]:
+        rest = rest + (":443" if scheme == "https" else ":11434")
+    return f"{scheme}://{rest}"
+
+
+def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
+    """Build the effective settings; ``overrides`` are CLI flags (nested dicts)."""
+    try:
+        return Settings(**(overrides or {}))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"Invalid settings: {problems}", hint="see `openbook config`") from exc
+
+
+def explain(overrides: dict[str, Any] | None = None) -> list[tuple[str, Any, str]]:
+    """Every effective setting as (dotted name, display value, source)."""
+    settings = load_settings(overrides)
+    layers: list[tuple[str, dict[str, Any]]] = [
+        ("cli", overrides or {}),
+        ("env", EnvSettingsSource(Settings)()),
+        ("env (standard)", StandardEnvSource(Settings)()),
+        (f"file {paths.config_file()}", TomlFileSource(Settings)()),
+    ]
+    rows = []
+    for name, value in _flatten(settings.model_dump()).items():
+        source = next((label for label, data in layers if _has(data, name)), "default")
+        rows.append((name, _display(name, value), source))
+    return rows
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _has(data: dict[str, Any], dotted: str) -> bool:
+    node: Any = data
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _display(name: str, value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return mask_url(value.get_secret_value())
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def mask_url(url: str) -> str:
+    """Hide the password in a libpq URL or key=value string."""
+    import re
+
+    url = re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    return re.sub(r"(password\s*=\s*)\S+", r"\1***", url)
+
+
+__all__ = ["Settings", "load_settings", "explain", "mask_url", "InitSettingsSource"]
