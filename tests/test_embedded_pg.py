@@ -1,0 +1,97 @@
+"""The embedded server: shared by processes, crash tolerant, stopped by the last user."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import psycopg
+
+from openbook.assistant.embedded_pg import EmbeddedServer
+
+HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from openbook.assistant.embedded_pg import server_for
+    s = server_for(Path(sys.argv[1]))
+    s.acquire()
+    print(s._postmaster_pid(), flush=True)
+    if sys.argv[2] == "hold":
+        time.sleep(600)
+    s.release()
+    """
+)
+
+
+def _holder(data_dir, mode="hold"):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(data_dir), mode], stdout=subprocess.PIPE, text=True
+    )
+    pid = int(proc.stdout.readline())
+    return proc, pid
+
+
+def test_start_query_stop(tmp_path):
+    server = EmbeddedServer(tmp_path / "db")
+    conninfo = server.acquire()
+    with psycopg.connect(conninfo) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert server.is_running()
+    server.release()
+    assert not server.is_running()
+
+
+def test_concurrent_processes_share_one_server(tmp_path):
+    data = tmp_path / "db"
+    proc, child_pid = _holder(data)
+    try:
+        server = EmbeddedServer(data)
+        server.acquire()
+        assert server._postmaster_pid() == child_pid  # reused, not a second server
+        server.release()
+        assert server.is_running()  # the child still holds a lease
+    finally:
+        proc.kill()
+        proc.wait()
+    # The child died without releasing: its lease is stale; the next user stops the server.
+    server = EmbeddedServer(data)
+    server.acquire()
+    assert server.live_leases() == 1
+    server.release()
+    assert not server.is_running()
+
+
+def test_recovers_after_postgres_is_killed(tmp_path):
+    server = EmbeddedServer(tmp_path / "db")
+    server.acquire()
+    pid = server._postmaster_pid()
+    server.release_all()
+    server = EmbeddedServer(tmp_path / "db")
+    server.acquire()
+    pid = server._postmaster_pid()
+    os.kill(pid, signal.SIGKILL)  # leaves a stale postmaster.pid behind
+    for _ in range(100):
+        if not server.is_running():
+            break
+        time.sleep(0.05)
+    server.release_all()
+    again = EmbeddedServer(tmp_path / "db")
+    conninfo = again.acquire()
+    with psycopg.connect(conninfo) as conn:
+        assert conn.execute("SELECT 2").fetchone() == (2,)
+    assert again._postmaster_pid() != pid
+    again.release()
+
+
+def test_half_finished_initdb_is_redone(tmp_path):
+    data = tmp_path / "db"
+    scratch = data.with_name("db.initdb")
+    scratch.mkdir()
+    (scratch / "garbage").write_text("left by a crash during initdb")
+    server = EmbeddedServer(data)
+    server.acquire()
+    assert (data / "PG_VERSION").exists() and not scratch.exists()
+    server.release()

@@ -1,0 +1,81 @@
+from pathlib import Path
+
+import pytest
+
+from openbook.assistant import paths
+from openbook.assistant.errors import ConfigError
+from openbook.assistant.settings import explain, load_settings, mask_url
+
+
+def _write_config(text: str) -> Path:
+    path = paths.config_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_defaults():
+    s = load_settings()
+    assert s.ingest.chunk_size == 200
+    assert s.database.external is False
+    assert s.embedding.model == "all-MiniLM-L6-v2"
+
+
+def test_precedence_default_file_env_cli(monkeypatch):
+    _write_config("[ingest]\nchunk_size = 300\nchunk_overlap = 10\nmax_file_mb = 3\n")
+    monkeypatch.setenv("OPENBOOK_INGEST__CHUNK_OVERLAP", "20")
+    monkeypatch.setenv("OPENBOOK_INGEST__MAX_FILE_MB", "4")
+    s = load_settings({"ingest": {"max_file_mb": 5}})
+    assert s.ingest.chunk_size == 300  # file beats default
+    assert s.ingest.chunk_overlap == 20  # env beats file
+    assert s.ingest.max_file_mb == 5  # cli beats env
+    sources = {name: source for name, _, source in explain({"ingest": {"max_file_mb": 5}})}
+    assert sources["ingest.chunk_size"].startswith("file ")
+    assert sources["ingest.chunk_overlap"] == "env"
+    assert sources["ingest.max_file_mb"] == "cli"
+    assert sources["ingest.chunk_size"] != sources["embedding.model"] == "default"
+
+
+def test_standard_env_vars(monkeypatch):
+    monkeypatch.setenv("OLLAMA_HOST", "0.0.0.0:11500")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://bob:hunter2@db.example/lib")
+    s = load_settings()
+    assert s.ollama.host == "http://127.0.0.1:11500"
+    assert s.database.external
+    rows = {name: (value, source) for name, value, source in explain()}
+    assert rows["database.url"] == ("postgresql://bob:***@db.example/lib", "env (standard)")
+    assert "hunter2" not in str(rows)
+
+
+def test_prefixed_env_beats_standard_env(monkeypatch):
+    monkeypatch.setenv("OLLAMA_HOST", "http://a:1")
+    monkeypatch.setenv("OPENBOOK_OLLAMA__HOST", "http://b:2")
+    assert load_settings().ollama.host == "http://b:2"
+
+
+def test_libpq_env_selects_external(monkeypatch):
+    monkeypatch.setenv("PGHOST", "/var/run/postgresql")
+    s = load_settings()
+    assert s.database.use_libpq_env and s.database.external
+
+
+def test_bad_toml_is_a_clear_error():
+    path = _write_config("[ingest\nchunk_size = ")
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert str(path) in info.value.message
+
+
+def test_unknown_or_invalid_values_are_clear_errors(monkeypatch):
+    _write_config("[ingest]\nchunk_sise = 100\n")
+    with pytest.raises(ConfigError, match="chunk_sise"):
+        load_settings()
+    _write_config("")
+    monkeypatch.setenv("OPENBOOK_INGEST__CHUNK_SIZE", "-5")
+    with pytest.raises(ConfigError, match="ingest.chunk_size"):
+        load_settings()
+
+
+def test_mask_url():
+    assert mask_url("postgresql://u:p@h/d") == "postgresql://u:***@h/d"
+    assert mask_url("host=h password=secret user=u") == "host=h password=*** user=u"
