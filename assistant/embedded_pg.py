@@ -189,8 +189,17 @@ class EmbeddedServer:
         scratch.mkdir(mode=0o700)
         self._as_root_prepare(scratch)
         result = self._run(
-            [_bin("initdb"), "-D", str(scratch), "--auth=trust", "--encoding=UTF8",
-             "--locale=C", "-U", PG_USER, "--no-instructions"],
+            [
+                _bin("initdb"),
+                "-D",
+                str(scratch),
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "-U",
+                PG_USER,
+                "--no-instructions",
+            ],
             timeout=300,
         )
         if result.returncode != 0:
@@ -211,9 +220,12 @@ class EmbeddedServer:
         try:
             proc = psutil.Process(pid)
             cmd = proc.cmdline()
-            return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE and any(
-                "postgres" in part for part in cmd[:1]
-            ) and str(self.data_dir) in " ".join(cmd)
+            return (
+                proc.is_running()
+                and proc.status() != psutil.STATUS_ZOMBIE
+                and any("postgres" in part for part in cmd[:1])
+                and str(self.data_dir) in " ".join(cmd)
+            )
         except (psutil.Error, OSError):
             return False
 
@@ -233,8 +245,19 @@ class EmbeddedServer:
             sock_dir.chmod(0o777)
         options = f"-h '' -k {sock_dir} -p {PORT}"
         result = self._run(
-            [_bin("pg_ctl"), "-D", str(self.data_dir), "-w", "-t", "60",
-             "-l", str(self.log_file), "-o", options, "start"],
+            [
+                _bin("pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(self.log_file),
+                "-o",
+                options,
+                "start",
+            ],
             timeout=90,
         )
         if result.returncode != 0:

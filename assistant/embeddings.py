@@ -48,7 +48,10 @@ class SentenceTransformerEmbedder:
         else:
             self.path = Path(model).expanduser()
             name = str(self.path.resolve())
-            if not (self.path / "modules.json").exists() and not (self.path / "config.json").exists():
+            if (
+                not (self.path / "modules.json").exists()
+                and not (self.path / "config.json").exists()
+            ):
                 raise EmbeddingError(
                     f"Embedding model {model!r} is not the bundled one and not a local model "
                     "directory; Openbook never downloads models at run time",
@@ -132,7 +135,7 @@ class OllamaEmbedder:
         except (httpx.ConnectError, ConnectionError) as exc:
             raise EmbeddingError(
                 f"Ollama is not reachable at {self.host}",
-                hint="start it with `ollama serve`, or set embedding.provider = sentence-transformers",
+                hint="start it with `ollama serve`, or use the bundled sentence-transformers model",
             ) from exc
         except ollama_client.ResponseError as exc:
             hint = f"ollama pull {self.model}" if exc.status_code == 404 else None
@@ -147,7 +150,10 @@ class OllamaEmbedder:
     def embed_batch(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.identity.dimension), dtype=np.float32)
-        parts = [self._call(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
+        parts = [
+            self._call(texts[i : i + self.batch_size])
+            for i in range(0, len(texts), self.batch_size)
+        ]
         return np.concatenate(parts)
 
 

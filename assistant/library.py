@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from psycopg.types.json import Jsonb
-
 from openbook.db import query
+from psycopg.types.json import Jsonb
 
 from .errors import NotFoundError
 from .ingest.parse import ParsedFile

@@ -41,7 +41,8 @@ class DatabaseSettings(_Section):
         description="libpq URL of an external PostgreSQL (>= 14, with pgvector). Unset: embedded.",
     )
     use_libpq_env: bool = Field(
-        False, description="Connect with libpq's PG* variables (set automatically when PGHOST etc. are)."
+        False,
+        description="Connect with libpq's PG* variables (set automatically when PGHOST etc. are).",
     )
     data_dir: Path | None = Field(
         None, description="Data directory of the embedded server (default: XDG data dir)."
@@ -76,6 +77,12 @@ class IngestSettings(_Section):
     chunk_size: int = Field(200, ge=32, le=8192, description="Chunk size in tokens.")
     chunk_overlap: int = Field(30, ge=0, le=2048, description="Overlap between chunks, tokens.")
     max_file_mb: float = Field(25.0, gt=0, description="Files larger than this are skipped.")
+    embed_group: int = Field(
+        2048,
+        ge=1,
+        le=65536,
+        description="Chunks gathered (across files) before embedding and writing them.",
+    )
 
 
 class OllamaSettings(_Section):

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from openbook.db import migrations, query
 from psycopg import sql
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
-
-from openbook.db import migrations, query
 
 from .embedded_pg import server_for
 from .errors import DatabaseError, EmbeddingMismatchError
@@ -103,16 +102,14 @@ class Store:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DatabaseError(
                 f"Cannot connect to PostgreSQL ({self.where()}): {reason}",
-                hint="check database.url / DATABASE_URL, or unset them to use the embedded database",
+                hint="check database.url / DATABASE_URL, or unset it to use the embedded database",
             ) from exc
 
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
         from pgvector.psycopg import register_vector
 
         register_vector(conn)
-        conn.execute(
-            sql.SQL("SET search_path TO {}, public").format(sql.Identifier(self.schema))
-        )
+        conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(self.schema)))
         conn.commit()
 
     @contextlib.contextmanager
@@ -142,9 +139,10 @@ class Store:
                     f"PostgreSQL {conn.info.parameter_status('server_version')} is too old; "
                     "Openbook needs 14 or newer with pgvector"
                 )
-            self._ensure_vector_extension(conn)
             with conn.transaction():
+                # One process at a time creates the extension, the schema and runs migrations.
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext('openbook-migrate'))")
+                self._ensure_vector_extension(conn)
                 conn.execute(
                     sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
                 )
@@ -197,7 +195,7 @@ class Store:
             )
         dim = identity.dimension if identity else self._stored_dimension(conn)
         for mig in pending:
-            log.info("applying migration %04d_%s", mig.version, mig.name)
+            log.debug("applying migration %04d_%s", mig.version, mig.name)
             text = mig.sql.replace("{dim}", str(int(dim))).replace("{schema}", self.schema)
             text = text.replace("CREATE TABLE store_meta", "CREATE TABLE IF NOT EXISTS store_meta")
             conn.execute(text)  # type: ignore[arg-type]
@@ -221,7 +219,7 @@ class Store:
         return EmbeddingIdentity(value["model"], int(value["dimension"]))
 
     def check_embedding(self, identity: EmbeddingIdentity) -> None:
-        """Raise a clear error when the configured embedder is not the one the store was built with."""
+        """A clear error when the configured embedder is not the one the store was built with."""
         stored = self.embedding_identity()
         if stored is None:
             with self.transaction() as conn:
@@ -240,11 +238,16 @@ class Store:
 def _write_identity(conn: psycopg.Connection[Any], identity: EmbeddingIdentity) -> None:
     conn.execute(
         query("set_meta"),
-        {"key": "embedding", "value": Jsonb({"model": identity.model, "dimension": identity.dimension})},
+        {
+            "key": "embedding",
+            "value": Jsonb({"model": identity.model, "dimension": identity.dimension}),
+        },
     )
 
 
-def run(conn: psycopg.Connection[Any], name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def run(
+    conn: psycopg.Connection[Any], name: str, params: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """Run a named query on ``conn``; rows as dicts (empty for statements without results)."""
     from psycopg.rows import dict_row
 

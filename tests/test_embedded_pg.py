@@ -8,7 +8,6 @@ import textwrap
 import time
 
 import psycopg
-
 from openbook.assistant.embedded_pg import EmbeddedServer
 
 HOLDER = textwrap.dedent(
@@ -95,3 +94,36 @@ def test_half_finished_initdb_is_redone(tmp_path):
     server.acquire()
     assert (data / "PG_VERSION").exists() and not scratch.exists()
     server.release()
+
+
+def test_two_openbook_processes_at_once_on_a_fresh_store(overrides):
+    """Both start (or reuse) the server, create the extension/schema/tables once, and succeed."""
+    import json
+
+    db = overrides["database"]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from openbook.assistant.cli.main import main; main()",
+        "--data-dir",
+        db["data_dir"],
+        "--schema",
+        db["db_schema"],
+        "status",
+        "--json",
+    ]
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    results = [p.communicate(timeout=180) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [r[1] for r in results]
+    assert [json.loads(out)["documents"] for out, _ in results] == [0, 0]
+
+
+def test_offline_switches_are_set_in_code():
+    import openbook.assistant  # noqa: F401
+
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+    assert os.environ["TRANSFORMERS_OFFLINE"] == "1"
+    assert os.environ["HF_HUB_DISABLE_TELEMETRY"] == "1"

@@ -4,7 +4,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from openbook.assistant import library
 from openbook.assistant.errors import IngestError
 from openbook.assistant.ingest.pipeline import ingest
@@ -136,13 +135,18 @@ def test_pdf_html_rst_and_code(store, embedder, tmp_path):
         "<body><h1>Comets</h1><p>Comets have two tails.</p></body></html>"
     )
     (root / "guide.rst").write_text("Eclipses\n========\n\nA solar eclipse happens at new moon.\n")
-    (root / "orbit.py").write_text("def period(a):\n    '''Kepler's third law.'''\n    return a ** 1.5\n")
+    (root / "orbit.py").write_text(
+        "def period(a):\n    '''Kepler's third law.'''\n    return a ** 1.5\n"
+    )
     (root / "image.png").write_bytes(b"\x89PNG\r\n")
     report = ingest(store, embedder, [root], CFG)
     assert report.failed == [] and report.unsupported == 1
     docs = {Path(d["source"]).name: d for d in library.list_documents(store)}
     assert {k: d["kind"] for k, d in docs.items()} == {
-        "report.pdf": "pdf", "page.html": "html", "guide.rst": "rst", "orbit.py": "code"
+        "report.pdf": "pdf",
+        "page.html": "html",
+        "guide.rst": "rst",
+        "orbit.py": "code",
     }
     assert docs["page.html"]["title"] == "Comets"
     pages = [c["metadata"].get("page") for c in library.chunks_of(store, docs["report.pdf"]["id"])]
@@ -175,14 +179,13 @@ class _InterruptingEmbedder:
 
 
 def test_ctrl_c_leaves_no_half_document(store, embedder, tmp_path, monkeypatch):
-    import openbook.assistant.ingest.pipeline as pipeline
-
-    monkeypatch.setattr(pipeline, "GROUP_CHUNKS", 2)
     root = tmp_path / "many"
     root.mkdir()
     for i in range(6):
-        (root / f"doc{i}.md").write_text(f"# Doc {i}\n\nParagraph one of {i}.\n\n## B\n\nTwo {i}.\n")
-    report = ingest(store, _InterruptingEmbedder(embedder), [root], CFG)
+        (root / f"doc{i}.md").write_text(
+            f"# Doc {i}\n\nParagraph one of {i}.\n\n## B\n\nTwo {i}.\n"
+        )
+    report = ingest(store, _InterruptingEmbedder(embedder), [root], IngestSettings(embed_group=2))
     assert report.interrupted
     docs = library.list_documents(store)
     assert 0 < len(docs) < 6
@@ -210,7 +213,9 @@ def test_failed_replacement_keeps_the_old_version(store, embedder, corpus, monke
         return real_query(name)
 
     monkeypatch.setattr(lib, "query", broken)
-    with pytest.raises(Exception):
+    import psycopg
+
+    with pytest.raises(psycopg.errors.UndefinedColumn):
         ingest(store, embedder, [corpus], CFG)
     monkeypatch.setattr(lib, "query", real_query)
     after = [r for r in _chunk_rows(store) if r[0].endswith("venus.md")]

@@ -8,12 +8,23 @@ import click
 
 from .. import library
 from ..errors import EmbeddingError
-from .common import AppContext, emit_json, err, human_bytes, is_tty, json_option, open_store, pass_app
+from .common import (
+    AppContext,
+    emit_json,
+    err,
+    human_bytes,
+    is_tty,
+    json_option,
+    open_store,
+    pass_app,
+)
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--glob", "globs", multiple=True, help="Only files matching this pattern (repeatable).")
+@click.option(
+    "--glob", "globs", multiple=True, help="Only files matching this pattern (repeatable)."
+)
 @click.option("--prune", is_flag=True, help="Remove documents under PATHS whose files are gone.")
 @click.option("--chunk-size", type=int, help="Chunk size in tokens.")
 @click.option("--chunk-overlap", type=int, help="Chunk overlap in tokens.")
@@ -51,8 +62,13 @@ def ingest(
     with open_store(settings, with_embedder=True) as (store, embedder):
         with IngestProgress(enabled=is_tty() and not no_progress and not as_json) as bar:
             report = run_ingest(
-                store, embedder, list(paths), settings.ingest,
-                globs=list(globs), prune=prune, progress=bar,
+                store,
+                embedder,
+                list(paths),
+                settings.ingest,
+                globs=list(globs),
+                prune=prune,
+                progress=bar,
             )
     if as_json:
         emit_json(report.as_dict())
@@ -78,7 +94,7 @@ def print_report(report) -> None:  # noqa: ANN001
         for problem in report.failed:
             click.echo(f"  {problem.path}: {problem.reason}")
     if report.interrupted:
-        err("Interrupted: documents finished before the interrupt are stored; nothing is half-stored.")
+        err("Interrupted: finished documents are stored; nothing is half-stored.")
 
 
 @click.command()
@@ -159,8 +175,12 @@ def docs_show(app: AppContext, ref: str, chunks: bool, as_json: bool) -> None:
         return
     click.echo(f"#{doc['id']} {doc['title']}")
     click.echo(f"  source:  {doc['source']}")
-    click.echo(f"  kind:    {doc['kind']}, {human_bytes(doc['size_bytes'])}, {doc['chunk_count']} chunks")
-    click.echo(f"  hash:    {doc['content_hash'][:16]}…  updated {doc['updated_at']:%Y-%m-%d %H:%M}")
+    click.echo(
+        f"  kind:    {doc['kind']}, {human_bytes(doc['size_bytes'])}, {doc['chunk_count']} chunks"
+    )
+    click.echo(
+        f"  hash:    {doc['content_hash'][:16]}…  updated {doc['updated_at']:%Y-%m-%d %H:%M}"
+    )
     for c in parts:
         where = ", ".join(f"{k} {v}" for k, v in c["metadata"].items())
         click.echo(f"\n[{c['ordinal']}] {where}\n{c['text']}")
@@ -215,7 +235,9 @@ def reembed(app: AppContext, as_json: bool) -> None:
     if as_json:
         emit_json(result)
     else:
-        click.echo(f"Re-embedded {count} chunks with {result['to']} (dimension {result['dimension']}).")
+        click.echo(
+            f"Re-embedded {count} chunks with {result['to']} (dimension {result['dimension']})."
+        )
 
 
 @click.group()

@@ -43,8 +43,12 @@ def quickstart(app: AppContext, question: str, k: int, as_json: bool) -> None:
                 "documents": stats["documents"],
                 "question": question,
                 "results": [
-                    {"source": h["source"], "title": h["title"], "distance": h["distance"],
-                     "text": h["text"]}
+                    {
+                        "source": h["source"],
+                        "title": h["title"],
+                        "distance": h["distance"],
+                        "text": h["text"],
+                    }
                     for h in hits
                 ],
             }
@@ -54,8 +58,10 @@ def quickstart(app: AppContext, question: str, k: int, as_json: bool) -> None:
     click.echo(f"Question: {question}\n")
     for i, h in enumerate(hits, 1):
         section = h["metadata"].get("section", "")
-        click.echo(f"[{i}] {h['title']}{' — ' + section if section else ''}  "
-                   f"(cosine distance {h['distance']:.3f})")
+        click.echo(
+            f"[{i}] {h['title']}{' — ' + section if section else ''}  "
+            f"(cosine distance {h['distance']:.3f})"
+        )
         click.echo(f"    {h['source']}")
         snippet = " ".join(h["text"].split())
         click.echo(f"    {snippet[:300]}{'…' if len(snippet) > 300 else ''}\n")

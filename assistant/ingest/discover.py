@@ -14,16 +14,57 @@ TEXT = {".txt", ".text", ".rst", ".adoc", ".org", ".tex", ".csv", ".log"}
 HTML = {".html", ".htm", ".xhtml"}
 PDF = {".pdf"}
 CODE = {
-    ".py": "python", ".js": "javascript", ".mjs": "javascript", ".ts": "typescript",
-    ".tsx": "typescript", ".jsx": "javascript", ".java": "java", ".kt": "kotlin", ".go": "go",
-    ".rs": "rust", ".c": "c", ".h": "c", ".cc": "cpp", ".cpp": "cpp", ".hpp": "cpp",
-    ".cs": "csharp", ".rb": "ruby", ".php": "php", ".swift": "swift", ".scala": "scala",
-    ".sh": "bash", ".bash": "bash", ".sql": "sql", ".r": "r", ".lua": "lua", ".pl": "perl",
-    ".toml": "toml", ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".ini": "ini",
-    ".cfg": "ini", ".css": "css", ".scss": "css", ".xml": "xml",
+    ".py": "python",
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".ts": "typescript",
+    ".tsx": "typescript",
+    ".jsx": "javascript",
+    ".java": "java",
+    ".kt": "kotlin",
+    ".go": "go",
+    ".rs": "rust",
+    ".c": "c",
+    ".h": "c",
+    ".cc": "cpp",
+    ".cpp": "cpp",
+    ".hpp": "cpp",
+    ".cs": "csharp",
+    ".rb": "ruby",
+    ".php": "php",
+    ".swift": "swift",
+    ".scala": "scala",
+    ".sh": "bash",
+    ".bash": "bash",
+    ".sql": "sql",
+    ".r": "r",
+    ".lua": "lua",
+    ".pl": "perl",
+    ".toml": "toml",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".json": "json",
+    ".ini": "ini",
+    ".cfg": "ini",
+    ".css": "css",
+    ".scss": "css",
+    ".xml": "xml",
 }
-SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", "node_modules", ".venv", "venv", ".tox",
-             ".mypy_cache", ".pytest_cache", ".ruff_cache", ".idea", ".vscode"}
+SKIP_DIRS = {
+    ".git",
+    ".hg",
+    ".svn",
+    "__pycache__",
+    "node_modules",
+    ".venv",
+    "venv",
+    ".tox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".idea",
+    ".vscode",
+}
 
 
 def kind_of(path: Path) -> str | None:
@@ -51,13 +92,14 @@ class Problem:
 class Discovery:
     files: list[Path] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    unsupported: int = 0          # files of types we do not read, found while walking folders
+    unsupported: int = 0  # files of types we do not read, found while walking folders
     roots: list[Path] = field(default_factory=list)
 
 
 def _matches(path: Path, globs: list[str]) -> bool:
-    return not globs or any(fnmatch.fnmatch(path.name, g) or fnmatch.fnmatch(str(path), g)
-                            for g in globs)
+    return not globs or any(
+        fnmatch.fnmatch(path.name, g) or fnmatch.fnmatch(str(path), g) for g in globs
+    )
 
 
 def discover(paths: list[Path], globs: list[str] | None = None) -> Discovery:
@@ -133,7 +175,9 @@ def _add(path: Path, found: Discovery, seen_files: set[Path], explicit: bool) ->
         return
     if kind_of(path) is None:
         if explicit:
-            found.problems.append(Problem(str(path), f"unsupported file type {path.suffix or '(none)'}"))
+            found.problems.append(
+                Problem(str(path), f"unsupported file type {path.suffix or '(none)'}")
+            )
         else:
             found.unsupported += 1
         return

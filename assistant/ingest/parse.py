@@ -51,7 +51,8 @@ def fingerprint(path: Path, max_bytes: int) -> tuple[str, int, float]:
         st = path.stat()
         if st.st_size > max_bytes:
             raise BadFile(
-                f"larger than the size limit ({st.st_size / 1e6:.1f} MB > {max_bytes / 1e6:.1f} MB; "
+                f"larger than the size limit "
+                f"({st.st_size / 1e6:.1f} MB > {max_bytes / 1e6:.1f} MB; "
                 "raise ingest.max_file_mb)"
             )
         if st.st_size == 0:
@@ -82,7 +83,9 @@ def _check_text(path: Path) -> None:
 def _splitter(chunk_size: int, chunk_overlap: int):  # noqa: ANN202
     from llama_index.core.node_parser import SentenceSplitter
 
-    return SentenceSplitter(chunk_size=chunk_size, chunk_overlap=min(chunk_overlap, chunk_size // 2))
+    return SentenceSplitter(
+        chunk_size=chunk_size, chunk_overlap=min(chunk_overlap, chunk_size // 2)
+    )
 
 
 def _read(path: Path, kind: str) -> list[Any]:

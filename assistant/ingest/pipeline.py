@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 from .. import library
 from ..embeddings import Embedder
 from ..errors import IngestError
@@ -20,7 +22,7 @@ from ..store import Store
 from .discover import Problem, discover
 from .parse import BadFile, ParsedFile, fingerprint, parse_file, signature
 
-GROUP_CHUNKS = 256  # embed this many chunks (from several files) per call
+SLICE = 256  # texts per embedding call inside a group (progress moves after each)
 
 
 class Progress(Protocol):
@@ -104,7 +106,7 @@ def ingest(
                 progress.advance(files=1)
                 continue
             pending.append(parsed)
-            if sum(len(p.chunks) for p in pending) >= GROUP_CHUNKS:
+            if sum(len(p.chunks) for p in pending) >= settings.embed_group:
                 _flush(store, embedder, pending, sig, known, report, progress)
         _flush(store, embedder, pending, sig, known, report, progress)
         if prune:
@@ -127,10 +129,15 @@ def _flush(
 ) -> None:
     if not pending:
         return
-    texts = [
-        library.embedding_text(p.title, c.text, c.metadata) for p in pending for c in p.chunks
-    ]
-    vectors = embedder.embed_batch(texts)
+    texts = [library.embedding_text(p.title, c.text, c.metadata) for p in pending for c in p.chunks]
+    vectors = np.zeros((len(texts), embedder.identity.dimension), dtype=np.float32)
+    # Longest first, in slices of similar length: as little padding as one big call, and the
+    # progress bar moves after every slice.
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+    for start in range(0, len(order), SLICE):
+        idx = order[start : start + SLICE]
+        vectors[idx] = embedder.embed_batch([texts[i] for i in idx])
+        progress.advance(chunks=len(idx))
     offset = 0
     for parsed in pending:
         n = len(parsed.chunks)
@@ -139,7 +146,7 @@ def _flush(
         offset += n
         (report.updated if source in known else report.added).append(source)
         report.chunks += n
-        progress.advance(files=1, chunks=n)
+        progress.advance(files=1)
     pending.clear()
 
 

@@ -1,0 +1,149 @@
+"""The ``openbook`` command, run in-process through ``main()`` (real database, real model)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from openbook.assistant.cli.main import main
+
+
+def run(capsys, overrides, *args):
+    db = overrides["database"]
+    argv = ["--data-dir", db["data_dir"], "--schema", db["db_schema"], *args]
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+        raise SystemExit(0)
+    out, err = capsys.readouterr()
+    return info.value.code or 0, out, err
+
+
+@pytest.fixture
+def cleanup_schema(overrides, settings):
+    yield
+    from openbook.assistant.store import Store
+
+    with Store(settings, embedding=None) as s, s.connection() as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{s.schema}" CASCADE')
+        conn.commit()
+
+
+def test_ingest_status_docs_json(capsys, overrides, corpus, cleanup_schema):
+    code, out, _ = run(capsys, overrides, "ingest", str(corpus), "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert len(report["added"]) == 3 and report["failed"] == []
+
+    code, out, _ = run(capsys, overrides, "status", "--json")
+    status = json.loads(out)
+    assert status["documents"] == 3 and status["chunks"] == report["chunks_written"]
+    assert status["embedding_dimension"] == 384 and status["embedding_mismatch"] is False
+    assert "embedded PostgreSQL" in status["database"] and status["database_bytes"] > 0
+
+    code, out, _ = run(capsys, overrides, "docs", "list", "--json")
+    docs = json.loads(out)
+    mars = next(d for d in docs if d["source"].endswith("mars.md"))
+
+    code, out, _ = run(capsys, overrides, "docs", "show", str(mars["id"]), "--json")
+    shown = json.loads(out)
+    assert shown["title"] == "Mars" and len(shown["chunks"]) == mars["chunk_count"]
+
+    code, out, _ = run(capsys, overrides, "docs", "show", str(corpus / "mars.md"))
+    assert code == 0 and "Phobos and Deimos" in out
+
+    code, out, _ = run(capsys, overrides, "docs", "rm", str(mars["id"]), "--json")
+    assert json.loads(out)["removed"] == [mars["source"]]
+    code, out, _ = run(capsys, overrides, "docs", "list", "--json")
+    assert len(json.loads(out)) == 2
+
+
+def test_text_output_and_summary_of_bad_files(capsys, overrides, corpus, cleanup_schema):
+    (corpus / "bin.txt").write_bytes(b"\x00\x00")
+    code, out, _ = run(capsys, overrides, "ingest", str(corpus), "--no-progress")
+    assert code == 0
+    assert "Added 3" in out and "1 files could not be ingested" in out
+    assert "bin.txt: binary file" in out
+    code, out, _ = run(capsys, overrides, "status")
+    assert "Documents:  3" in out
+
+
+def test_user_errors_are_one_line_and_nonzero(capsys, overrides, cleanup_schema):
+    code, out, err = run(capsys, overrides, "docs", "show", "999999")
+    assert code == 1
+    assert err.splitlines()[0] == "Error: No document '999999' in the library"
+    assert "Traceback" not in err
+    with pytest.raises(Exception) as info:  # --debug shows the real exception
+        main(
+            [
+                "--debug",
+                "--data-dir",
+                overrides["database"]["data_dir"],
+                "--schema",
+                overrides["database"]["db_schema"],
+                "docs",
+                "show",
+                "999999",
+            ]
+        )
+    assert type(info.value).__name__ == "NotFoundError"
+
+
+def test_config_shows_sources(capsys, overrides, monkeypatch):
+    monkeypatch.setenv("OPENBOOK_INGEST__CHUNK_SIZE", "321")
+    code, out, _ = run(capsys, overrides, "config", "--json")
+    rows = {r["name"]: r for r in json.loads(out)["settings"]}
+    assert (
+        rows["ingest.chunk_size"]["value"] == 321 and rows["ingest.chunk_size"]["source"] == "env"
+    )
+    assert rows["database.db_schema"]["source"] == "cli"
+    assert rows["embedding.model"]["source"] == "default"
+
+
+class _TinyEmbedder:
+    """A deterministic 16-dimensional embedder standing in for a second embedding model."""
+
+    from openbook.assistant.store import EmbeddingIdentity
+
+    identity = EmbeddingIdentity("test:tiny-16", 16)
+
+    def embed_batch(self, texts):
+        out = np.zeros((len(texts), 16), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for word in t.lower().split():
+                out[i, hash(word) % 16] += 1
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+def test_model_change_is_an_error_until_reembed(
+    capsys, overrides, corpus, monkeypatch, cleanup_schema
+):
+    import openbook.assistant.embeddings as emb
+
+    run(capsys, overrides, "ingest", str(corpus), "--json")
+    monkeypatch.setattr(emb, "make_embedder", lambda *a, **k: _TinyEmbedder())
+    code, _, err = run(capsys, overrides, "ingest", str(corpus))
+    assert code == 1
+    assert "embedded with sentence-transformers" in err and "dimension 384" in err
+    assert "openbook reembed" in err
+    code, out, _ = run(capsys, overrides, "reembed", "--json")
+    assert code == 0 and json.loads(out) == {
+        "chunks": 4,
+        "from": "sentence-transformers:sentence-transformers/all-MiniLM-L6-v2",
+        "to": "test:tiny-16",
+        "dimension": 16,
+    }
+    code, out, _ = run(capsys, overrides, "status", "--json")
+    status = json.loads(out)
+    assert status["embedding_dimension"] == 16 and status["chunks"] == 4
+    code, out, _ = run(capsys, overrides, "ingest", str(corpus), "--json")
+    assert code == 0 and json.loads(out)["unchanged"] == 3
+
+
+def test_quickstart_ingests_samples_once_and_answers(capsys, overrides, cleanup_schema):
+    code, out, _ = run(capsys, overrides, "quickstart", "--json", "-q", "Who discovered Neptune?")
+    first = json.loads(out)
+    assert code == 0 and first["ingested_samples"]["failed"] == []
+    assert first["documents"] >= 30
+    assert Path(first["results"][0]["source"]).name == "neptune.md"
+    code, out, _ = run(capsys, overrides, "quickstart", "--json")
+    assert json.loads(out)["ingested_samples"] is None  # not on the second run
