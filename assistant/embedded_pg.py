@@ -156,9 +156,7 @@ class EmbeddedServer:
         kwargs: dict[str, object] = {}
         if os.geteuid() == 0:
             kwargs["user"] = SYSTEM_USER
-        return subprocess.run(
-            args, capture_output=True, text=True, timeout=timeout, check=False, **kwargs
-        )
+        return subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False, **kwargs)
 
     def _as_root_prepare(self, path: Path) -> None:
         if os.geteuid() != 0:

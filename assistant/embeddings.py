@@ -48,10 +48,7 @@ class SentenceTransformerEmbedder:
         else:
             self.path = Path(model).expanduser()
             name = str(self.path.resolve())
-            if (
-                not (self.path / "modules.json").exists()
-                and not (self.path / "config.json").exists()
-            ):
+            if not (self.path / "modules.json").exists() and not (self.path / "config.json").exists():
                 raise EmbeddingError(
                     f"Embedding model {model!r} is not the bundled one and not a local model "
                     "directory; Openbook never downloads models at run time",
@@ -78,13 +75,9 @@ class SentenceTransformerEmbedder:
                     _quiet_libraries()
                     from sentence_transformers import SentenceTransformer
 
-                    self._model = SentenceTransformer(
-                        str(self.path), device="cpu", local_files_only=True
-                    )
+                    self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
                 except Exception as exc:
-                    raise EmbeddingError(
-                        f"Cannot load the embedding model at {self.path}: {exc}"
-                    ) from exc
+                    raise EmbeddingError(f"Cannot load the embedding model at {self.path}: {exc}") from exc
             return self._model
 
     def embed_batch(self, texts: list[str]) -> np.ndarray:
@@ -150,10 +143,7 @@ class OllamaEmbedder:
     def embed_batch(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.identity.dimension), dtype=np.float32)
-        parts = [
-            self._call(texts[i : i + self.batch_size])
-            for i in range(0, len(texts), self.batch_size)
-        ]
+        parts = [self._call(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
         return np.concatenate(parts)
 
 

@@ -32,9 +32,7 @@ def embedding_text(title: str, chunk_text: str, metadata: dict[str, Any]) -> str
     return f"{head}\n\n{chunk_text}"
 
 
-def write_document(
-    store: Store, parsed: ParsedFile, source: str, signature: str, vectors: np.ndarray
-) -> int:
+def write_document(store: Store, parsed: ParsedFile, source: str, signature: str, vectors: np.ndarray) -> int:
     """Insert or replace one document and all its chunks in a single transaction."""
     assert len(vectors) == len(parsed.chunks)
     with store.transaction() as conn:

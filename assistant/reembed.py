@@ -17,9 +17,7 @@ from .embeddings import Embedder
 from .store import Store, _write_identity, run
 
 
-def reembed(
-    store: Store, embedder: Embedder, on_progress: Callable[[int, int], None] | None = None
-) -> int:
+def reembed(store: Store, embedder: Embedder, on_progress: Callable[[int, int], None] | None = None) -> int:
     rows = store.execute("all_chunk_texts_for_reembed")
     texts = [library.embedding_text(r["title"], r["text"], r["metadata"]) for r in rows]
     batch = 256

@@ -85,6 +85,18 @@ class IngestSettings(_Section):
     )
 
 
+class RetrievalSettings(_Section):
+    mode: Literal["hybrid", "bm25", "vector"] = Field("hybrid", description="Which legs to use.")
+    k: int = Field(8, ge=1, le=1000, description="Chunks returned per retrieval.")
+    candidates: int = Field(50, ge=1, le=5000, description="Results per leg per query before fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 leg in fusion.")
+    vector_weight: float = Field(1.0, ge=0, description="Weight of the vector leg in fusion.")
+    ef_search: int = Field(100, ge=1, le=1000, description="pgvector hnsw.ef_search.")
+    bm25_k1: float = Field(1.5, gt=0, description="BM25 term-frequency saturation.")
+    bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation.")
+
+
 class OllamaSettings(_Section):
     host: str = Field("http://127.0.0.1:11434", description="Ollama server (OLLAMA_HOST).")
     timeout: float = Field(120.0, gt=0, description="Seconds before a request times out.")
@@ -98,6 +110,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     embedding: EmbeddingSettings = EmbeddingSettings()
     ingest: IngestSettings = IngestSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
     ollama: OllamaSettings = OllamaSettings()
 
     @classmethod
@@ -172,9 +185,7 @@ def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
     try:
         return Settings(**(overrides or {}))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ConfigError(f"Invalid settings: {problems}", hint="see `openbook config`") from exc
 
 

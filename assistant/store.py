@@ -143,13 +143,9 @@ class Store:
                 # One process at a time creates the extension, the schema and runs migrations.
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext('openbook-migrate'))")
                 self._ensure_vector_extension(conn)
+                conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
                 conn.execute(
-                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
-                )
-                conn.execute(
-                    sql.SQL("SET LOCAL search_path TO {}, public").format(
-                        sql.Identifier(self.schema)
-                    )
+                    sql.SQL("SET LOCAL search_path TO {}, public").format(sql.Identifier(self.schema))
                 )
                 self._migrate(conn)
 
@@ -157,9 +153,7 @@ class Store:
         have = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone()
         if have:
             return
-        available = conn.execute(
-            "SELECT 1 FROM pg_available_extensions WHERE name = 'vector'"
-        ).fetchone()
+        available = conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'").fetchone()
         if not available:
             raise DatabaseError(
                 f"The pgvector extension is not installed on this server ({self.where()})",
@@ -190,9 +184,7 @@ class Store:
                     "This library has not been created yet",
                     hint="ingest documents first: openbook ingest PATH",
                 )
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS store_meta (key text PRIMARY KEY, value jsonb NOT NULL)"
-            )
+            conn.execute("CREATE TABLE IF NOT EXISTS store_meta (key text PRIMARY KEY, value jsonb NOT NULL)")
         dim = identity.dimension if identity else self._stored_dimension(conn)
         for mig in pending:
             log.debug("applying migration %04d_%s", mig.version, mig.name)

@@ -60,9 +60,7 @@ def main() -> None:
     embedder.embed_batch(["warm up"])  # load the model outside every timing
 
     cfg = settings.ingest
-    parsed = [
-        parse_file(p, cfg.chunk_size, cfg.chunk_overlap, 10**9) for p in sorted(corpus.iterdir())
-    ]
+    parsed = [parse_file(p, cfg.chunk_size, cfg.chunk_overlap, 10**9) for p in sorted(corpus.iterdir())]
     texts = [library.embedding_text(p.title, c.text, c.metadata) for p in parsed for c in p.chunks]
     t0 = time.perf_counter()
     embedder.embed_batch(texts)

@@ -50,11 +50,7 @@ socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for var in list(os.environ):
-        if (
-            var.startswith("OPENBOOK_")
-            or var in LIBPQ_VARS
-            or var in ("DATABASE_URL", "OLLAMA_HOST")
-        ):
+        if var.startswith("OPENBOOK_") or var in LIBPQ_VARS or var in ("DATABASE_URL", "OLLAMA_HOST"):
             monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))

@@ -92,9 +92,7 @@ def test_config_shows_sources(capsys, overrides, monkeypatch):
     monkeypatch.setenv("OPENBOOK_INGEST__CHUNK_SIZE", "321")
     code, out, _ = run(capsys, overrides, "config", "--json")
     rows = {r["name"]: r for r in json.loads(out)["settings"]}
-    assert (
-        rows["ingest.chunk_size"]["value"] == 321 and rows["ingest.chunk_size"]["source"] == "env"
-    )
+    assert rows["ingest.chunk_size"]["value"] == 321 and rows["ingest.chunk_size"]["source"] == "env"
     assert rows["database.db_schema"]["source"] == "cli"
     assert rows["embedding.model"]["source"] == "default"
 
@@ -114,9 +112,7 @@ class _TinyEmbedder:
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
 
 
-def test_model_change_is_an_error_until_reembed(
-    capsys, overrides, corpus, monkeypatch, cleanup_schema
-):
+def test_model_change_is_an_error_until_reembed(capsys, overrides, corpus, monkeypatch, cleanup_schema):
     import openbook.assistant.embeddings as emb
 
     run(capsys, overrides, "ingest", str(corpus), "--json")

@@ -135,9 +135,7 @@ def test_pdf_html_rst_and_code(store, embedder, tmp_path):
         "<body><h1>Comets</h1><p>Comets have two tails.</p></body></html>"
     )
     (root / "guide.rst").write_text("Eclipses\n========\n\nA solar eclipse happens at new moon.\n")
-    (root / "orbit.py").write_text(
-        "def period(a):\n    '''Kepler's third law.'''\n    return a ** 1.5\n"
-    )
+    (root / "orbit.py").write_text("def period(a):\n    '''Kepler's third law.'''\n    return a ** 1.5\n")
     (root / "image.png").write_bytes(b"\x89PNG\r\n")
     report = ingest(store, embedder, [root], CFG)
     assert report.failed == [] and report.unsupported == 1
@@ -182,9 +180,7 @@ def test_ctrl_c_leaves_no_half_document(store, embedder, tmp_path, monkeypatch):
     root = tmp_path / "many"
     root.mkdir()
     for i in range(6):
-        (root / f"doc{i}.md").write_text(
-            f"# Doc {i}\n\nParagraph one of {i}.\n\n## B\n\nTwo {i}.\n"
-        )
+        (root / f"doc{i}.md").write_text(f"# Doc {i}\n\nParagraph one of {i}.\n\n## B\n\nTwo {i}.\n")
     report = ingest(store, _InterruptingEmbedder(embedder), [root], IngestSettings(embed_group=2))
     assert report.interrupted
     docs = library.list_documents(store)

@@ -7,9 +7,7 @@ from openbook.db import migrations
 
 def test_migrations_applied_once_and_tracked(store, settings, embedder):
     with store.connection() as conn:
-        rows = conn.execute(
-            "SELECT version, name FROM schema_migrations ORDER BY version"
-        ).fetchall()
+        rows = conn.execute("SELECT version, name FROM schema_migrations ORDER BY version").fetchall()
     assert [r[0] for r in rows] == [m.version for m in migrations()]
     # Opening again applies nothing twice (the version table has a primary key).
     with Store(settings, embedding=embedder.identity) as again:

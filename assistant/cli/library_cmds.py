@@ -22,9 +22,7 @@ from .common import (
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--glob", "globs", multiple=True, help="Only files matching this pattern (repeatable)."
-)
+@click.option("--glob", "globs", multiple=True, help="Only files matching this pattern (repeatable).")
 @click.option("--prune", is_flag=True, help="Remove documents under PATHS whose files are gone.")
 @click.option("--chunk-size", type=int, help="Chunk size in tokens.")
 @click.option("--chunk-overlap", type=int, help="Chunk overlap in tokens.")
@@ -175,12 +173,8 @@ def docs_show(app: AppContext, ref: str, chunks: bool, as_json: bool) -> None:
         return
     click.echo(f"#{doc['id']} {doc['title']}")
     click.echo(f"  source:  {doc['source']}")
-    click.echo(
-        f"  kind:    {doc['kind']}, {human_bytes(doc['size_bytes'])}, {doc['chunk_count']} chunks"
-    )
-    click.echo(
-        f"  hash:    {doc['content_hash'][:16]}…  updated {doc['updated_at']:%Y-%m-%d %H:%M}"
-    )
+    click.echo(f"  kind:    {doc['kind']}, {human_bytes(doc['size_bytes'])}, {doc['chunk_count']} chunks")
+    click.echo(f"  hash:    {doc['content_hash'][:16]}…  updated {doc['updated_at']:%Y-%m-%d %H:%M}")
     for c in parts:
         where = ", ".join(f"{k} {v}" for k, v in c["metadata"].items())
         click.echo(f"\n[{c['ordinal']}] {where}\n{c['text']}")
@@ -235,9 +229,7 @@ def reembed(app: AppContext, as_json: bool) -> None:
     if as_json:
         emit_json(result)
     else:
-        click.echo(
-            f"Re-embedded {count} chunks with {result['to']} (dimension {result['dimension']})."
-        )
+        click.echo(f"Re-embedded {count} chunks with {result['to']} (dimension {result['dimension']}).")
 
 
 @click.group()

@@ -54,7 +54,7 @@ def cli(
 
 
 def _register() -> None:
-    from . import config_cmd, library_cmds, quickstart
+    from . import config_cmd, eval_cmds, library_cmds, quickstart, search_cmds
 
     cli.add_command(config_cmd.config)
     cli.add_command(library_cmds.ingest)
@@ -63,6 +63,8 @@ def _register() -> None:
     cli.add_command(library_cmds.reembed)
     cli.add_command(library_cmds.db)
     cli.add_command(quickstart.quickstart)
+    cli.add_command(search_cmds.search)
+    cli.add_command(eval_cmds.eval_group)
 
 
 _register()

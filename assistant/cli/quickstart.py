@@ -29,9 +29,7 @@ def quickstart(app: AppContext, question: str, k: int, as_json: bool) -> None:
             if not as_json:
                 click.echo("First run: adding the bundled sample documents (the solar system).")
             with IngestProgress(enabled=is_tty() and not as_json) as bar:
-                report = ingest(
-                    store, embedder, [paths.sample_docs_dir()], settings.ingest, progress=bar
-                )
+                report = ingest(store, embedder, [paths.sample_docs_dir()], settings.ingest, progress=bar)
             if not as_json:
                 print_report(report)
         hits = library.nearest(store, embedder.embed_batch([question])[0], k)
@@ -59,8 +57,7 @@ def quickstart(app: AppContext, question: str, k: int, as_json: bool) -> None:
     for i, h in enumerate(hits, 1):
         section = h["metadata"].get("section", "")
         click.echo(
-            f"[{i}] {h['title']}{' — ' + section if section else ''}  "
-            f"(cosine distance {h['distance']:.3f})"
+            f"[{i}] {h['title']}{' — ' + section if section else ''}  (cosine distance {h['distance']:.3f})"
         )
         click.echo(f"    {h['source']}")
         snippet = " ".join(h["text"].split())

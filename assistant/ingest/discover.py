@@ -97,9 +97,7 @@ class Discovery:
 
 
 def _matches(path: Path, globs: list[str]) -> bool:
-    return not globs or any(
-        fnmatch.fnmatch(path.name, g) or fnmatch.fnmatch(str(path), g) for g in globs
-    )
+    return not globs or any(fnmatch.fnmatch(path.name, g) or fnmatch.fnmatch(str(path), g) for g in globs)
 
 
 def discover(paths: list[Path], globs: list[str] | None = None) -> Discovery:
@@ -175,9 +173,7 @@ def _add(path: Path, found: Discovery, seen_files: set[Path], explicit: bool) ->
         return
     if kind_of(path) is None:
         if explicit:
-            found.problems.append(
-                Problem(str(path), f"unsupported file type {path.suffix or '(none)'}")
-            )
+            found.problems.append(Problem(str(path), f"unsupported file type {path.suffix or '(none)'}"))
         else:
             found.unsupported += 1
         return

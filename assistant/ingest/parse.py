@@ -38,6 +38,10 @@ class ParsedFile:
     mtime: float
     chunks: list[Chunk] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    source: str = ""  # where it came from; the file path unless set (e.g. "nyt:12-3")
+
+    def __post_init__(self) -> None:
+        self.source = self.source or str(self.path)
 
 
 def signature(chunk_size: int, chunk_overlap: int) -> str:
@@ -83,9 +87,7 @@ def _check_text(path: Path) -> None:
 def _splitter(chunk_size: int, chunk_overlap: int):  # noqa: ANN202
     from llama_index.core.node_parser import SentenceSplitter
 
-    return SentenceSplitter(
-        chunk_size=chunk_size, chunk_overlap=min(chunk_overlap, chunk_size // 2)
-    )
+    return SentenceSplitter(chunk_size=chunk_size, chunk_overlap=min(chunk_overlap, chunk_size // 2))
 
 
 def _read(path: Path, kind: str) -> list[Any]:
@@ -149,6 +151,25 @@ def parse_file(path: Path, chunk_size: int, chunk_overlap: int, max_bytes: int) 
     if kind == "code":
         parsed.metadata["language"] = CODE[path.suffix.lower()]
     parsed.chunks = _chunk(docs, kind, chunk_size, chunk_overlap)
+    return parsed
+
+
+def parse_text(
+    text: str, title: str, source: str, chunk_size: int, chunk_overlap: int, kind: str = "text"
+) -> ParsedFile:
+    """Chunk text that did not come from a file (evaluation datasets, imports)."""
+    from llama_index.core import Document
+
+    parsed = ParsedFile(
+        Path(source),
+        kind,
+        title,
+        hashlib.sha256(text.encode()).hexdigest(),
+        len(text),
+        0.0,
+        source=source,
+    )
+    parsed.chunks = _chunk([Document(text=text)], kind, chunk_size, chunk_overlap)
     return parsed
 
 

@@ -107,8 +107,8 @@ def ingest(
                 continue
             pending.append(parsed)
             if sum(len(p.chunks) for p in pending) >= settings.embed_group:
-                _flush(store, embedder, pending, sig, known, report, progress)
-        _flush(store, embedder, pending, sig, known, report, progress)
+                store_parsed(store, embedder, pending, sig, known, report, progress)
+        store_parsed(store, embedder, pending, sig, known, report, progress)
         if prune:
             report.removed = _prune(store, found.roots, {str(p) for p in found.files})
     except KeyboardInterrupt:
@@ -118,7 +118,7 @@ def ingest(
     return report
 
 
-def _flush(
+def store_parsed(
     store: Store,
     embedder: Embedder,
     pending: list[ParsedFile],
@@ -141,7 +141,7 @@ def _flush(
     offset = 0
     for parsed in pending:
         n = len(parsed.chunks)
-        source = str(parsed.path)
+        source = parsed.source
         library.write_document(store, parsed, source, sig, vectors[offset : offset + n])
         offset += n
         (report.updated if source in known else report.added).append(source)

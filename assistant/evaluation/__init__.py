@@ -1,0 +1,1 @@
+"""Evaluation: retrieval now; base / RAG / fine-tuned comparisons later."""

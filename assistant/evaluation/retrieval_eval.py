@@ -1,0 +1,167 @@
+"""``openbook eval retrieval``: BM25, vector and hybrid retrieval measured on a dataset.
+
+The dataset goes into its own schema (``eval_<fingerprint>``) of the same database, so the
+user's library is never touched; a second run on the same dataset and settings reuses it.
+Every query's legs are computed once and fused per mode, so the modes see identical candidates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from psycopg.types.json import Jsonb
+
+from .. import library
+from ..embeddings import Embedder
+from ..ingest.parse import parse_text, signature
+from ..ingest.pipeline import IngestReport, store_parsed
+from ..retrieval.fusion import rrf
+from ..retrieval.retriever import Retriever
+from ..settings import Settings, load_settings
+from ..store import Store
+from .datasets import RetrievalDataset
+from .metrics import all_metrics
+
+MODES = ("bm25", "vector", "hybrid")
+
+
+def eval_schema(ds: RetrievalDataset, settings: Settings, embedder: Embedder) -> str:
+    sig = signature(settings.ingest.chunk_size, settings.ingest.chunk_overlap)
+    key = f"{ds.fingerprint}|{sig}|{embedder.identity.model}"
+    return "eval_" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _ensure_ingested(
+    store: Store,
+    embedder: Embedder,
+    ds: RetrievalDataset,
+    settings: Settings,
+    say: Callable[[str], None],
+) -> None:
+    marker = store.execute("get_meta", {"key": "eval_dataset"})
+    if marker and marker[0]["value"].get("fingerprint") == ds.fingerprint:
+        return
+    sig = signature(settings.ingest.chunk_size, settings.ingest.chunk_overlap)
+    known = library.fingerprints(store)
+    todo = [d for d in ds.docs if f"{ds.name}:{d}" not in known]
+    say(f"Ingesting {len(todo)} documents of {ds.name} into an isolated schema…")
+    report, batch = IngestReport(), []
+    progress = _Quiet()
+    for n, doc_id in enumerate(todo, 1):
+        title, text = ds.docs[doc_id]
+        parsed = parse_text(
+            text,
+            title,
+            f"{ds.name}:{doc_id}",
+            settings.ingest.chunk_size,
+            settings.ingest.chunk_overlap,
+        )
+        if parsed.chunks:
+            batch.append(parsed)
+        if sum(len(p.chunks) for p in batch) >= settings.ingest.embed_group or n == len(todo):
+            store_parsed(store, embedder, batch, sig, known, report, progress)
+            say(f"  {n}/{len(todo)} documents")
+    store.execute(
+        "set_meta",
+        {"key": "eval_dataset", "value": Jsonb({"fingerprint": ds.fingerprint, "name": ds.name})},
+    )
+
+
+class _Quiet:
+    def start(self, total_files: int) -> None: ...
+    def advance(self, files: int = 0, chunks: int = 0) -> None: ...
+
+
+def evaluate(
+    ds: RetrievalDataset,
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    modes: tuple[str, ...] = MODES,
+    limit: int | None = None,
+    k: int = 10,
+    seed: int = 0,
+    say: Callable[[str], None] = lambda _m: None,
+) -> dict[str, Any]:
+    schema = eval_schema(ds, settings, embedder)
+    eval_settings = load_settings(
+        {
+            **settings.model_dump(exclude_none=True, mode="json"),
+            "database": {
+                **settings.database.model_dump(exclude_none=True, mode="json"),
+                "db_schema": schema,
+            },
+        }
+    )
+    if settings.database.url is not None:
+        eval_settings.database.url = settings.database.url
+    qids = sorted(ds.qrels)
+    if limit and limit < len(qids):
+        qids = sorted(random.Random(seed).sample(qids, limit))
+    with Store(eval_settings, embedding=embedder.identity) as store:
+        store.check_embedding(embedder.identity)
+        _ensure_ingested(store, embedder, ds, eval_settings, say)
+        retriever = Retriever(store, embedder, eval_settings.retrieval)
+        doc_of = {int(r["id"]): r["source"].split(":", 1)[1] for r in store.execute("chunk_sources")}
+        retriever.bm25_index()
+        say(f"Embedding {len(qids)} queries…")
+        t0 = time.perf_counter()
+        vectors = embedder.embed_batch([ds.queries[q] for q in qids])
+        embed_s = time.perf_counter() - t0
+        s = eval_settings.retrieval
+        depth = max(s.candidates, 3 * k)
+        sums: dict[str, dict[str, float]] = {m: {} for m in modes}
+        leg_ms = {"bm25": 0.0, "vector": 0.0}
+        say(f"Retrieving for {len(qids)} queries…")
+        for i, qid in enumerate(qids):
+            lists, timing = retriever.legs(
+                [ds.queries[qid]], "hybrid", vectors=vectors[i : i + 1], depth=depth
+            )
+            leg_ms["bm25"] += timing.get("bm25_ms", 0.0)
+            leg_ms["vector"] += timing.get("vector_ms", 0.0)
+            for mode in modes:
+                chosen = [r for r in lists if mode == "hybrid" or r.leg == mode]
+                fused = rrf(chosen, {"bm25": s.bm25_weight, "vector": s.vector_weight}, s.rrf_k)
+                ranked = list(dict.fromkeys(doc_of[f.chunk_id] for f in fused))[: max(k, 10)]
+                for name, value in all_metrics(ranked, ds.qrels[qid], k).items():
+                    sums[mode][name] = sums[mode].get(name, 0.0) + value
+    n = max(len(qids), 1)
+    return {
+        "dataset": ds.name,
+        "documents": len(ds.docs),
+        "queries": len(qids),
+        "schema": schema,
+        "settings": {
+            "rrf_k": s.rrf_k,
+            "bm25_weight": s.bm25_weight,
+            "vector_weight": s.vector_weight,
+            "candidates": depth,
+            "ef_search": s.ef_search,
+        },
+        "metrics": {m: {name: round(v / n, 4) for name, v in sums[m].items()} for m in modes},
+        "mean_ms": {
+            "embed_query": round(embed_s * 1000 / n, 2),
+            "bm25": round(leg_ms["bm25"] / n, 2),
+            "vector": round(leg_ms["vector"] / n, 2),
+        },
+    }
+
+
+def as_table(result: dict[str, Any]) -> str:
+    metrics = result["metrics"]
+    names = list(next(iter(metrics.values())).keys())
+    lines = [
+        f"{result['dataset']}: {result['queries']} queries, {result['documents']} documents",
+        f"{'mode':<8}" + "".join(f"{n:>11}" for n in names),
+    ]
+    for mode, values in metrics.items():
+        lines.append(f"{mode:<8}" + "".join(f"{values[n]:>11.4f}" for n in names))
+    return "\n".join(lines)
+
+
+__all__ = ["evaluate", "as_table", "MODES", "np"]

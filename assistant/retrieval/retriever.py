@@ -1,0 +1,222 @@
+"""``Retriever.retrieve(queries, k)``: every query through BM25 and pgvector, fused with RRF."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from .. import library, paths
+from ..embeddings import Embedder
+from ..settings import RetrievalSettings
+from ..store import Store, run
+from . import bm25
+from .fusion import RankedList, rrf
+
+Mode = Literal["hybrid", "bm25", "vector"]
+
+
+class Filters(BaseModel):
+    """Restrict retrieval to some documents: by id, or by source path prefix."""
+
+    document_ids: list[int] = Field(default_factory=list)
+    path_prefixes: list[str] = Field(default_factory=list)
+
+    def active(self) -> bool:
+        return bool(self.document_ids or self.path_prefixes)
+
+
+class RetrievedChunk(BaseModel):
+    chunk_id: int
+    document_id: int
+    source: str
+    title: str
+    ordinal: int
+    text: str
+    metadata: dict[str, Any]
+    rank: int
+    fused_score: float
+    bm25_rank: int | None = None
+    bm25_score: float | None = None
+    vector_rank: int | None = None
+    vector_distance: float | None = None
+    matched_queries: list[int] = Field(default_factory=list)
+
+    def location(self) -> str:
+        parts = [f"{k} {v}" for k, v in self.metadata.items() if k in ("page", "section")]
+        return ", ".join(parts)
+
+
+class Retriever:
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        settings: RetrievalSettings,
+        cache_dir: Path | None = None,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+        self._cache = bm25.cache_path(cache_dir or paths.cache_dir(), f"{store.where()}|{store.schema}")
+        self._index: bm25.BM25Index | None = None
+        self._lock = threading.Lock()
+        self.builds = 0  # full BM25 builds by this retriever (loads from the cache do not count)
+        self.loads = 0
+
+    # -- the BM25 index ------------------------------------------------------------------------
+    def generation(self) -> int:
+        return int(self.store.execute("corpus_snapshot")[0]["generation"])
+
+    def bm25_index(self) -> bm25.BM25Index:
+        """The current index: in memory, else the disk cache, else built (then cached)."""
+        generation = self.generation()
+        with self._lock:
+            s = self.settings
+            if self._index is not None and self._index.generation == generation:
+                return self._index
+            index = bm25.load(self._cache, generation, s.bm25_k1, s.bm25_b)
+            if index is not None:
+                self.loads += 1
+            else:
+                index = self._build()
+                bm25.save(self._cache, index)
+            self._index = index
+            return index
+
+    def _build(self) -> bm25.BM25Index:
+        with self.store.connection() as conn, conn.transaction():
+            # One snapshot for the generation and the chunks it describes.
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            generation = int(run(conn, "corpus_snapshot")[0]["generation"])
+            rows = run(conn, "bm25_corpus")
+        texts = [library.embedding_text(r["title"], r["text"], r["metadata"]) for r in rows]
+        self.builds += 1
+        return bm25.BM25Index.build(
+            [r["id"] for r in rows], texts, generation, self.settings.bm25_k1, self.settings.bm25_b
+        )
+
+    # -- legs -----------------------------------------------------------------------------------
+    def _filter_documents(self, filters: Filters | None) -> list[int] | None:
+        if filters is None or not filters.active():
+            return None
+        prefixes = [
+            p.rstrip("/").replace("%", "\\%").replace("_", "\\_") + "%" for p in filters.path_prefixes
+        ]
+        rows = self.store.execute("filter_document_ids", {"ids": filters.document_ids, "prefixes": prefixes})
+        return [int(r["id"]) for r in rows]
+
+    def bm25_leg(
+        self, queries: list[str], depth: int, document_ids: list[int] | None = None
+    ) -> list[RankedList]:
+        index = self.bm25_index()
+        allowed = None
+        if document_ids is not None:
+            ids = self.store.execute("chunk_ids_of_documents", {"document_ids": document_ids})
+            allowed = index.mask_for(np.asarray([r["id"] for r in ids], dtype=np.int64))
+        return [RankedList("bm25", i, index.search(q, depth, allowed)) for i, q in enumerate(queries)]
+
+    def vector_leg(
+        self, vectors: np.ndarray, depth: int, document_ids: list[int] | None = None
+    ) -> list[RankedList]:
+        out = []
+        with self.store.transaction() as conn:
+            ef = max(self.settings.ef_search, depth)
+            conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef)}")
+            if document_ids is not None:
+                conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+            for i, vector in enumerate(vectors):
+                if document_ids is None:
+                    rows = run(conn, "vector_search", {"embedding": vector, "k": depth})
+                else:
+                    rows = run(
+                        conn,
+                        "vector_search_filtered",
+                        {"embedding": vector, "k": depth, "document_ids": document_ids},
+                    )
+                hits = sorted(((int(r["id"]), float(r["distance"])) for r in rows), key=lambda h: h[1])
+                out.append(RankedList("vector", i, hits))
+        return out
+
+    def legs(
+        self,
+        queries: list[str],
+        mode: Mode,
+        *,
+        filters: Filters | None = None,
+        vectors: np.ndarray | None = None,
+        depth: int | None = None,
+    ) -> tuple[list[RankedList], dict[str, float]]:
+        """Each query's ranked list per leg, and the milliseconds each leg took."""
+        depth = depth or self.settings.candidates
+        document_ids = self._filter_documents(filters)
+        timings: dict[str, float] = {}
+        lists: list[RankedList] = []
+        if document_ids == []:
+            return lists, timings
+        if mode in ("hybrid", "bm25"):
+            t0 = time.perf_counter()
+            lists += self.bm25_leg(queries, depth, document_ids)
+            timings["bm25_ms"] = (time.perf_counter() - t0) * 1000
+        if mode in ("hybrid", "vector"):
+            t0 = time.perf_counter()
+            if vectors is None:
+                vectors = self.embedder.embed_batch(queries)
+            timings["embed_ms"] = (time.perf_counter() - t0) * 1000
+            t1 = time.perf_counter()
+            lists += self.vector_leg(vectors, depth, document_ids)
+            timings["vector_ms"] = (time.perf_counter() - t1) * 1000
+        return lists, timings
+
+    # -- fused ----------------------------------------------------------------------------------
+    def fuse(self, lists: list[RankedList], k: int) -> list[RetrievedChunk]:
+        s = self.settings
+        fused = rrf(lists, {"bm25": s.bm25_weight, "vector": s.vector_weight}, s.rrf_k)[:k]
+        if not fused:
+            return []
+        rows = {
+            int(r["id"]): r for r in self.store.execute("chunks_by_ids", {"ids": [f.chunk_id for f in fused]})
+        }
+        out = []
+        for rank, f in enumerate((f for f in fused if f.chunk_id in rows), start=1):
+            r = rows[f.chunk_id]
+            out.append(
+                RetrievedChunk(
+                    chunk_id=f.chunk_id,
+                    document_id=r["document_id"],
+                    source=r["source"],
+                    title=r["title"],
+                    ordinal=r["ordinal"],
+                    text=r["text"],
+                    metadata=r["metadata"],
+                    rank=rank,
+                    fused_score=f.score,
+                    bm25_rank=f.bm25_rank,
+                    bm25_score=f.bm25_score,
+                    vector_rank=f.vector_rank,
+                    vector_distance=f.vector_distance,
+                    matched_queries=sorted(f.queries),
+                )
+            )
+        return out
+
+    def retrieve(
+        self,
+        queries: list[str] | str,
+        k: int | None = None,
+        *,
+        mode: Mode | None = None,
+        filters: Filters | None = None,
+    ) -> list[RetrievedChunk]:
+        """Fuse the results of every query (question, rewrites, HyDE passages) in every leg."""
+        if isinstance(queries, str):
+            queries = [queries]
+        queries = [q for q in dict.fromkeys(q.strip() for q in queries) if q]
+        if not queries:
+            return []
+        lists, _ = self.legs(queries, mode or self.settings.mode, filters=filters)
+        return self.fuse(lists, k or self.settings.k)
