@@ -1,0 +1,124 @@
+"""Hybrid retrieval on a small real corpus: real database, real embeddings."""
+
+import pytest
+
+from openbook.assistant import library
+from openbook.assistant.ingest.pipeline import ingest
+from openbook.assistant.retrieval.fusion import RankedList, rrf
+from openbook.assistant.retrieval.retriever import Filters, Retriever
+from openbook.assistant.settings import IngestSettings, RetrievalSettings
+
+
+def test_rrf_order_weights_and_dedup():
+    lists = [
+        RankedList("bm25", 0, [(1, 9.0), (2, 5.0), (3, 1.0)]),
+        RankedList("vector", 0, [(3, 0.1), (2, 0.2), (4, 0.3)]),
+    ]
+    fused = rrf(lists, {"bm25": 1.0, "vector": 1.0}, k=60)
+    assert [f.chunk_id for f in fused] == [3, 2, 1, 4]  # 2 and 3 are in both lists
+    assert fused[0].score == pytest.approx(1 / 63 + 1 / 61)
+    two = fused[1]
+    assert two.score == pytest.approx(1 / 62 + 1 / 62)
+    assert (two.bm25_rank, two.bm25_score, two.vector_rank, two.vector_distance) == (2, 5.0, 2, 0.2)
+    # Weights really apply: with the vector leg weighted up, its order wins.
+    fused = rrf(lists, {"bm25": 1.0, "vector": 3.0}, k=60)
+    assert [f.chunk_id for f in fused] == [3, 2, 4, 1]
+    fused = rrf(lists, {"bm25": 3.0, "vector": 1.0}, k=60)
+    assert [f.chunk_id for f in fused] == [2, 3, 1, 4]
+    # A weight of zero removes a leg's influence on the order.
+    fused = rrf(lists, {"bm25": 0.0, "vector": 1.0}, k=60)
+    assert [f.chunk_id for f in fused][:3] == [3, 2, 4]
+
+
+def test_rrf_multi_query_keeps_best_rank_and_queries():
+    lists = [
+        RankedList("bm25", 0, [(5, 2.0), (6, 1.0)]),
+        RankedList("bm25", 1, [(6, 4.0)]),
+    ]
+    fused = {f.chunk_id: f for f in rrf(lists, {}, k=60)}
+    assert fused[6].bm25_rank == 1 and fused[6].bm25_score == 4.0 and fused[6].queries == {0, 1}
+    assert fused[6].score == pytest.approx(1 / 62 + 1 / 61)
+
+
+@pytest.fixture
+def solar(store, embedder, tmp_path):
+    from openbook.assistant import paths
+
+    root = tmp_path / "solar"
+    root.mkdir()
+    for name in ("venus.md", "mars.md", "phobos-and-deimos.md", "neptune.md", "titan.md",
+                 "saturn-rings.md", "tides.md", "jupiter.md"):
+        (root / name).write_text((paths.sample_docs_dir() / name).read_text())
+    ingest(store, embedder, [root], IngestSettings())
+    return root
+
+
+def _retriever(store, embedder, tmp_path, **kw):
+    return Retriever(store, embedder, RetrievalSettings(**kw), cache_dir=tmp_path / "cache")
+
+
+def test_hybrid_finds_the_right_document_and_reports_both_legs(store, embedder, solar, tmp_path):
+    r = _retriever(store, embedder, tmp_path)
+    hits = r.retrieve("Who found Neptune by calculation?", 3)
+    assert hits[0].source.endswith("neptune.md")
+    assert hits[0].bm25_rank is not None and hits[0].vector_rank is not None
+    assert [h.rank for h in hits] == [1, 2, 3]
+    assert hits[0].fused_score >= hits[1].fused_score >= hits[2].fused_score
+    bm25_only = r.retrieve("Olympus Mons volcano", 3, mode="bm25")
+    assert bm25_only[0].source.endswith("mars.md") and bm25_only[0].vector_rank is None
+    vec_only = r.retrieve("the tallest mountain on the red planet", 3, mode="vector")
+    assert vec_only[0].bm25_rank is None and vec_only[0].vector_distance is not None
+
+
+def test_multi_query_dedups_chunks(store, embedder, solar, tmp_path):
+    r = _retriever(store, embedder, tmp_path)
+    hits = r.retrieve(["moons of Mars", "Phobos and Deimos", "moons of Mars"], 10)
+    ids = [h.chunk_id for h in hits]
+    assert len(ids) == len(set(ids))
+    assert any(h.matched_queries == [0, 1] for h in hits)  # the duplicate query is searched once
+
+
+def test_leg_weights_change_the_fused_order(store, embedder, solar, tmp_path):
+    query = "a storm bigger than Earth"
+    bm25 = _retriever(store, embedder, tmp_path, vector_weight=0.0).retrieve(query, 5)
+    vector = _retriever(store, embedder, tmp_path, bm25_weight=0.0).retrieve(query, 5)
+    only_bm25 = _retriever(store, embedder, tmp_path).retrieve(query, 5, mode="bm25")
+    only_vec = _retriever(store, embedder, tmp_path).retrieve(query, 5, mode="vector")
+    assert [h.chunk_id for h in bm25] == [h.chunk_id for h in only_bm25]
+    assert [h.chunk_id for h in vector] == [h.chunk_id for h in only_vec]
+    assert [h.chunk_id for h in bm25] != [h.chunk_id for h in vector]
+
+
+def test_filters_by_document_and_path(store, embedder, solar, tmp_path):
+    r = _retriever(store, embedder, tmp_path)
+    titan = library.find_document(store, str(solar / "titan.md"))
+    hits = r.retrieve("moons and rings", 5, filters=Filters(document_ids=[titan["id"]]))
+    assert hits and {h.document_id for h in hits} == {titan["id"]}
+    hits = r.retrieve("planet", 20, filters=Filters(path_prefixes=[str(solar / "ma")]))
+    assert {h.source.rsplit("/", 1)[1] for h in hits} == {"mars.md"}
+    assert r.retrieve("planet", 5, filters=Filters(path_prefixes=["/nowhere"])) == []
+
+
+def test_index_is_built_once_not_per_query(store, embedder, solar, tmp_path):
+    r = _retriever(store, embedder, tmp_path)
+    for q in ["Venus", "Mars", "tides", "Titan lakes", "Jupiter storm"]:
+        r.retrieve(q, 3)
+    assert r.builds == 1
+    # A new process (new retriever) loads the cached index instead of rebuilding.
+    again = _retriever(store, embedder, tmp_path)
+    again.retrieve("Venus", 3)
+    assert (again.builds, again.loads) == (0, 1)
+
+
+def test_index_invalidated_after_ingest(store, embedder, solar, tmp_path):
+    r = _retriever(store, embedder, tmp_path)
+    assert r.retrieve("Quaoar", 3, mode="bm25") == []
+    (solar / "quaoar.md").write_text("# Quaoar\n\nQuaoar is a Kuiper belt object with a ring.\n")
+    ingest(store, embedder, [solar], IngestSettings())
+    hits = r.retrieve("Quaoar", 3, mode="bm25")
+    assert hits and hits[0].source.endswith("quaoar.md")
+    assert r.builds == 2
+    (solar / "quaoar.md").unlink()
+    ingest(store, embedder, [solar], IngestSettings(), prune=True)
+    assert r.retrieve("Quaoar", 3, mode="bm25") == []
+    assert r.builds == 3
