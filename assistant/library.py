@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from openbook.db import query
 from psycopg.types.json import Jsonb
+
+from openbook.db import query
 
 from .errors import NotFoundError
 from .ingest.parse import ParsedFile

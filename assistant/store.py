@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from openbook.db import migrations, query
 from psycopg import sql
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
+
+from openbook.db import migrations, query
 
 from .embedded_pg import server_for
 from .errors import DatabaseError, EmbeddingMismatchError

@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from openbook.assistant.embedded_pg import server_for
 from openbook.assistant.settings import LIBPQ_VARS, Settings, load_settings
 from openbook.assistant.store import Store

@@ -30,7 +30,11 @@ def corpus():
 
 def test_tokenizer():
     assert tokenize("Why don't Saturn's MOONS orbit? The rings, e.g. 2024") == [
-        "saturn", "moon", "orbit", "ring", "2024"
+        "saturn",
+        "moon",
+        "orbit",
+        "ring",
+        "2024",
     ]
     assert tokenize("Running runners ran") == ["run", "runner", "ran"]
 

@@ -8,6 +8,7 @@ import textwrap
 import time
 
 import psycopg
+
 from openbook.assistant.embedded_pg import EmbeddedServer
 
 HOLDER = textwrap.dedent(

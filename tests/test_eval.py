@@ -36,8 +36,12 @@ def _beir(root):
     (root / "corpus.jsonl").write_text(
         "\n".join(json.dumps({"_id": k, "title": t, "text": x}) for k, (t, x) in docs.items())
     )
-    queries = {"q1": "Which planet is the hottest?", "q2": "What are the moons of Mars?",
-               "q3": "Who found Neptune?", "q4": "What causes tides?"}
+    queries = {
+        "q1": "Which planet is the hottest?",
+        "q2": "What are the moons of Mars?",
+        "q3": "Who found Neptune?",
+        "q4": "What causes tides?",
+    }
     (root / "queries.jsonl").write_text(
         "\n".join(json.dumps({"_id": k, "text": v}) for k, v in queries.items())
     )
@@ -64,12 +68,23 @@ def test_beir_eval_is_isolated_from_the_library(store, embedder, settings, corpu
 
 
 def test_squad_format_and_bad_datasets(tmp_path):
-    squad = {"data": [{"title": "Mars", "paragraphs": [
-        {"context": "Mars has two moons.", "qas": [
-            {"id": "x1", "question": "How many moons?", "answers": [{"text": "two"}]}]},
-        {"context": "Mars is red.", "qas": [
-            {"id": "x2", "question": "What colour?", "answers": [{"text": "red"}]}]},
-    ]}]}
+    squad = {
+        "data": [
+            {
+                "title": "Mars",
+                "paragraphs": [
+                    {
+                        "context": "Mars has two moons.",
+                        "qas": [{"id": "x1", "question": "How many moons?", "answers": [{"text": "two"}]}],
+                    },
+                    {
+                        "context": "Mars is red.",
+                        "qas": [{"id": "x2", "question": "What colour?", "answers": [{"text": "red"}]}],
+                    },
+                ],
+            }
+        ]
+    }
     path = tmp_path / "s.json"
     path.write_text(json.dumps(squad))
     ds = load(path)

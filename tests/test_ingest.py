@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from openbook.assistant import library
 from openbook.assistant.errors import IngestError
 from openbook.assistant.ingest.pipeline import ingest

@@ -1,4 +1,5 @@
 import pytest
+
 from openbook.prompts import PromptError, render_text, variables
 
 

@@ -46,8 +46,16 @@ def solar(store, embedder, tmp_path):
 
     root = tmp_path / "solar"
     root.mkdir()
-    for name in ("venus.md", "mars.md", "phobos-and-deimos.md", "neptune.md", "titan.md",
-                 "saturn-rings.md", "tides.md", "jupiter.md"):
+    for name in (
+        "venus.md",
+        "mars.md",
+        "phobos-and-deimos.md",
+        "neptune.md",
+        "titan.md",
+        "saturn-rings.md",
+        "tides.md",
+        "jupiter.md",
+    ):
         (root / name).write_text((paths.sample_docs_dir() / name).read_text())
     ingest(store, embedder, [root], IngestSettings())
     return root

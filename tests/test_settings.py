@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+
 from openbook.assistant import paths
 from openbook.assistant.errors import ConfigError
 from openbook.assistant.settings import explain, load_settings, mask_url

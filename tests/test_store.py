@@ -1,4 +1,5 @@
 import pytest
+
 from openbook.assistant.errors import DatabaseError, EmbeddingMismatchError
 from openbook.assistant.settings import load_settings
 from openbook.assistant.store import EmbeddingIdentity, Store

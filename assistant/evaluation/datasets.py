@@ -10,6 +10,19 @@ from pathlib import Path
 
 from ..errors import OpenbookError
 
+LOADER_VERSION = "2"  # part of every fingerprint: a loader change re-ingests the dataset
+
+
+def clean_title(title: str) -> str:
+    """SQuAD titles are page names ("Andes", "Armenian_Apostolic_Church") or, in SQuAD-Shifts'
+    NYT set, article URLs: keep the words a reader would see."""
+    title = title.strip()
+    if "://" in title:
+        slug = title.rstrip("/").rsplit("/", 1)[-1]
+        title = slug.rsplit(".", 1)[0] if "." in slug else slug
+        title = title.replace("-", " ")
+    return title.replace("_", " ").strip()
+
 
 class DatasetError(OpenbookError):
     pass
@@ -25,7 +38,7 @@ class RetrievalDataset:
 
 
 def _digest(paths: list[Path]) -> str:
-    h = hashlib.sha256()
+    h = hashlib.sha256(LOADER_VERSION.encode())
     for p in sorted(paths):
         st = p.stat()
         h.update(f"{p.name}:{st.st_size}:{int(st.st_mtime)}".encode())
@@ -87,7 +100,7 @@ def load_squad(path: Path) -> RetrievalDataset:
     ds = RetrievalDataset(f"squad-{path.stem}", _digest([path]))
     seen: dict[str, str] = {}
     for a, article in enumerate(data):
-        title = str(article.get("title", ""))
+        title = clean_title(str(article.get("title", "")))
         for p, para in enumerate(article.get("paragraphs", [])):
             context = para["context"]
             doc_id = seen.setdefault(context, f"{a}-{p}")  # identical paragraphs are one document
