@@ -9,16 +9,9 @@ import time
 from openbook.assistant import library
 from openbook.assistant.ingest.pipeline import ingest
 from openbook.assistant.settings import IngestSettings
+from tests.helpers import half_ingested
 
 CHILD = "from openbook.assistant.cli.main import main; main()"
-
-
-def _consistency_problems(store):
-    with store.connection() as conn:
-        return conn.execute(
-            "SELECT d.source FROM documents d LEFT JOIN chunks c ON c.document_id = d.id "
-            "GROUP BY d.id HAVING count(c.id) <> d.chunk_count OR count(c.id) = 0"
-        ).fetchall()
 
 
 def test_sigkill_mid_ingest(store, embedder, overrides, tmp_path):
@@ -60,9 +53,9 @@ def test_sigkill_mid_ingest(store, embedder, overrides, tmp_path):
         child.wait()
     stored = library.stats(store)["documents"]
     assert 0 < stored < n_files
-    assert _consistency_problems(store) == []
+    assert half_ingested(store) == []
     # Running again completes the job without redoing what was stored.
     report = ingest(store, embedder, [root], IngestSettings())
     assert report.unchanged == stored and len(report.added) == n_files - stored
     assert library.stats(store)["documents"] == n_files
-    assert _consistency_problems(store) == []
+    assert half_ingested(store) == []

@@ -9,6 +9,7 @@ from openbook.assistant import library
 from openbook.assistant.errors import IngestError
 from openbook.assistant.ingest.pipeline import ingest
 from openbook.assistant.settings import IngestSettings
+from tests.helpers import half_ingested
 
 CFG = IngestSettings()
 
@@ -186,12 +187,7 @@ def test_ctrl_c_leaves_no_half_document(store, embedder, tmp_path, monkeypatch):
     assert report.interrupted
     docs = library.list_documents(store)
     assert 0 < len(docs) < 6
-    with store.connection() as conn:
-        bad = conn.execute(
-            "SELECT d.source FROM documents d LEFT JOIN chunks c ON c.document_id = d.id "
-            "GROUP BY d.id HAVING count(c.id) <> d.chunk_count OR count(c.id) = 0"
-        ).fetchall()
-    assert bad == []
+    assert half_ingested(store) == []
     rerun = ingest(store, embedder, [root], CFG)
     assert rerun.unchanged == len(docs) and len(rerun.added) == 6 - len(docs)
 
