@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
@@ -18,7 +19,7 @@ from openbook.assistant.models.llamacpp_backend import LlamaCppChat, bundled_ggu
 
 
 class SubQuestions(BaseModel):
-    sub_questions: list[str] = Field(min_length=1, max_length=4)
+    sub_questions: list[Annotated[str, Field(max_length=200)]] = Field(min_length=1, max_length=4)
 
 
 class Rewrite(BaseModel):

@@ -70,6 +70,8 @@ def test_schema_repair_retry_then_typed_error(fake):
     assert value.confidence == 1 and "schema repair retry" in result.notes
     retry = fake.chat_requests()[1]["messages"]
     assert retry[-2]["role"] == "assistant" and "did not match" in retry[-1]["content"]
+    assert fake.chat_requests()[1]["options"]["repeat_penalty"] == 1.2
+    assert "repeat_penalty" not in fake.chat_requests()[0]["options"]
     fake.script += [{"chunks": chat_chunks("nope")}, {"chunks": chat_chunks("still nope")}]
     with pytest.raises(SchemaError) as info:
         structured(OllamaChat("qwen3:0.6b", fake.host), MSGS, Answer)

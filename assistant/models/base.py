@@ -50,6 +50,7 @@ class ChatOptions(BaseModel):
     max_tokens: int | None = 512
     num_ctx: int | None = None  # context window; None: the model's/setting's default
     stop: list[str] = Field(default_factory=list)
+    repeat_penalty: float | None = None
 
 
 class Usage(BaseModel):
@@ -135,16 +136,22 @@ def structured(
     try:
         return schema.model_validate_json(result.text), result
     except ValidationError as first:
+        cut = result.finish_reason == "length"
+        problem = (
+            "That JSON was cut off at the length limit. Reply again with shorter values."
+            if cut
+            else f"That JSON did not match the required schema: {_brief(first)}. "
+            "Reply again with JSON that matches the schema exactly."
+        )
         repair = [
             *messages,
             Message(role="assistant", content=result.text),
-            Message(
-                role="user",
-                content="That JSON did not match the required schema: "
-                f"{_brief(first)}. Reply again with JSON that matches the schema exactly.",
-            ),
+            Message(role="user", content=problem),
         ]
-        retry = chat_model.chat(repair, schema=json_schema(schema), options=options)
+        # Runaway repetition is the usual way a small model breaks the JSON: penalise it.
+        opts = options or ChatOptions()
+        retry_opts = opts.model_copy(update={"repeat_penalty": max(opts.repeat_penalty or 1.0, 1.2)})
+        retry = chat_model.chat(repair, schema=json_schema(schema), options=retry_opts)
         retry.usage = _add(result.usage, retry.usage)
         retry.notes.append("schema repair retry")
         try:

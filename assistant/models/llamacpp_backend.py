@@ -132,6 +132,8 @@ class LlamaCppChat:
                 kwargs["seed"] = opts.seed
             if opts.stop:
                 kwargs["stop"] = opts.stop
+            if opts.repeat_penalty is not None:
+                kwargs["repeat_penalty"] = opts.repeat_penalty
             if schema is not None:
                 kwargs["response_format"] = {"type": "json_object", "schema": schema}
             started = time.perf_counter()

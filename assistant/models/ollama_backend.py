@@ -177,6 +177,8 @@ def _options(opts: ChatOptions, num_ctx: int) -> dict[str, Any]:
         out["num_predict"] = opts.max_tokens
     if opts.stop:
         out["stop"] = opts.stop
+    if opts.repeat_penalty is not None:
+        out["repeat_penalty"] = opts.repeat_penalty
     return out
 
 
