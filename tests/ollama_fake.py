@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -112,6 +113,8 @@ class FakeOllama:
                     self._json(404, {"error": f"model '{body.get('model')}' not found, try pulling it first"})
                     return
                 step = fake.script.pop(0) if fake.script else {"chunks": chat_chunks("ok")}
+                if step.get("delay"):
+                    time.sleep(step["delay"])  # a server too slow to answer
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-ndjson")
                 self.end_headers()

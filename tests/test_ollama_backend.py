@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 from openbook.assistant.models.base import (
     ChatOptions,
     Message,
+    ModelError,
     ModelNotFound,
     ModelUnavailable,
     SchemaError,
@@ -99,6 +100,12 @@ def test_connection_dropped_mid_stream_keeps_partial_text(fake):
     assert result.partial and result.finish_reason == "interrupted"
     assert result.text == "The answer i"  # three 4-character chunks arrived
     assert any("partial answer" in n for n in result.notes)
+
+
+def test_timeout_is_a_clear_error(fake):
+    fake.script.append({"chunks": chat_chunks("late"), "delay": 2.0})
+    with pytest.raises(ModelError, match="did not answer within the timeout"):
+        OllamaChat("qwen3:0.6b", fake.host, timeout=0.5).chat(MSGS)
 
 
 def test_model_not_found_says_how_to_pull(fake):
