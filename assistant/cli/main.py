@@ -54,7 +54,15 @@ def cli(
 
 
 def _register() -> None:
-    from . import config_cmd, eval_cmds, library_cmds, models_cmds, quickstart, search_cmds
+    from . import (
+        config_cmd,
+        eval_cmds,
+        library_cmds,
+        models_cmds,
+        quickstart,
+        search_cmds,
+        traces_cmds,
+    )
 
     cli.add_command(config_cmd.config)
     cli.add_command(library_cmds.ingest)
@@ -66,6 +74,7 @@ def _register() -> None:
     cli.add_command(search_cmds.search)
     cli.add_command(eval_cmds.eval_group)
     cli.add_command(models_cmds.models)
+    cli.add_command(traces_cmds.traces)
 
 
 _register()

@@ -1,0 +1,36 @@
+-- name: insert_trace
+INSERT INTO traces (session_id, question, metadata) VALUES (%(session_id)s, %(question)s, %(metadata)s)
+RETURNING id;
+
+-- name: finish_trace
+UPDATE traces SET status = %(status)s, answer = %(answer)s, ended_at = clock_timestamp()
+WHERE id = %(id)s;
+
+-- name: insert_span
+INSERT INTO spans (trace_id, parent_id, name, kind, input)
+VALUES (%(trace_id)s, %(parent_id)s, %(name)s, %(kind)s, %(input)s)
+RETURNING id, started_at;
+
+-- name: finish_span
+UPDATE spans SET status = %(status)s, output = %(output)s, prompt = %(prompt)s, model = %(model)s,
+       backend = %(backend)s, usage = %(usage)s, chunks = %(chunks)s, notes = %(notes)s,
+       error = %(error)s, ended_at = clock_timestamp(),
+       duration_ms = extract(epoch FROM clock_timestamp() - started_at) * 1000
+WHERE id = %(id)s;
+
+-- name: list_traces
+SELECT t.id, t.question, t.status, t.started_at, t.ended_at, s.name AS session,
+       extract(epoch FROM coalesce(t.ended_at, clock_timestamp()) - t.started_at) * 1000 AS duration_ms,
+       (SELECT count(*) FROM spans sp WHERE sp.trace_id = t.id) AS spans
+FROM traces t LEFT JOIN sessions s ON s.id = t.session_id
+ORDER BY t.id DESC LIMIT %(limit)s;
+
+-- name: get_trace
+SELECT t.*, s.name AS session FROM traces t LEFT JOIN sessions s ON s.id = t.session_id
+WHERE t.id = %(id)s;
+
+-- name: spans_of_trace
+SELECT * FROM spans WHERE trace_id = %(trace_id)s ORDER BY id;
+
+-- name: latest_trace_id
+SELECT max(id) AS id FROM traces;
