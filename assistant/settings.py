@@ -101,6 +101,30 @@ class RetrievalSettings(_Section):
     bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation.")
 
 
+class PipelineSettings(_Section):
+    split: bool = Field(True, description="Split questions into sub-questions.")
+    rewrite: bool = Field(True, description="Rewrite each piece into keywords.")
+    hyde: bool = Field(True, description="Also search a hypothetical answer passage (HyDE).")
+    filter: bool = Field(True, description="Judge each retrieved chunk's relevance.")
+    distill: bool = Field(True, description="Distill kept chunks into a cited note.")
+    distill_mode: Literal["extractive", "model"] = Field(
+        "extractive",
+        description="extractive: the sentences closest to the question (robust with small "
+        "models); model: the distiller model writes the facts.",
+    )
+    max_parts: int = Field(2, ge=1, le=6, description="Most sub-questions per question.")
+    k_per_piece: int = Field(4, ge=1, le=50, description="Chunks retrieved per sub-question.")
+    max_passages: int = Field(6, ge=1, le=30, description="Most passages given to the answerer.")
+    max_distance: float = Field(
+        0.65,
+        gt=0,
+        le=2,
+        description="Evidence gate: chunks farther than this (cosine) from every query are dropped.",
+    )
+    answer_max_tokens: int = Field(200, ge=16, le=4096, description="Longest answer, tokens.")
+    history_turns: int = Field(6, ge=0, le=50, description="Messages of history the planner sees.")
+
+
 ROLES = ("planner", "splitter", "rewriter", "filter", "distiller", "answerer")
 
 
@@ -146,6 +170,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     models: ModelsSettings = ModelsSettings()
+    pipeline: PipelineSettings = PipelineSettings()
     ollama: OllamaSettings = OllamaSettings()
 
     @classmethod

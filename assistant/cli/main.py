@@ -55,6 +55,7 @@ def cli(
 
 def _register() -> None:
     from . import (
+        ask_cmd,
         config_cmd,
         eval_cmds,
         library_cmds,
@@ -75,6 +76,7 @@ def _register() -> None:
     cli.add_command(eval_cmds.eval_group)
     cli.add_command(models_cmds.models)
     cli.add_command(traces_cmds.traces)
+    cli.add_command(ask_cmd.ask)
 
 
 _register()

@@ -34,3 +34,21 @@ SELECT * FROM spans WHERE trace_id = %(trace_id)s ORDER BY id;
 
 -- name: latest_trace_id
 SELECT max(id) AS id FROM traces;
+
+-- name: get_session
+SELECT id, name FROM sessions WHERE name = %(name)s;
+
+-- name: create_session
+INSERT INTO sessions (name) VALUES (%(name)s)
+ON CONFLICT (name) DO UPDATE SET updated_at = now() RETURNING id, name;
+
+-- name: recent_messages
+SELECT role, content FROM (
+    SELECT id, role, content FROM messages WHERE session_id = %(session_id)s
+    ORDER BY id DESC LIMIT %(limit)s
+) m ORDER BY id;
+
+-- name: add_message
+INSERT INTO messages (session_id, role, content, citations, trace_id)
+VALUES (%(session_id)s, %(role)s, %(content)s, %(citations)s, %(trace_id)s)
+RETURNING id;

@@ -1,0 +1,63 @@
+"""Decide what a turn needs: a reply without the library (small talk, questions about the
+conversation), or a search of the documents, with follow-ups made self-contained from history.
+
+The planner drives the other steps through the ``search_documents`` tool, which the turn
+runner executes (split, rewrite, retrieve, filter, distill) and records as a tool span.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from openbook.assistant.models.base import ChatModel
+from openbook.assistant.tracing import Span
+
+from .step import run_structured
+
+_SMALL_TALK = re.compile(
+    r"^\s*(hi|hello|hey|thanks|thank you|thx|good (morning|evening|afternoon)|bye|goodbye|ok(ay)?|"
+    r"cool|great|nice)[\s!.,]*$",
+    re.I,
+)
+
+
+class Turn(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class PlanInput(BaseModel):
+    question: str
+    history: list[Turn] = Field(default_factory=list)
+
+
+class PlanOutput(BaseModel):
+    action: Literal["search_documents", "reply"]
+    query: str = Field(default="", max_length=400)  # the self-contained question to search
+    reply: str = Field(default="", max_length=600)
+
+
+def plan(model: ChatModel, inp: PlanInput, span: Span | None = None) -> PlanOutput:
+    if _SMALL_TALK.match(inp.question):
+        return PlanOutput(action="reply", reply=_small_talk_reply(inp.question))
+    if not inp.history:  # a first question is already self-contained: search it as asked
+        return PlanOutput(action="search_documents", query=inp.question)
+    out = run_structured("planner", model, inp, PlanOutput, span, max_tokens=160)
+    if out is None or (out.action == "search_documents" and len(out.query.strip()) < 3):
+        if span is not None and out is not None:
+            span.fallback("empty search query; searching the question as asked")
+        return PlanOutput(action="search_documents", query=inp.question)
+    if out.action == "reply" and not out.reply.strip():
+        return PlanOutput(action="search_documents", query=inp.question)
+    return out
+
+
+def _small_talk_reply(text: str) -> str:
+    if re.match(r"\s*(thanks|thank you|thx)", text, re.I):
+        return "You're welcome! Ask me anything about your documents."
+    if re.match(r"\s*(bye|goodbye)", text, re.I):
+        return "Goodbye!"
+    return "Hello! Ask me a question about your documents and I'll answer with sources."

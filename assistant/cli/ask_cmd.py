@@ -1,0 +1,86 @@
+"""``openbook ask``: one question through the agent pipeline, streamed, with numbered sources."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .common import AppContext, emit_json, err, json_option, open_store, pass_app
+
+
+@click.command()
+@click.argument("question", nargs=-1, required=True)
+@click.option("--session", help="Continue (or start) the conversation with this name.")
+@click.option("--trace", "show_trace", is_flag=True, help="Print the span tree afterwards.")
+@click.option("--no-split", is_flag=True, help="Do not split into sub-questions.")
+@click.option("--no-rewrite", is_flag=True, help="Do not search rewritten keywords.")
+@click.option("--no-hyde", is_flag=True, help="Do not search a hypothetical answer passage.")
+@click.option("--no-filter", is_flag=True, help="Keep every retrieved chunk.")
+@click.option("--no-distill", is_flag=True, help="Answer from the chunks, not a distilled note.")
+@click.option("--plain", is_flag=True, help="Baseline: retrieve top-k with the question, answer.")
+@json_option
+@pass_app
+def ask(
+    app: AppContext,
+    question: tuple[str, ...],
+    session: str | None,
+    show_trace: bool,
+    no_split: bool,
+    no_rewrite: bool,
+    no_hyde: bool,
+    no_filter: bool,
+    no_distill: bool,
+    plain: bool,
+    as_json: bool,
+) -> None:
+    """Ask a question of your documents."""
+    from .. import tracing
+    from ..turn import Turn, resolve_models
+    from .traces_cmds import render_tree
+
+    text = " ".join(question)
+    settings = app.settings()
+    p = settings.pipeline.model_copy(
+        update={
+            k: False
+            for k, off in (
+                ("split", no_split),
+                ("rewrite", no_rewrite),
+                ("hyde", no_hyde),
+                ("filter", no_filter),
+                ("distill", no_distill),
+            )
+            if off
+        }
+    )
+    models, reasons = resolve_models(settings)
+    if not as_json:
+        answerer = models["answerer"]
+        err(f"[{answerer.name} ({answerer.backend}): {reasons['answerer']}]")
+
+    def stream(piece: str) -> None:
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+
+    with open_store(settings, with_embedder=True) as (store, embedder):
+        store.check_embedding(embedder.identity)
+        turn = Turn(store, embedder, settings, models)
+        result = turn.ask(
+            text, session=session, pipeline=p, plain=plain, on_token=None if as_json else stream
+        )
+        trace = tracing.load(store, result.trace_id) if show_trace else None
+    if as_json:
+        emit_json(result.model_dump())
+        return
+    click.echo("\n")
+    if result.sources:
+        cited = {c.n for c in result.citations}
+        click.echo("Sources (* = cited in the answer):")
+        for c in result.sources:
+            where = f" — {c.location}" if c.location else ""
+            click.echo(f"  [{c.n}]{'*' if c.n in cited else ' '} {c.title}{where}  ({c.source})")
+            click.echo(f"       {c.snippet}")
+    click.echo(f"(trace {result.trace_id}: openbook traces show {result.trace_id})")
+    if trace is not None:
+        click.echo("\n" + render_tree(*trace))

@@ -1,0 +1,119 @@
+"""A whole turn with scripted models on the real database and embedder: steps, fallbacks,
+citations, traces, sessions, bad input."""
+
+import pytest
+
+from openbook.assistant import tracing
+from openbook.assistant.errors import OpenbookError
+from openbook.assistant.ingest.pipeline import ingest
+from openbook.assistant.settings import IngestSettings, ROLES
+from openbook.assistant.turn import Turn
+from tests.fakes import FakeChat
+
+
+@pytest.fixture
+def models():
+    return {role: FakeChat(f"fake-{role}") for role in ROLES}
+
+
+@pytest.fixture
+def turn(store, embedder, settings, corpus, models):
+    ingest(store, embedder, [corpus], IngestSettings())
+    return Turn(store, embedder, settings, models)
+
+
+def test_full_turn_records_every_step_and_checks_citations(turn, models, store):
+    models["splitter"].enqueue({"sub_questions": ["What are the moons of Mars?"]})
+    models["rewriter"].enqueue({"keywords": "Mars moons Phobos Deimos",
+                                "hypothetical_answer": "Mars has two moons."})
+    models["filter"].enqueue({"scores": [0.9, 0.8, 0.1, 0.1][: 4]})
+    models["answerer"].enqueue("Mars has two moons, Phobos and Deimos [1]. See also [9].")
+    tokens = []
+    r = turn.ask("What are the moons of Mars?", on_token=tokens.append)
+    assert "Phobos" in r.answer and "[9]" not in r.answer and "".join(tokens).startswith("Mars")
+    assert [c.n for c in r.citations] == [1] and r.citations[0].source.endswith("mars.md")
+    assert r.sources and not r.declined
+    row, spans = tracing.load(store, r.trace_id)
+    assert row["status"] == "ok" and row["answer"] == r.answer
+    names = [s["name"] for s in spans]
+    assert names[:2] == ["plan", "search_documents"]
+    assert {"split", "rewrite", "retrieve", "filter", "distill", "answer"} <= set(names)
+    by = {s["name"]: s for s in spans}
+    assert by["split"]["parent_id"] == by["search_documents"]["id"]
+    assert by["answer"]["model"] == "fake-answerer" and by["answer"]["prompt"]
+    assert by["retrieve"]["chunks"][0]["bm25_rank"] is not None
+    assert any("removed invalid citation(s): [9]" in n for n in by["answer"]["notes"])
+    retrieve_in = by["retrieve"]["input"]["queries"]
+    assert retrieve_in == ["What are the moons of Mars?", "Mars moons Phobos Deimos",
+                           "Mars has two moons."]
+
+
+def test_fallbacks_are_recorded(turn, models, store):
+    models["splitter"].enqueue("junk", "junk")
+    models["rewriter"].enqueue("junk", "junk")
+    models["filter"].enqueue({"scores": []})
+    models["answerer"].enqueue("Venus is hot [1].")
+    r = turn.ask("Why is Venus hot?")
+    _, spans = tracing.load(store, r.trace_id)
+    status = {s["name"]: s["status"] for s in spans}
+    assert status["split"] == status["rewrite"] == status["filter"] == "fallback"
+    assert "Venus" in r.answer
+
+
+def test_ablation_switches_and_plain(turn, models, store, settings):
+    models["answerer"].enqueue("Tides come from the Moon [1].", "Plain answer [1].")
+    p = settings.pipeline.model_copy(update={"split": False, "rewrite": False, "hyde": False,
+                                             "filter": False, "distill": False})
+    r = turn.ask("What causes tides?", pipeline=p)
+    names = {s["name"] for s in tracing.load(store, r.trace_id)[1]}
+    assert not names & {"split", "rewrite", "filter", "distill"}
+    plain = turn.ask("What causes tides?", plain=True)
+    assert [s["name"] for s in tracing.load(store, plain.trace_id)[1]] == ["retrieve", "answer"]
+    assert models["splitter"].calls == []
+
+
+def test_no_evidence_declines_without_calling_the_answerer(turn, models, settings):
+    models["splitter"].enqueue({"sub_questions": ["Who won the 1998 football World Cup?"]})
+    models["rewriter"].enqueue({"keywords": "football world cup 1998", "hypothetical_answer": ""})
+    r = turn.ask("Who won the 1998 football World Cup?")
+    assert r.declined and "could not find" in r.answer and r.sources == []
+    assert models["answerer"].calls == []
+
+
+def test_bad_input(turn, store, embedder, settings, models):
+    with pytest.raises(OpenbookError, match="empty"):
+        turn.ask("   ")
+    from openbook.assistant.settings import load_settings
+    from openbook.assistant.store import Store
+
+    empty = load_settings({"database": {**settings.database.model_dump(mode="json"),
+                                        "db_schema": store.schema + "_empty"}})
+    with Store(empty, embedding=embedder.identity) as s2:
+        try:
+            with pytest.raises(OpenbookError) as info:
+                Turn(s2, embedder, empty, models).ask("Why?")
+            assert "library is empty" in info.value.message and "openbook ingest" in info.value.hint
+        finally:
+            with s2.connection() as conn:
+                conn.execute(f'DROP SCHEMA "{s2.schema}" CASCADE')
+                conn.commit()
+
+
+def test_sessions_keep_history_for_follow_ups(turn, models, store):
+    models["splitter"].enqueue({"sub_questions": ["Tell me about Mars"]})
+    models["rewriter"].enqueue({"keywords": "Mars", "hypothetical_answer": ""})
+    models["filter"].enqueue({"scores": [1, 1, 1, 1]})
+    models["answerer"].enqueue("Mars is the fourth planet [1].")
+    turn.ask("Tell me about Mars", session="astro")
+    models["planner"].enqueue({"action": "search_documents", "query": "What are the moons of Mars?"})
+    models["splitter"].enqueue({"sub_questions": ["What are the moons of Mars?"]})
+    models["rewriter"].enqueue({"keywords": "Mars moons", "hypothetical_answer": ""})
+    models["filter"].enqueue({"scores": [1, 1, 1, 1]})
+    models["answerer"].enqueue("Phobos and Deimos [1].")
+    r = turn.ask("What are its moons?", session="astro")
+    planner_prompt = models["planner"].calls[0]["messages"][-1].content
+    assert "Tell me about Mars" in planner_prompt and "Mars is the fourth planet" in planner_prompt
+    assert r.question == "What are its moons?"
+    msgs = store.execute("recent_messages", {"session_id": store.execute(
+        "get_session", {"name": "astro"})[0]["id"], "limit": 10})
+    assert [m["role"] for m in msgs] == ["user", "assistant", "user", "assistant"]
