@@ -123,6 +123,9 @@ class PipelineSettings(_Section):
     )
     answer_max_tokens: int = Field(200, ge=16, le=4096, description="Longest answer, tokens.")
     history_turns: int = Field(6, ge=0, le=50, description="Messages of history the planner sees.")
+    max_question_chars: int = Field(
+        2000, ge=50, le=100_000, description="Longer questions are trimmed, with a visible note."
+    )
 
 
 ROLES = ("planner", "splitter", "rewriter", "filter", "distiller", "answerer")

@@ -71,6 +71,13 @@ class Turn:
         if library.stats(self.store)["chunks"] == 0:
             raise OpenbookError("Your library is empty", hint="add documents first: openbook ingest PATH")
         p = pipeline or self.settings.pipeline
+        trimmed_note = None
+        if len(question) > p.max_question_chars:
+            trimmed_note = (
+                f"the question was trimmed from {len(question)} to {p.max_question_chars} "
+                "characters to fit the model's context"
+            )
+            question = question[: p.max_question_chars]
         session_id, history = self._session(session)
         meta = {
             "plain": plain,
@@ -83,6 +90,8 @@ class Turn:
         except BaseException:
             trace.finish("error")
             raise
+        if trimmed_note:
+            result.notes.insert(0, trimmed_note)
         trace.finish("ok", result.answer)
         if session_id is not None:
             self._remember(session_id, result)
@@ -203,6 +212,10 @@ class Turn:
             text, removed = _check_citations(text, {ps.n for ps in passages})
             if removed:
                 span.notes.append(f"removed invalid citation(s): {sorted(removed)}")
+            if not declined and not _CITE.search(text):
+                text, added = _attribute(text, notes_for_answer)
+                if added:
+                    span.notes.append(f"the answer cited nothing; attributed [n] by word overlap: {added}")
             span.output = {"answer": text}
         by_n = {ps.n: c for ps, c in zip(passages, chunks, strict=True)}
         cited = sorted({int(n) for n in _CITE.findall(text)} & set(by_n))
@@ -261,6 +274,23 @@ def _check_citations(text: str, valid: set[int]) -> tuple[str, set[int]]:
         return ""
 
     return re.sub(r"\s?" + _CITE.pattern, keep, text), removed
+
+
+def _attribute(text: str, notes: list[Passage], min_overlap: float = 0.5) -> tuple[str, list[int]]:
+    """Small models often copy from the notes without citing them: give each answer sentence
+    the [n] of the note that shares most of its words (at least ``min_overlap`` of them)."""
+    from .retrieval.tokenize import tokenize
+
+    note_tokens = [(p.n, set(tokenize(p.text))) for p in notes]
+    out, added = [], []
+    for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+        words = set(tokenize(sentence))
+        best = max(note_tokens, key=lambda nt: len(words & nt[1]), default=None)
+        if words and best and len(words & best[1]) / len(words) >= min_overlap:
+            sentence = re.sub(r"([.!?]?)$", lambda m, n=best[0]: f" [{n}]{m.group(1)}", sentence, count=1)
+            added.append(best[0])
+        out.append(sentence)
+    return " ".join(out), sorted(set(added))
 
 
 def _citation(n: int, c: RetrievedChunk) -> Citation:

@@ -21,8 +21,9 @@ class FakeChat:
         self.queue.extend(replies)
         return self
 
-    def chat(self, messages: list[Message], *, schema=None, tools=None, options=None,
-             on_token=None) -> ChatResult:
+    def chat(
+        self, messages: list[Message], *, schema=None, tools=None, options=None, on_token=None
+    ) -> ChatResult:
         self.calls.append({"messages": messages, "schema": schema, "options": options})
         if not self.queue:
             raise AssertionError(f"FakeChat: no scripted reply left for {messages[-1].content[:80]!r}")
@@ -33,5 +34,9 @@ class FakeChat:
         if on_token:
             for i in range(0, len(text), 5):
                 on_token(text[i : i + 5])
-        return ChatResult(text=text, model=self.name, backend=self.backend,
-                          usage=Usage(prompt_tokens=10, completion_tokens=5))
+        return ChatResult(
+            text=text,
+            model=self.name,
+            backend=self.backend,
+            usage=Usage(prompt_tokens=10, completion_tokens=5),
+        )

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from openbook.agents import answerer, distiller, filter as filter_step, planner, rewriter, splitter
+from openbook.agents import answerer, distiller, planner, rewriter, splitter
+from openbook.agents import filter as filter_step
 from openbook.agents.passages import Passage
 from openbook.assistant.models.base import ModelUnavailable
 from openbook.prompts import source, variables
@@ -17,8 +18,10 @@ STEPS = {
     "answerer": answerer.AnswerInput,
     "planner": planner.PlanInput,
 }
-PASSAGES = [Passage(n=1, text="Mars has two moons, Phobos and Deimos."),
-            Passage(n=2, text="Venus is very hot. Its air is thick.")]
+PASSAGES = [
+    Passage(n=1, text="Mars has two moons, Phobos and Deimos."),
+    Passage(n=2, text="Venus is very hot. Its air is thick."),
+]
 
 
 @pytest.mark.parametrize("name", sorted(STEPS))
@@ -55,8 +58,12 @@ def test_filter_scores_and_wrong_count_fallback():
 
 def test_distiller_drops_facts_citing_unknown_passages():
     inp = distiller.DistillInput(question="moons?", passages=PASSAGES)
-    out = distiller.distill(FakeChat().enqueue(
-        {"facts": [{"fact": "Mars has Phobos.", "source": 1}, {"fact": "Made up.", "source": 7}]}), inp)
+    out = distiller.distill(
+        FakeChat().enqueue(
+            {"facts": [{"fact": "Mars has Phobos.", "source": 1}, {"fact": "Made up.", "source": 7}]}
+        ),
+        inp,
+    )
     assert [(f.fact, f.source) for f in out.facts] == [("Mars has Phobos.", 1)]
     out = distiller.distill(FakeChat().enqueue({"facts": [{"fact": "Made up.", "source": 7}]}), inp)
     assert [f.source for f in out.facts] == [1, 2]  # fallback: first sentences of each passage
@@ -77,14 +84,17 @@ def test_planner_small_talk_and_first_question_need_no_model():
 
 
 def test_planner_makes_follow_ups_self_contained():
-    history = [planner.Turn(role="user", content="Tell me about Mars."),
-               planner.Turn(role="assistant", content="Mars is the fourth planet.")]
+    history = [
+        planner.Turn(role="user", content="Tell me about Mars."),
+        planner.Turn(role="assistant", content="Mars is the fourth planet."),
+    ]
     fake = FakeChat().enqueue({"action": "search_documents", "query": "What are the moons of Mars?"})
     out = planner.plan(fake, planner.PlanInput(question="What are its moons?", history=history))
     assert out.query == "What are the moons of Mars?"
     assert "Mars is the fourth planet." in fake.calls[0]["messages"][-1].content
-    junk = planner.plan(FakeChat().enqueue("?", "?"),
-                        planner.PlanInput(question="What are its moons?", history=history))
+    junk = planner.plan(
+        FakeChat().enqueue("?", "?"), planner.PlanInput(question="What are its moons?", history=history)
+    )
     assert (junk.action, junk.query) == ("search_documents", "What are its moons?")
 
 

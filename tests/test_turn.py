@@ -6,7 +6,7 @@ import pytest
 from openbook.assistant import tracing
 from openbook.assistant.errors import OpenbookError
 from openbook.assistant.ingest.pipeline import ingest
-from openbook.assistant.settings import IngestSettings, ROLES
+from openbook.assistant.settings import ROLES, IngestSettings
 from openbook.assistant.turn import Turn
 from tests.fakes import FakeChat
 
@@ -24,9 +24,10 @@ def turn(store, embedder, settings, corpus, models):
 
 def test_full_turn_records_every_step_and_checks_citations(turn, models, store):
     models["splitter"].enqueue({"sub_questions": ["What are the moons of Mars?"]})
-    models["rewriter"].enqueue({"keywords": "Mars moons Phobos Deimos",
-                                "hypothetical_answer": "Mars has two moons."})
-    models["filter"].enqueue({"scores": [0.9, 0.8, 0.1, 0.1][: 4]})
+    models["rewriter"].enqueue(
+        {"keywords": "Mars moons Phobos Deimos", "hypothetical_answer": "Mars has two moons."}
+    )
+    models["filter"].enqueue({"scores": [0.9, 0.8, 0.1, 0.1][:4]})
     models["answerer"].enqueue("Mars has two moons, Phobos and Deimos [1]. See also [9].")
     tokens = []
     r = turn.ask("What are the moons of Mars?", on_token=tokens.append)
@@ -44,8 +45,7 @@ def test_full_turn_records_every_step_and_checks_citations(turn, models, store):
     assert by["retrieve"]["chunks"][0]["bm25_rank"] is not None
     assert any("removed invalid citation(s): [9]" in n for n in by["answer"]["notes"])
     retrieve_in = by["retrieve"]["input"]["queries"]
-    assert retrieve_in == ["What are the moons of Mars?", "Mars moons Phobos Deimos",
-                           "Mars has two moons."]
+    assert retrieve_in == ["What are the moons of Mars?", "Mars moons Phobos Deimos", "Mars has two moons."]
 
 
 def test_fallbacks_are_recorded(turn, models, store):
@@ -62,8 +62,9 @@ def test_fallbacks_are_recorded(turn, models, store):
 
 def test_ablation_switches_and_plain(turn, models, store, settings):
     models["answerer"].enqueue("Tides come from the Moon [1].", "Plain answer [1].")
-    p = settings.pipeline.model_copy(update={"split": False, "rewrite": False, "hyde": False,
-                                             "filter": False, "distill": False})
+    p = settings.pipeline.model_copy(
+        update={"split": False, "rewrite": False, "hyde": False, "filter": False, "distill": False}
+    )
     r = turn.ask("What causes tides?", pipeline=p)
     names = {s["name"] for s in tracing.load(store, r.trace_id)[1]}
     assert not names & {"split", "rewrite", "filter", "distill"}
@@ -86,8 +87,9 @@ def test_bad_input(turn, store, embedder, settings, models):
     from openbook.assistant.settings import load_settings
     from openbook.assistant.store import Store
 
-    empty = load_settings({"database": {**settings.database.model_dump(mode="json"),
-                                        "db_schema": store.schema + "_empty"}})
+    empty = load_settings(
+        {"database": {**settings.database.model_dump(mode="json"), "db_schema": store.schema + "_empty"}}
+    )
     with Store(empty, embedding=embedder.identity) as s2:
         try:
             with pytest.raises(OpenbookError) as info:
@@ -114,6 +116,16 @@ def test_sessions_keep_history_for_follow_ups(turn, models, store):
     planner_prompt = models["planner"].calls[0]["messages"][-1].content
     assert "Tell me about Mars" in planner_prompt and "Mars is the fourth planet" in planner_prompt
     assert r.question == "What are its moons?"
-    msgs = store.execute("recent_messages", {"session_id": store.execute(
-        "get_session", {"name": "astro"})[0]["id"], "limit": 10})
+    msgs = store.execute(
+        "recent_messages",
+        {"session_id": store.execute("get_session", {"name": "astro"})[0]["id"], "limit": 10},
+    )
     assert [m["role"] for m in msgs] == ["user", "assistant", "user", "assistant"]
+
+
+def test_overlong_question_is_trimmed_with_a_note(turn, models, store):
+    models["answerer"].enqueue("Mars [1].")
+    r = turn.ask("Tell me about Mars. " + "blah " * 1000, plain=True)
+    assert r.notes and "trimmed from 5019 to 2000 characters" in r.notes[0]
+    row, _ = tracing.load(store, r.trace_id)
+    assert len(row["question"]) == 2000

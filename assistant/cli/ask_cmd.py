@@ -74,6 +74,8 @@ def ask(
         emit_json(result.model_dump())
         return
     click.echo("\n")
+    for note in result.notes:
+        err(f"[note: {note}]")
     if result.sources:
         cited = {c.n for c in result.citations}
         click.echo("Sources (* = cited in the answer):")
