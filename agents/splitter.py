@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import BaseModel, Field
@@ -21,6 +22,14 @@ class SplitOutput(BaseModel):
     sub_questions: list[Annotated[str, Field(min_length=3, max_length=300)]] = Field(
         min_length=1, max_length=6
     )
+
+
+_COMPOUND = re.compile(r"\band\b|;|\balso\b|\bversus\b|\bvs\.?\b|\bcompare", re.I)
+
+
+def looks_compound(question: str) -> bool:
+    """Whether a question may ask more than one thing; a single question skips the model call."""
+    return bool(_COMPOUND.search(question)) or question.count("?") > 1
 
 
 def split(model: ChatModel, inp: SplitInput, span: Span | None = None) -> SplitOutput:

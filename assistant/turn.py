@@ -147,7 +147,10 @@ class Turn:
         if p.split:
             inp = splitter.SplitInput(question=query, max_parts=p.max_parts)
             with tool.child("split", input=inp) as span:
-                pieces = splitter.split(self.models["splitter"], inp, span).sub_questions
+                if splitter.looks_compound(query):
+                    pieces = splitter.split(self.models["splitter"], inp, span).sub_questions
+                else:
+                    span.notes.append("one question (no 'and', ';' or second '?'): not split")
                 span.output = {"sub_questions": pieces}
         kept: dict[int, RetrievedChunk] = {}
         for piece in pieces:

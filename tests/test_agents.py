@@ -36,6 +36,12 @@ def test_splitter_caps_and_dedups():
     assert fake.calls[0]["schema"] == splitter.SplitOutput.model_json_schema()
 
 
+def test_compound_detection():
+    assert splitter.looks_compound("Why is Venus hot and how big is it?")
+    assert splitter.looks_compound("What is Io? What is Europa?")
+    assert not splitter.looks_compound("Why is Venus hot?")
+
+
 def test_splitter_junk_falls_back_to_the_question():
     fake = FakeChat().enqueue("not json", "still not json")
     out = splitter.split(fake, splitter.SplitInput(question="Why is Venus hot?"))

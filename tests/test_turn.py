@@ -23,7 +23,6 @@ def turn(store, embedder, settings, corpus, models):
 
 
 def test_full_turn_records_every_step_and_checks_citations(turn, models, store):
-    models["splitter"].enqueue({"sub_questions": ["What are the moons of Mars?"]})
     models["rewriter"].enqueue(
         {"keywords": "Mars moons Phobos Deimos", "hypothetical_answer": "Mars has two moons."}
     )
@@ -53,7 +52,7 @@ def test_fallbacks_are_recorded(turn, models, store):
     models["rewriter"].enqueue("junk", "junk")
     models["filter"].enqueue({"scores": []})
     models["answerer"].enqueue("Venus is hot [1].")
-    r = turn.ask("Why is Venus hot?")
+    r = turn.ask("Why is Venus hot and what is its air made of?")
     _, spans = tracing.load(store, r.trace_id)
     status = {s["name"]: s["status"] for s in spans}
     assert status["split"] == status["rewrite"] == status["filter"] == "fallback"
@@ -74,7 +73,6 @@ def test_ablation_switches_and_plain(turn, models, store, settings):
 
 
 def test_no_evidence_declines_without_calling_the_answerer(turn, models, settings):
-    models["splitter"].enqueue({"sub_questions": ["Who won the 1998 football World Cup?"]})
     models["rewriter"].enqueue({"keywords": "football world cup 1998", "hypothetical_answer": ""})
     r = turn.ask("Who won the 1998 football World Cup?")
     assert r.declined and "could not find" in r.answer and r.sources == []
@@ -102,13 +100,11 @@ def test_bad_input(turn, store, embedder, settings, models):
 
 
 def test_sessions_keep_history_for_follow_ups(turn, models, store):
-    models["splitter"].enqueue({"sub_questions": ["Tell me about Mars"]})
     models["rewriter"].enqueue({"keywords": "Mars", "hypothetical_answer": ""})
     models["filter"].enqueue({"scores": [1, 1, 1, 1]})
     models["answerer"].enqueue("Mars is the fourth planet [1].")
     turn.ask("Tell me about Mars", session="astro")
     models["planner"].enqueue({"action": "search_documents", "query": "What are the moons of Mars?"})
-    models["splitter"].enqueue({"sub_questions": ["What are the moons of Mars?"]})
     models["rewriter"].enqueue({"keywords": "Mars moons", "hypothetical_answer": ""})
     models["filter"].enqueue({"scores": [1, 1, 1, 1]})
     models["answerer"].enqueue("Phobos and Deimos [1].")
@@ -129,3 +125,13 @@ def test_overlong_question_is_trimmed_with_a_note(turn, models, store):
     assert r.notes and "trimmed from 5019 to 2000 characters" in r.notes[0]
     row, _ = tracing.load(store, r.trace_id)
     assert len(row["question"]) == 2000
+
+
+def test_single_questions_are_not_split(turn, models, store):
+    models["rewriter"].enqueue({"keywords": "tides", "hypothetical_answer": ""})
+    models["filter"].enqueue({"scores": [1, 1, 1, 1]})
+    models["answerer"].enqueue("The Moon [1].")
+    r = turn.ask("What causes tides?")
+    split = next(s for s in tracing.load(store, r.trace_id)[1] if s["name"] == "split")
+    assert models["splitter"].calls == [] and "not split" in split["notes"][0]
+    assert split["output"] == {"sub_questions": ["What causes tides?"]}
