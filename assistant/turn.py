@@ -26,6 +26,10 @@ from .store import Store
 _CITE = re.compile(r"\[(\d{1,3})\]")
 
 
+class TurnCancelled(Exception):
+    """Raised from a token callback to stop a running turn (the trace says "cancelled")."""
+
+
 class Citation(BaseModel):
     n: int
     chunk_id: int
@@ -64,6 +68,7 @@ class Turn:
         pipeline: PipelineSettings | None = None,
         plain: bool = False,
         on_token: Callable[[str], None] | None = None,
+        on_trace: Callable[[int], None] | None = None,
     ) -> TurnResult:
         question = question.strip()
         if not question:
@@ -85,8 +90,13 @@ class Turn:
             "models": {r: f"{m.name} ({m.backend})" for r, m in self.models.items()},
         }
         trace = tracing.start_trace(self.store, question, session_id=session_id, metadata=meta)
+        if on_trace:
+            on_trace(trace.id)
         try:
             result = self._run(trace, question, history, p, plain, on_token)
+        except TurnCancelled:
+            trace.finish("cancelled")
+            raise
         except BaseException:
             trace.finish("error")
             raise
