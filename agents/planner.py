@@ -43,7 +43,8 @@ class PlanOutput(BaseModel):
 def plan(model: ChatModel, inp: PlanInput, span: Span | None = None) -> PlanOutput:
     if _SMALL_TALK.match(inp.question):
         return PlanOutput(action="reply", reply=_small_talk_reply(inp.question))
-    if not inp.history:  # a first question is already self-contained: search it as asked
+    if not inp.history or not looks_follow_up(inp.question):
+        # A first question, or one that names its subject, is searched as asked.
         return PlanOutput(action="search_documents", query=inp.question)
     out = run_structured("planner", model, inp, PlanOutput, span, max_tokens=160)
     if out is None or (out.action == "search_documents" and len(out.query.strip()) < 3):
@@ -53,6 +54,18 @@ def plan(model: ChatModel, inp: PlanInput, span: Span | None = None) -> PlanOutp
     if out.action == "reply" and not out.reply.strip():
         return PlanOutput(action="search_documents", query=inp.question)
     return out
+
+
+_REFERS_BACK = re.compile(
+    r"\b(it|its|it's|they|them|their|theirs|this|that|these|those|he|him|his|she|her|there|"
+    r"the same|the other|previous|above|earlier|you|your|we|our|us)\b",
+    re.I,
+)
+
+
+def looks_follow_up(question: str) -> bool:
+    """Whether a question leans on the conversation (pronouns, "the other one", very short)."""
+    return bool(_REFERS_BACK.search(question)) or len(question.split()) <= 2
 
 
 def _small_talk_reply(text: str) -> str:

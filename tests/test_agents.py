@@ -113,3 +113,13 @@ def test_passages_are_fenced_as_data():
 def test_fake_embedder_shape(embedder):
     assert embedder.embed_batch(["a", "b"]).shape == (2, 384)
     assert np.allclose(np.linalg.norm(embedder.embed_batch(["a"]), axis=1), 1, atol=1e-4)
+
+
+def test_self_contained_questions_skip_the_planner_model_even_with_history():
+    history = [planner.Turn(role="user", content="Tell me about Venus."),
+               planner.Turn(role="assistant", content="Venus is hot.")]
+    fake = FakeChat()
+    out = planner.plan(fake, planner.PlanInput(question="Who discovered Pluto?", history=history))
+    assert (out.action, out.query) == ("search_documents", "Who discovered Pluto?")
+    assert fake.calls == []
+    assert planner.looks_follow_up("What are its moons?") and planner.looks_follow_up("Why?")

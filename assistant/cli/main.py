@@ -34,7 +34,7 @@ def cli(
 ) -> None:
     """Openbook: ask questions of your own documents, offline, from the terminal.
 
-    Without a command, opens Openbook on your library (ingesting the bundled sample
+    Without a command, opens the chat on your library (adding the bundled sample
     documents the first time).
     """
     app = ctx.ensure_object(AppContext)
@@ -48,14 +48,15 @@ def cli(
     set_override(app, "embedding.model", embedding_model)
     set_override(app, "ollama.host", ollama_host)
     if ctx.invoked_subcommand is None:
-        from .quickstart import quickstart
+        from .chat_cmd import chat
 
-        ctx.invoke(quickstart)
+        ctx.invoke(chat)
 
 
 def _register() -> None:
     from . import (
         ask_cmd,
+        chat_cmd,
         config_cmd,
         eval_cmds,
         library_cmds,
@@ -77,6 +78,7 @@ def _register() -> None:
     cli.add_command(models_cmds.models)
     cli.add_command(traces_cmds.traces)
     cli.add_command(ask_cmd.ask)
+    cli.add_command(chat_cmd.chat)
 
 
 _register()

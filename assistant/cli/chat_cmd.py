@@ -1,0 +1,17 @@
+"""``openbook chat`` (and plain ``openbook``): the terminal chat app."""
+
+from __future__ import annotations
+
+import click
+
+from .common import AppContext, pass_app
+
+
+@click.command()
+@click.option("--session", default="default", show_default=True, help="Conversation to open.")
+@pass_app
+def chat(app: AppContext, session: str) -> None:
+    """Open the chat: answers with sources, and the agents' trace, live."""
+    from ..tui.app import OpenbookApp
+
+    OpenbookApp(app.settings(), session=session).run()

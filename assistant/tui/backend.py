@@ -1,0 +1,61 @@
+"""What the app needs from the rest of Openbook, opened off the UI thread: the store, the
+retriever/turn runner, the models and why each was chosen, and the library's size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..embeddings import make_embedder
+from ..settings import Settings
+from ..store import Store
+from ..turn import Turn, resolve_models
+
+
+@dataclass
+class Backend:
+    store: Store
+    turn: Turn
+    reasons: dict[str, str] = field(default_factory=dict)
+    ingested_samples: int = 0
+
+    def describe(self) -> str:
+        from .. import library
+
+        stats = library.stats(self.store)
+        model = self.turn.models["answerer"]
+        reason = self.reasons.get("answerer", "")
+        return (
+            f"{model.name} ({model.backend}{': ' + reason if reason else ''}) · "
+            f"{self.store.where()} · {stats['documents']} docs, {stats['chunks']} chunks"
+        )
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def open_backend(settings: Settings) -> Backend:
+    """Start the database, add the sample documents on first run, pick the models."""
+    from .. import library, paths
+    from ..ingest.pipeline import ingest
+
+    embedder = make_embedder(settings.embedding, settings.ollama)
+    store = Store(settings, embedding=embedder.identity)
+    store.open()
+    try:
+        store.check_embedding(embedder.identity)
+        added = 0
+        if library.stats(store)["documents"] == 0:
+            report = ingest(store, embedder, [paths.sample_docs_dir()], settings.ingest)
+            added = len(report.added)
+        models, reasons = resolve_models(settings)
+        for m in {id(m): m for m in models.values()}.values():
+            preload = getattr(m, "preload", None)
+            if preload:
+                preload()  # load the GGUF now, in this background thread
+        turn = Turn(store, embedder, settings, models)
+        embedder.embed_batch(["warm up"])
+        turn.retriever.bm25_index()
+    except BaseException:
+        store.close()
+        raise
+    return Backend(store, turn, reasons, added)

@@ -1,0 +1,140 @@
+"""The app's panes: chat messages, the sources list, the live trace tree."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, ListItem, ListView, Markdown, Static, Tree
+
+from ..turn import Citation
+
+
+class HistoryInput(Input):
+    """An input that remembers what was sent (up/down to browse)."""
+
+    BINDINGS = [("up", "older", "Previous"), ("down", "newer", "Next")]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.history: list[str] = []
+        self._pos = 0
+
+    def remember(self, text: str) -> None:
+        if text and (not self.history or self.history[-1] != text):
+            self.history.append(text)
+        self._pos = len(self.history)
+
+    def action_older(self) -> None:
+        if self.history and self._pos > 0:
+            self._pos -= 1
+            self.value = self.history[self._pos]
+
+    def action_newer(self) -> None:
+        if self._pos < len(self.history) - 1:
+            self._pos += 1
+            self.value = self.history[self._pos]
+        else:
+            self._pos = len(self.history)
+            self.value = ""
+
+
+class UserMessage(Static):
+    pass
+
+
+class AnswerMessage(Markdown):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("…", **kwargs)
+        self.text = ""
+        self.trace_id: int | None = None
+
+
+class ChatLog(VerticalScroll):
+    pass
+
+
+class SourceItem(ListItem):
+    def __init__(self, citation: Citation, cited: bool) -> None:
+        self.citation = citation
+        mark = "*" if cited else " "
+        where = f" — {citation.location}" if citation.location else ""
+        super().__init__(
+            Static(f"[{citation.n}]{mark} {citation.title}{where}\n    {citation.snippet}", markup=False)
+        )
+
+
+class SourcesPane(ListView):
+    def show(self, sources: list[Citation], cited: set[int]) -> None:
+        self.clear()
+        for c in sources:
+            self.append(SourceItem(c, c.n in cited))
+
+
+class ChunkScreen(ModalScreen[None]):
+    """The full text of a cited chunk."""
+
+    BINDINGS = [("escape", "dismiss", "Close")]
+
+    def __init__(self, citation: Citation, text: str) -> None:
+        super().__init__()
+        self.citation, self.text = citation, text
+
+    def compose(self) -> ComposeResult:
+        where = f" — {self.citation.location}" if self.citation.location else ""
+        with VerticalScroll(id="chunk-box"):
+            yield Static(
+                f"[{self.citation.n}] {self.citation.title}{where}\n{self.citation.source}", id="chunk-title"
+            )
+            yield Static(self.text, id="chunk-text", markup=False)
+
+
+def span_label(s: dict[str, Any]) -> Text:
+    took = f"{s['duration_ms']:.0f} ms" if s.get("duration_ms") is not None else "running…"
+    style = {"ok": "green", "fallback": "yellow", "error": "red", "cancelled": "red"}.get(s["status"], "cyan")
+    return Text.assemble(f"{s['name']}  ", (f"[{s['status']}]", style), f"  {took}")
+
+
+def span_detail(s: dict[str, Any]) -> str:
+    def j(v: Any) -> str:
+        return json.dumps(v, indent=2, ensure_ascii=False, default=str) if v is not None else "—"
+
+    parts = [span_label(s).plain]
+    if s.get("model"):
+        parts.append(f"model: {s['model']} ({s['backend']})")
+    if s.get("usage"):
+        u = s["usage"]
+        parts.append(
+            f"tokens: {u.get('prompt_tokens', 0)} prompt + {u.get('completion_tokens', 0)} completion"
+        )
+    parts += [f"input:\n{j(s.get('input'))}", f"output:\n{j(s.get('output'))}"]
+    for c in s.get("chunks") or []:
+        parts.append(
+            f"chunk {c['chunk_id']}: fused #{c['rank']} · bm25 #{c.get('bm25_rank') or '—'}"
+            f" · vector #{c.get('vector_rank') or '—'} · {c['source']}"
+        )
+    for note in s.get("notes") or []:
+        parts.append(f"note: {note}")
+    if s.get("error"):
+        parts.append(f"error: {s['error']}")
+    if s.get("prompt"):
+        parts.append(f"prompt:\n{s['prompt']}")
+    return "\n".join(parts)
+
+
+class TracePane(Tree[dict]):
+    """The span tree of one trace, rebuilt from the rows as they arrive."""
+
+    def show(self, question: str, spans: list[dict[str, Any]]) -> None:
+        self.clear()
+        self.root.set_label(Text(question[:60]))
+        nodes: dict[int, Any] = {}
+        parents = {s["parent_id"] for s in spans}
+        for s in spans:
+            parent = nodes.get(s["parent_id"], self.root)
+            nodes[s["id"]] = parent.add(span_label(s), data=s, expand=True, allow_expand=s["id"] in parents)
+        self.root.expand()
