@@ -259,3 +259,62 @@ def test_end_to_end_with_the_bundled_model(settings, overrides):
             await pilot.press("ctrl+q")
 
     asyncio.run(scenario())
+
+
+def test_sessions_switch_persist_and_restore(make_app, models, store):
+    from openbook.assistant.tui.screens import SessionsScreen
+    from openbook.assistant.tui.widgets import UserMessage
+
+    script_search(models)
+    app = make_app(models)
+
+    async def scenario():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await ask(pilot, app, "What are the moons of Mars?")
+            app.open_session("work")
+            await pilot.pause(0.1)
+            assert app.session == "work" and len(app.query(UserMessage)) == 0
+            await pilot.press("ctrl+s")
+            await pilot.pause(0.2)
+            assert isinstance(app.screen, SessionsScreen)
+            names = [item.name_ for item in app.screen.query("SessionItem")]
+            assert set(names) >= {"default", "work"}
+            await pilot.press("escape")
+            app.open_session("default")
+            await pilot.pause(0.1)
+            assert [str(m.render()) for m in app.query(UserMessage)] == ["What are the moons of Mars?"]
+            app.open_session("work")
+            await pilot.pause(0.1)
+
+    asyncio.run(scenario())
+    # A new app (session not given) reopens the last session.
+    reopened = make_app(models)
+
+    async def again():
+        async with reopened.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(0.2)
+            assert reopened.session == "work"
+
+    asyncio.run(again())
+
+
+def test_palette_actions(make_app, models, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = make_app(models)
+
+    async def scenario():
+        async with app.run_test(size=(80, 24)) as pilot:
+            assert app.pipeline.filter is True
+            app.toggle_step("filter")
+            assert app.pipeline.filter is False
+            models["rewriter"].enqueue({"keywords": "Mars moons", "hypothetical_answer": ""})
+            models["answerer"].enqueue("Phobos [1].")
+            await ask(pilot, app, "What are the moons of Mars?")
+            assert models["filter"].calls == []  # the filter step was switched off
+            app.action_export_trace()
+            exported = tmp_path / f"openbook-trace-{app._trace_id}.json"
+            assert exported.exists() and '"spans"' in exported.read_text()
+            app.action_copy_answer()
+            assert app.clipboard == "Phobos [1]."
+
+    asyncio.run(scenario())

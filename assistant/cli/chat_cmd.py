@@ -8,9 +8,9 @@ from .common import AppContext, pass_app
 
 
 @click.command()
-@click.option("--session", default="default", show_default=True, help="Conversation to open.")
+@click.option("--session", help="Conversation to open (default: the last one).")
 @pass_app
-def chat(app: AppContext, session: str) -> None:
+def chat(app: AppContext, session: str | None) -> None:
     """Open the chat: answers with sources, and the agents' trace, live."""
     from ..tui.app import OpenbookApp
 

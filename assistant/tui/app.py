@@ -17,7 +17,9 @@ from .. import tracing
 from ..errors import OpenbookError
 from ..settings import Settings
 from ..turn import TurnCancelled, TurnResult
+from .actions import ActionsMixin
 from .backend import Backend, open_backend
+from .commands import OpenbookCommands
 from .widgets import (
     AnswerMessage,
     ChatLog,
@@ -51,15 +53,17 @@ class HelpScreen(ModalScreen[None]):
             yield Static("\n".join(lines))
 
 
-class OpenbookApp(App[None]):
+class OpenbookApp(ActionsMixin, App[None]):
     CSS_PATH = "openbook.tcss"
     TITLE = "Openbook"
+    COMMANDS = App.COMMANDS | {OpenbookCommands}
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit"),
         Binding("escape", "cancel", "Cancel turn"),
         Binding("ctrl+o", "show_sources", "Sources"),
         Binding("ctrl+t", "show_trace", "Trace"),
         Binding("ctrl+l", "focus_input", "Ask"),
+        Binding("ctrl+s", "sessions", "Sessions"),
         Binding("f1", "help", "Help"),
     ]
 
@@ -67,7 +71,7 @@ class OpenbookApp(App[None]):
         self,
         settings: Settings,
         backend: Backend | None = None,
-        session: str = "default",
+        session: str | None = None,
         show_timings: bool = True,
     ) -> None:
         super().__init__()
@@ -75,7 +79,9 @@ class OpenbookApp(App[None]):
         self.backend = backend
         self._owns_backend = backend is None  # close only what the app opened itself
         self.show_timings = show_timings
-        self.session = session
+        self.session = session or "default"
+        self._restore_session = session is None
+        self.pipeline = settings.pipeline
         self.running = False
         self._cancelled = False
         self._buffer: list[str] = []
@@ -133,6 +139,7 @@ class OpenbookApp(App[None]):
     def _backend_ready(self, backend: Backend) -> None:
         self.backend = backend
         self.sub_title = backend.describe()
+        self.open_session(self.last_session() if self._restore_session else self.session)
         if backend.ingested_samples:
             self.notify(
                 f"Added {backend.ingested_samples} sample documents about the solar "
@@ -183,7 +190,11 @@ class OpenbookApp(App[None]):
 
         try:
             result = self.backend.turn.ask(
-                question, session=self.session, on_token=on_token, on_trace=on_trace
+                question,
+                session=self.session,
+                on_token=on_token,
+                on_trace=on_trace,
+                pipeline=self.pipeline,
             )
         except TurnCancelled:
             self.call_from_thread(self._done, None, "cancelled")
@@ -280,6 +291,13 @@ class OpenbookApp(App[None]):
         data = event.node.data
         if data:
             self.query_one("#span-detail", Static).update(span_detail(data))
+
+    def show_answer_trace(self, answer: AnswerMessage) -> None:
+        """An earlier answer was clicked: open its trace."""
+        if answer.trace_id is not None and self.backend is not None:
+            self._trace_id = answer.trace_id
+            self._poll_trace(force=True)
+            self.action_show_trace()
 
     def on_unmount(self) -> None:
         if self.backend is not None and self._owns_backend:

@@ -53,6 +53,11 @@ class AnswerMessage(Markdown):
         self.text = ""
         self.trace_id: int | None = None
 
+    def on_click(self) -> None:
+        show = getattr(self.app, "show_answer_trace", None)
+        if show is not None:
+            show(self)
+
 
 class ChatLog(VerticalScroll):
     pass

@@ -52,3 +52,17 @@ SELECT role, content FROM (
 INSERT INTO messages (session_id, role, content, citations, trace_id)
 VALUES (%(session_id)s, %(role)s, %(content)s, %(citations)s, %(trace_id)s)
 RETURNING id;
+
+-- name: list_sessions
+SELECT s.id, s.name, s.updated_at, (SELECT count(*) FROM messages m WHERE m.session_id = s.id) AS messages
+FROM sessions s ORDER BY s.updated_at DESC;
+
+-- name: rename_session
+UPDATE sessions SET name = %(new)s, updated_at = now() WHERE name = %(old)s RETURNING id;
+
+-- name: delete_session
+DELETE FROM sessions WHERE name = %(name)s RETURNING id;
+
+-- name: session_messages
+SELECT m.role, m.content, m.citations, m.trace_id FROM messages m JOIN sessions s ON s.id = m.session_id
+WHERE s.name = %(name)s ORDER BY m.id;
