@@ -19,10 +19,12 @@ from tests.fakes import FakeChat
 class SlowChat(FakeChat):
     """Streams its reply one word at a time, slowly (so a turn can be cancelled)."""
 
+    delay = 0.05
+
     def chat(self, messages, *, schema=None, tools=None, options=None, on_token=None):
         text = self.queue.pop(0)
         for word in text.split():
-            time.sleep(0.05)
+            time.sleep(self.delay)
             if on_token:
                 on_token(word + " ")
         return (
@@ -316,5 +318,59 @@ def test_palette_actions(make_app, models, tmp_path, monkeypatch):
             assert exported.exists() and '"spans"' in exported.read_text()
             app.action_copy_answer()
             assert app.clipboard == "Phobos [1]."
+
+    asyncio.run(scenario())
+
+
+def test_database_unreachable_at_start_the_app_opens_and_says_how_to_fix_it(tmp_path):
+    from openbook.assistant.settings import load_settings
+
+    bad = load_settings(
+        {"database": {"url": f"host={tmp_path} port=1 user=x dbname=y", "connect_timeout": 2}}
+    )
+    app = OpenbookApp(bad)
+
+    async def scenario():
+        async with app.run_test(size=(80, 24)) as pilot:
+            for _ in range(100):
+                await pilot.pause(0.1)
+                if app._notifications:
+                    break
+            note = list(app._notifications)[0]
+            assert note.title == "Openbook cannot start" and "Cannot connect to PostgreSQL" in note.message
+            assert "DATABASE_URL" in note.message  # what to do
+            app.query_one("#ask").value = "Hello?"
+            await pilot.press("enter")
+            await pilot.pause(0.1)
+            assert any(n.title == "Not ready" for n in app._notifications)
+
+    asyncio.run(scenario())
+
+
+def test_resize_while_streaming_and_a_long_answer(make_app, models):
+    models["answerer"] = SlowChat("slow")
+    models["rewriter"].enqueue({"keywords": "Mars", "hypothetical_answer": ""})
+    models["filter"].enqueue({"scores": [1, 1, 1, 1]})
+    models["answerer"].delay = 0.004
+    models["answerer"].queue.append(" ".join(f"word{i}" for i in range(800)))
+    app = make_app(models)
+
+    async def scenario():
+        async with app.run_test(size=(120, 40)) as pilot:
+            app.query_one("#ask").value = "Tell me about Mars."
+            await pilot.press("enter")
+            await pilot.pause(0.5)
+            await pilot.resize_terminal(80, 24)
+            await pilot.pause(0.3)
+            await pilot.resize_terminal(100, 30)
+            for _ in range(400):
+                await pilot.pause(0.05)
+                if not app.running:
+                    break
+            await pilot.pause(0.3)
+            answer = app.query(AnswerMessage).last()
+            assert answer.text.startswith("word0") and "word799" in answer.text
+            chat = app.query_one("#chat")
+            assert chat.max_scroll_y > 0 and chat.scroll_y == chat.max_scroll_y  # scrolled to the end
 
     asyncio.run(scenario())

@@ -113,6 +113,7 @@ class OpenbookApp(ActionsMixin, App[None]):
     def on_mount(self) -> None:
         self.sub_title = "starting…"
         self.set_interval(0.1, self._refresh)
+        self.query_one(ChatLog).anchor()  # follow the newest text as it streams
         self.query_one(HistoryInput).focus()
         if self.backend is None:
             self.connect()
@@ -236,7 +237,8 @@ class OpenbookApp(ActionsMixin, App[None]):
             self._answer.update(("".join(self._buffer) + "\n\n*(failed)*").strip())
         self.running = False
         self._poll_trace(force=True)
-        self.query_one(ChatLog).scroll_end(animate=False)
+        chat = self.query_one(ChatLog)
+        self.call_after_refresh(chat.scroll_end, animate=False)
 
     def _refresh(self) -> None:
         if not self.running or self._answer is None:
