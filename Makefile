@@ -11,7 +11,7 @@ TORCH_INDEX ?=
 # llama-cpp-python compiles from source here (~5-10 min once; pip's wheel cache keeps it).
 LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean snap-update
 
 install: $(STAMP)
 
@@ -40,3 +40,6 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+snap-update: $(STAMP)
+	$(BIN)/python -m pytest tests/test_tui.py -k snapshot --snapshot-update

@@ -285,6 +285,8 @@ def test_sessions_switch_persist_and_restore(make_app, models, store):
             app.open_session("default")
             await pilot.pause(0.1)
             assert [str(m.render()) for m in app.query(UserMessage)] == ["What are the moons of Mars?"]
+            restored = app.query(AnswerMessage).last()
+            assert "Phobos" in restored._markdown and restored.trace_id is not None
             app.open_session("work")
             await pilot.pause(0.1)
 

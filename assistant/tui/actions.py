@@ -178,10 +178,9 @@ class ActionsMixin:
             if m["role"] == "user":
                 chat.mount(UserMessage(m["content"], markup=False))
             else:
-                answer = AnswerMessage()
-                answer.text, answer.trace_id = m["content"], m["trace_id"]
+                answer = AnswerMessage(m["content"])
+                answer.trace_id = m["trace_id"]
                 chat.mount(answer)
-                answer.update(m["content"])
         self.title = f"Openbook — {name}"
         chat.scroll_end(animate=False)
 

@@ -46,11 +46,20 @@ class HelpScreen(ModalScreen[None]):
         lines += [
             "  up/down    previous / next question",
             "  enter      send, or open the selected source / span",
+            "  click      an earlier answer opens its trace",
+            "  ctrl+p     palette: ingest, switch model, toggle steps, export trace, copy answer",
             "",
-            "Esc closes this help.",
         ]
+        backend = getattr(self.app, "backend", None)
+        if backend is not None:
+            lines.append("Models per role:")
+            for role, model in backend.turn.models.items():
+                why = backend.reasons.get(role, "")
+                lines.append(f"  {role:<10} {model.name} ({model.backend}){'  — ' + why if why else ''}")
+            lines.append("")
+        lines.append("Esc closes this help.")
         with VerticalScroll(id="help-box"):
-            yield Static("\n".join(lines))
+            yield Static("\n".join(lines), markup=False)
 
 
 class OpenbookApp(ActionsMixin, App[None]):

@@ -48,9 +48,9 @@ class UserMessage(Static):
 
 
 class AnswerMessage(Markdown):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__("…", **kwargs)
-        self.text = ""
+    def __init__(self, text: str = "", **kwargs: Any) -> None:
+        super().__init__(text or "…", **kwargs)
+        self.text = text
         self.trace_id: int | None = None
 
     def on_click(self) -> None:
