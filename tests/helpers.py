@@ -8,3 +8,30 @@ def half_ingested(store) -> list:
             "SELECT d.source FROM documents d LEFT JOIN chunks c ON c.document_id = d.id "
             "GROUP BY d.id HAVING count(c.id) <> d.chunk_count OR count(c.id) = 0"
         ).fetchall()
+
+
+def closed_port_host() -> str:
+    """An http://127.0.0.1:PORT where nothing listens (a daemon that is not running)."""
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return f"http://127.0.0.1:{port}"
+
+
+def openbook_cmd(database: dict, *args: str) -> list[str]:
+    """argv running ``openbook`` in a child process against the test database and schema."""
+    import sys
+
+    return [
+        sys.executable,
+        "-c",
+        "from openbook.assistant.cli.main import main; main()",
+        "--data-dir",
+        database["data_dir"],
+        "--schema",
+        database["db_schema"],
+        *args,
+    ]

@@ -3,15 +3,12 @@
 import os
 import signal
 import subprocess
-import sys
 import time
 
 from openbook.assistant import library
 from openbook.assistant.ingest.pipeline import ingest
 from openbook.assistant.settings import IngestSettings
-from tests.helpers import half_ingested
-
-CHILD = "from openbook.assistant.cli.main import main; main()"
+from tests.helpers import half_ingested, openbook_cmd
 
 
 def test_sigkill_mid_ingest(store, embedder, overrides, tmp_path):
@@ -25,18 +22,7 @@ def test_sigkill_mid_ingest(store, embedder, overrides, tmp_path):
         )
     db = overrides["database"]
     child = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            CHILD,
-            "--data-dir",
-            db["data_dir"],
-            "--schema",
-            db["db_schema"],
-            "ingest",
-            str(root),
-            "--no-progress",
-        ],
+        openbook_cmd(db, "ingest", str(root), "--no-progress"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env={**os.environ, "OPENBOOK_INGEST__EMBED_GROUP": "64"},

@@ -101,18 +101,9 @@ def test_two_openbook_processes_at_once_on_a_fresh_store(overrides):
     """Both start (or reuse) the server, create the extension/schema/tables once, and succeed."""
     import json
 
-    db = overrides["database"]
-    cmd = [
-        sys.executable,
-        "-c",
-        "from openbook.assistant.cli.main import main; main()",
-        "--data-dir",
-        db["data_dir"],
-        "--schema",
-        db["db_schema"],
-        "status",
-        "--json",
-    ]
+    from tests.helpers import openbook_cmd
+
+    cmd = openbook_cmd(overrides["database"], "status", "--json")
     procs = [
         subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
     ]

