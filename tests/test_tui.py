@@ -371,3 +371,21 @@ def test_resize_while_streaming_and_a_long_answer(make_app, models):
             assert chat.max_scroll_y > 0 and chat.scroll_y == chat.max_scroll_y  # scrolled to the end
 
     asyncio.run(scenario())
+
+
+def test_clicking_an_earlier_answer_opens_its_trace(make_app, models):
+    script_search(models)
+    app = make_app(models)
+
+    async def scenario():
+        async with app.run_test(size=(120, 40)) as pilot:
+            await ask(pilot, app, "What are the moons of Mars?")
+            first = app.query(AnswerMessage).last()
+            app._trace_id = None
+            app.query_one(TracePane).clear()
+            await pilot.click(AnswerMessage)
+            await pilot.pause(0.2)
+            assert app._trace_id == first.trace_id
+            assert len(app.query_one(TracePane).root.children) >= 3
+
+    asyncio.run(scenario())
