@@ -389,3 +389,37 @@ def test_clicking_an_earlier_answer_opens_its_trace(make_app, models):
             assert len(app.query_one(TracePane).root.children) >= 3
 
     asyncio.run(scenario())
+
+
+def test_palette_ingest_and_model_switch(make_app, models, tmp_path, settings):
+    from tests.helpers import closed_port_host
+
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "quaoar.md").write_text("# Quaoar\n\nQuaoar is a Kuiper belt object.\n")
+    app = make_app(models)
+    app.settings = settings.model_copy(
+        update={"ollama": settings.ollama.model_copy(update={"host": closed_port_host()})}
+    )
+
+    async def scenario():
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.ingest_path(str(tmp_path / "new"))
+            for _ in range(200):
+                await pilot.pause(0.05)
+                if any(n.title == "Ingested" for n in app._notifications):
+                    break
+            done = next(n for n in app._notifications if n.title == "Ingested")
+            assert done.message.startswith("Added 1,")
+            app.ingest_path(str(tmp_path / "missing"))
+            await pilot.pause(0.3)
+            assert any(n.title == "Ingest" and "No such file" in n.message for n in app._notifications)
+            app._switch_model("no-such-model")
+            await pilot.pause(0.2)
+            assert any(n.title == "Model unavailable" for n in app._notifications), [
+                (n.title, n.message[:80]) for n in app._notifications
+            ]
+            app._switch_model("smollm2-135m-instruct")
+            assert app.backend.turn.models["answerer"].backend == "in-process"
+            assert "not running" in app.backend.reasons["answerer"]
+
+    asyncio.run(scenario())
