@@ -56,13 +56,18 @@ def script_search(models, answer="Mars has two moons, Phobos and Deimos [1]."):
     models["answerer"].enqueue(answer)
 
 
+async def wait_for(pilot, condition, seconds=10.0, step=0.05):
+    """Let the app run until ``condition()`` holds (or ``seconds`` pass)."""
+    for _ in range(int(seconds / step)):
+        await pilot.pause(step)
+        if condition():
+            return
+
+
 async def ask(pilot, app, text):
     app.query_one("#ask").value = text
     await pilot.press("enter")
-    for _ in range(200):
-        await pilot.pause(0.05)
-        if not app.running:
-            break
+    await wait_for(pilot, lambda: not app.running)
     await pilot.pause(0.2)
 
 
@@ -111,15 +116,9 @@ def test_escape_cancels_a_running_turn(make_app, models, store):
         async with app.run_test(size=(80, 24)) as pilot:
             app.query_one("#ask").value = "Tell me about Mars."
             await pilot.press("enter")
-            for _ in range(100):
-                await pilot.pause(0.05)
-                if app._buffer:
-                    break
+            await wait_for(pilot, lambda: app._buffer, seconds=5.0)
             await pilot.press("escape")
-            for _ in range(100):
-                await pilot.pause(0.05)
-                if not app.running:
-                    break
+            await wait_for(pilot, lambda: not app.running, seconds=5.0)
             assert not app.running
             answer = app.query(AnswerMessage).last()
             assert "(cancelled)" in answer._markdown
@@ -238,18 +237,12 @@ def test_end_to_end_with_the_bundled_model(settings, overrides):
 
     async def scenario():
         async with app.run_test(size=(100, 30)) as pilot:
-            for _ in range(1200):
-                await pilot.pause(0.1)
-                if app.backend is not None:
-                    break
+            await wait_for(pilot, lambda: app.backend is not None, seconds=120.0)
             assert app.backend is not None and app.backend.ingested_samples >= 30
             assert "in-process" in app.sub_title
             app.query_one("#ask").value = "Who discovered Pluto?"
             await pilot.press("enter")
-            for _ in range(1200):
-                await pilot.pause(0.1)
-                if not app.running:
-                    break
+            await wait_for(pilot, lambda: not app.running, seconds=120.0)
             answer = app.query(AnswerMessage).last()
             assert answer.text.strip() and answer.trace_id is not None
             assert len(app.query_one(TracePane).root.children) >= 3
@@ -329,10 +322,7 @@ def test_database_unreachable_at_start_the_app_opens_and_says_how_to_fix_it(tmp_
 
     async def scenario():
         async with app.run_test(size=(80, 24)) as pilot:
-            for _ in range(100):
-                await pilot.pause(0.1)
-                if app._notifications:
-                    break
+            await wait_for(pilot, lambda: app._notifications, seconds=10.0)
             note = list(app._notifications)[0]
             assert note.title == "Openbook cannot start" and "Cannot connect to PostgreSQL" in note.message
             assert "DATABASE_URL" in note.message  # what to do
@@ -360,10 +350,7 @@ def test_resize_while_streaming_and_a_long_answer(make_app, models):
             await pilot.resize_terminal(80, 24)
             await pilot.pause(0.3)
             await pilot.resize_terminal(100, 30)
-            for _ in range(400):
-                await pilot.pause(0.05)
-                if not app.running:
-                    break
+            await wait_for(pilot, lambda: not app.running, seconds=20.0)
             await pilot.pause(0.3)
             answer = app.query(AnswerMessage).last()
             assert answer.text.startswith("word0") and "word799" in answer.text
@@ -404,10 +391,9 @@ def test_palette_ingest_and_model_switch(make_app, models, tmp_path, settings):
     async def scenario():
         async with app.run_test(size=(80, 24)) as pilot:
             app.ingest_path(str(tmp_path / "new"))
-            for _ in range(200):
-                await pilot.pause(0.05)
-                if any(n.title == "Ingested" for n in app._notifications):
-                    break
+            await wait_for(
+                pilot, lambda: any(n.title == "Ingested" for n in app._notifications), seconds=10.0
+            )
             done = next(n for n in app._notifications if n.title == "Ingested")
             assert done.message.startswith("Added 1,")
             app.ingest_path(str(tmp_path / "missing"))
