@@ -105,6 +105,11 @@ def chunks_of(store: Store, doc_id: int) -> list[dict[str, Any]]:
     return store.execute("chunks_of_document", {"document_id": doc_id})
 
 
+def has_chunks(store: Store) -> bool:
+    """Cheap check for the hot path (every turn): is there anything to search?"""
+    return bool(store.execute("has_chunks")[0]["present"])
+
+
 def stats(store: Store) -> dict[str, Any]:
     row = store.execute("library_stats")[0]
     size = store.execute("schema_size", {"schema": store.schema})[0]["bytes"]

@@ -73,7 +73,7 @@ class Turn:
         question = question.strip()
         if not question:
             raise OpenbookError("The question is empty", hint='openbook ask "your question"')
-        if library.stats(self.store)["chunks"] == 0:
+        if not library.has_chunks(self.store):
             raise OpenbookError("Your library is empty", hint="add documents first: openbook ingest PATH")
         p = pipeline or self.settings.pipeline
         trimmed_note = None

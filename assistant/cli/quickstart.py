@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from .. import library, paths
+from .. import library
 from .common import AppContext, emit_json, is_tty, json_option, open_store, pass_app
 from .library_cmds import print_report
 
@@ -19,19 +19,16 @@ DEFAULT_QUESTION = "Why does Venus have such a high surface temperature?"
 @pass_app
 def quickstart(app: AppContext, question: str, k: int, as_json: bool) -> None:
     """Set up on first run (sample docs) and run one search over the library."""
-    from ..ingest.pipeline import ingest
+    from ..ingest.pipeline import ingest_samples_if_empty
     from .progress import IngestProgress
 
     settings = app.settings()
     with open_store(settings, with_embedder=True) as (store, embedder):
-        report = None
-        if library.stats(store)["documents"] == 0:
-            if not as_json:
-                click.echo("First run: adding the bundled sample documents (the solar system).")
-            with IngestProgress(enabled=is_tty() and not as_json) as bar:
-                report = ingest(store, embedder, [paths.sample_docs_dir()], settings.ingest, progress=bar)
-            if not as_json:
-                print_report(report)
+        with IngestProgress(enabled=is_tty() and not as_json) as bar:
+            report = ingest_samples_if_empty(store, embedder, settings.ingest, progress=bar)
+        if report and not as_json:
+            click.echo("First run: added the bundled sample documents (the solar system).")
+            print_report(report)
         hits = library.nearest(store, embedder.embed_batch([question])[0], k)
         stats = library.stats(store)
     if as_json:

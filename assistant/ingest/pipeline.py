@@ -158,3 +158,14 @@ def _prune(store: Store, roots: list[Path], present: set[str]) -> list[str]:
             if row["source"] not in present and not os.path.exists(row["source"]):
                 gone.append(int(row["id"]))
     return library.delete_documents(store, sorted(set(gone)))
+
+
+def ingest_samples_if_empty(
+    store: Store, embedder: Embedder, settings: IngestSettings, progress: Progress | None = None
+) -> IngestReport | None:
+    """First run: add the bundled sample documents to an empty library (else do nothing)."""
+    from .. import paths
+
+    if library.has_chunks(store):  # every stored document has chunks
+        return None
+    return ingest(store, embedder, [paths.sample_docs_dir()], settings, progress=progress)

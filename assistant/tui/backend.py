@@ -35,18 +35,15 @@ class Backend:
 
 def open_backend(settings: Settings) -> Backend:
     """Start the database, add the sample documents on first run, pick the models."""
-    from .. import library, paths
-    from ..ingest.pipeline import ingest
+    from ..ingest.pipeline import ingest_samples_if_empty
 
     embedder = make_embedder(settings.embedding, settings.ollama)
     store = Store(settings, embedding=embedder.identity)
     store.open()
     try:
         store.check_embedding(embedder.identity)
-        added = 0
-        if library.stats(store)["documents"] == 0:
-            report = ingest(store, embedder, [paths.sample_docs_dir()], settings.ingest)
-            added = len(report.added)
+        report = ingest_samples_if_empty(store, embedder, settings.ingest)
+        added = len(report.added) if report else 0
         models, reasons = resolve_models(settings)
         for m in {id(m): m for m in models.values()}.values():
             preload = getattr(m, "preload", None)

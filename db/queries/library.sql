@@ -97,3 +97,6 @@ ALTER TABLE chunks ALTER COLUMN embedding SET NOT NULL;
 
 -- name: create_hnsw_index
 CREATE INDEX chunks_embedding_hnsw ON chunks USING hnsw (embedding vector_cosine_ops);
+
+-- name: has_chunks
+SELECT EXISTS (SELECT 1 FROM chunks) AS present;
