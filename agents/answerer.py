@@ -1,38 +1,110 @@
-"""Write the final answer from the note, citing passages as [n]; decline when there is no
-evidence instead of guessing."""
+"""Write the final answer from the evidence, citing passages as [n], streamed; decline when
+there is no evidence instead of guessing. The answer is then checked: echoed evidence tags are
+removed, citations of passages the answerer was not given are removed, and an answer that cites
+nothing gets the [n] of the passage its sentences were copied from."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+import re
 
-from openbook.assistant.models.base import ChatModel, ChatOptions, ChatResult, Message, TokenCallback
-from openbook.assistant.tracing import Span
+from pydantic import BaseModel, Field
 
-from .passages import Passage
-from .step import SYSTEM, prompt_for
+from openbook.prompts import text as prompt_text
 
-DECLINE = "I could not find the answer to that in your documents."
+from .kit.evidence import Passage, strip_leaked_tags
+from .kit.llm import ChatOptions
+from .kit.step import Step, StepContext, StepSettings, TurnState
+
+CITE = re.compile(r"\[(\d{1,3})\]")
 
 
 class AnswerInput(BaseModel):
     question: str
-    notes: list[Passage]  # facts or passages, numbered as they are cited
+    passages: list[Passage]  # facts or passages, numbered as they are cited
 
 
-def answer(
-    model: ChatModel,
-    inp: AnswerInput,
-    span: Span | None = None,
-    on_token: TokenCallback | None = None,
-    max_tokens: int = 200,
-) -> ChatResult:
-    prompt = prompt_for("answerer", inp)
-    messages = [Message(role="system", content=SYSTEM), Message(role="user", content=prompt)]
-    result = model.chat(
-        messages,
-        options=ChatOptions(temperature=0.0, seed=0, max_tokens=max_tokens),
-        on_token=on_token,
-    )
-    if span is not None:
-        span.record_call(result, prompt)
-    return result
+class AnswerOutput(BaseModel):
+    text: str
+    declined: bool = False
+    cited: list[int] = Field(default_factory=list)
+
+
+class AnswerSettings(StepSettings):
+    answer_max_tokens: int = 200
+    attribute_overlap: float = 0.5  # share of a sentence's words a passage must hold to be cited
+
+
+class Answer(Step[AnswerInput, AnswerOutput]):
+    name = "answer"
+    prompt = "answerer"
+    role = "answerer"
+    Input, Output, Settings = AnswerInput, AnswerOutput, AnswerSettings
+
+    def read(self, state: TurnState, ctx: StepContext) -> AnswerInput:
+        return AnswerInput(question=state.query or state.question, passages=state.evidence)
+
+    def skip(self, state: TurnState, inp: AnswerInput) -> tuple[str, AnswerOutput] | None:
+        if inp.passages:
+            return None
+        return (
+            "no evidence survived retrieval and filtering: declined",
+            AnswerOutput(text=prompt_text("decline"), declined=True),
+        )
+
+    def run(self, ctx: StepContext, inp: AnswerInput) -> AnswerOutput:
+        s = AnswerSettings.of(ctx)
+        prompt, messages = self.messages(inp)
+        result = ctx.model(self.role or "answerer").chat(
+            messages,
+            options=ChatOptions(temperature=0.0, seed=0, max_tokens=s.answer_max_tokens),
+            on_token=ctx.on_token,
+        )
+        if ctx.span is not None:
+            ctx.span.record_call(result, prompt)
+        text, leaked = strip_leaked_tags(result.text.strip())
+        if leaked:
+            ctx.note(f"removed {leaked} evidence tag(s) echoed into the answer")
+        text, removed = check_citations(text, {p.n for p in inp.passages})
+        if removed:
+            ctx.note(f"removed invalid citation(s): {sorted(removed)}")
+        if not CITE.search(text):
+            text, added = attribute(text, inp.passages, s.attribute_overlap)
+            if added:
+                ctx.note(f"the answer cited nothing; attributed [n] by word overlap: {added}")
+        return AnswerOutput(text=text, cited=sorted({int(n) for n in CITE.findall(text)}))
+
+    def write(self, state: TurnState, out: AnswerOutput, ctx: StepContext) -> None:
+        state.answer, state.declined = out.text, out.declined
+        if out.declined and ctx.on_token:
+            ctx.on_token(out.text)
+
+
+def check_citations(text: str, valid: set[int]) -> tuple[str, set[int]]:
+    """Remove [n] that point at no passage given to the answerer."""
+    removed: set[int] = set()
+
+    def keep(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        if n in valid:
+            return m.group(0)
+        removed.add(n)
+        return ""
+
+    return re.sub(r"\s?" + CITE.pattern, keep, text), removed
+
+
+def attribute(text: str, passages: list[Passage], min_overlap: float = 0.5) -> tuple[str, list[int]]:
+    """Small models often copy from the evidence without citing it: give each answer sentence
+    the [n] of the passage that shares most of its words (at least ``min_overlap`` of them)."""
+    from .kit.words import tokenize
+
+    tokens = [(p.n, set(tokenize(p.text))) for p in passages]
+    out, added = [], []
+    for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+        words = set(tokenize(sentence))
+        best = max(tokens, key=lambda nt: len(words & nt[1]), default=None)
+        if words and best and len(words & best[1]) / len(words) >= min_overlap:
+            sentence = re.sub(r"([.!?]?)$", lambda m, n=best[0]: f" [{n}]{m.group(1)}", sentence, count=1)
+            added.append(best[0])
+        out.append(sentence)
+    return " ".join(out), sorted(set(added))

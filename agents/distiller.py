@@ -1,4 +1,7 @@
-"""Turn the kept passages into a short note of facts, each tagged with the passage it came from."""
+"""Turn the kept passages into a short note of facts, each tagged with the passage it came from.
+
+``distill_mode = "extractive"`` (the default) picks the passages' sentences closest to the
+question by embedding, with no model call; ``"model"`` asks the distiller model."""
 
 from __future__ import annotations
 
@@ -8,11 +11,8 @@ from collections.abc import Callable
 import numpy as np
 from pydantic import BaseModel, Field
 
-from openbook.assistant.models.base import ChatModel
-from openbook.assistant.tracing import Span
-
-from .passages import Passage
-from .step import run_structured
+from .kit.evidence import Passage, looks_like_instruction
+from .kit.step import Step, StepContext, StepSettings, TurnState
 
 
 class DistillInput(BaseModel):
@@ -29,8 +29,14 @@ class DistillOutput(BaseModel):
     facts: list[Fact] = Field(max_length=8)
 
 
-def _fallback(inp: DistillInput) -> DistillOutput:
-    """The passages' first sentences, each cited to its passage."""
+class DistillSettings(StepSettings):
+    distill_mode: str = "extractive"
+    max_facts: int = 5
+    max_tokens: int = 300
+
+
+def first_sentences(inp: DistillInput) -> DistillOutput:
+    """The passages' first sentences, each cited to its passage (the fallback)."""
     facts = []
     for p in inp.passages:
         text = " ".join(p.text.split())
@@ -46,15 +52,18 @@ def _sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9])", flat) if len(s) > 15]
 
 
-def distill_extractive(
-    embed: Callable[[list[str]], np.ndarray], inp: DistillInput, max_facts: int = 5
-) -> DistillOutput:
+def extract(embed: Callable[[list[str]], np.ndarray], inp: DistillInput, max_facts: int = 5) -> DistillOutput:
     """The sentences of the passages closest to the question (cosine of normalised
     embeddings), at most two per passage, kept in reading order. Nothing is paraphrased, so a
     small answer model copies facts, names and numbers as the documents state them."""
-    candidates = [(p.n, i, s) for p in inp.passages for i, s in enumerate(_sentences(p.text))]
+    candidates = [
+        (p.n, i, s)
+        for p in inp.passages
+        for i, s in enumerate(_sentences(p.text))
+        if not looks_like_instruction(s)
+    ]
     if not candidates:
-        return _fallback(inp)
+        return first_sentences(inp)
     vectors = embed([inp.question] + [s for _, _, s in candidates])
     sims = vectors[1:] @ vectors[0]
     chosen: list[int] = []
@@ -70,14 +79,35 @@ def distill_extractive(
     return DistillOutput(facts=[Fact(fact=candidates[i][2][:300], source=candidates[i][0]) for i in chosen])
 
 
-def distill(model: ChatModel, inp: DistillInput, span: Span | None = None) -> DistillOutput:
-    out = run_structured("distiller", model, inp, DistillOutput, span, max_tokens=300)
-    if out is None:
-        return _fallback(inp)
-    known = {p.n for p in inp.passages}
-    facts = [f for f in out.facts if f.source in known]
-    if not facts:
-        if span is not None:
-            span.fallback("no facts citing a given passage")
-        return _fallback(inp)
-    return DistillOutput(facts=facts)
+class Distill(Step[DistillInput, DistillOutput]):
+    name = "distill"
+    prompt = "distiller"
+    role = "distiller"
+    switches = ("distill",)
+    Input, Output, Settings = DistillInput, DistillOutput, DistillSettings
+
+    def read(self, state: TurnState, ctx: StepContext) -> DistillInput:
+        return DistillInput(question=state.query, passages=state.passages)
+
+    def skip(self, state: TurnState, inp: DistillInput) -> tuple[str, DistillOutput] | None:
+        return ("no passages to distill", DistillOutput(facts=[])) if not inp.passages else None
+
+    def run(self, ctx: StepContext, inp: DistillInput) -> DistillOutput:
+        s = DistillSettings.of(ctx)
+        if s.distill_mode == "extractive":
+            assert ctx.library is not None, "extractive distilling needs the embedder"
+            ctx.note("extractive: sentences closest to the question")
+            return extract(ctx.library.embed, inp, s.max_facts)
+        out = self.ask(ctx, inp, DistillOutput, s.max_tokens)
+        if out is None:
+            return first_sentences(inp)
+        known = {p.n for p in inp.passages}
+        facts = [f for f in out.facts if f.source in known]
+        if not facts:
+            ctx.fallback("no facts citing a given passage")
+            return first_sentences(inp)
+        return DistillOutput(facts=facts)
+
+    def write(self, state: TurnState, out: DistillOutput, ctx: StepContext) -> None:
+        if out.facts:
+            state.evidence = [Passage(n=f.source, text=f.fact) for f in out.facts]

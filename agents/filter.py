@@ -1,15 +1,12 @@
 """Judge each retrieved passage's relevance to its (sub-)question: a score per passage, kept
-when the score reaches the threshold. Batched: one call scores every passage of a piece."""
+when the score reaches ``filter_threshold``. Batched: one call scores every passage of a piece."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from openbook.assistant.models.base import ChatModel
-from openbook.assistant.tracing import Span
-
-from .passages import Passage
-from .step import run_structured
+from .kit.evidence import Passage, number
+from .kit.step import Step, StepContext, StepSettings, TurnState
 
 PREVIEW = 400  # characters of each passage shown to the judge
 
@@ -26,18 +23,41 @@ class FilterOutput(BaseModel):
         return [p.n for p, s in zip(passages, self.scores, strict=False) if s >= threshold]
 
 
-def filter_passages(model: ChatModel, inp: FilterInput, span: Span | None = None) -> FilterOutput:
+class FilterSettings(StepSettings):
+    filter_threshold: float = 0.5
+    max_tokens: int = 20  # plus 8 per passage
+
+
+class Filter(Step[FilterInput, FilterOutput]):
     """Fallback (model failed, or a wrong number of scores): keep every passage (top-k)."""
-    shown = FilterInput(
-        question=inp.question,
-        passages=[p.model_copy(update={"text": p.text[:PREVIEW]}) for p in inp.passages],
-    )
-    out = run_structured("filter", model, shown, FilterOutput, span, max_tokens=20 + 8 * len(inp.passages))
-    keep_all = FilterOutput(scores=[1.0] * len(inp.passages))
-    if out is None:
-        return keep_all
-    if len(out.scores) != len(inp.passages):
-        if span is not None:
-            span.fallback(f"{len(out.scores)} scores for {len(inp.passages)} passages; kept all")
-        return keep_all
-    return FilterOutput(scores=[min(max(s, 0.0), 1.0) for s in out.scores])
+
+    name = "filter"
+    prompt = "filter"
+    role = "filter"
+    switches = ("filter",)
+    Input, Output, Settings = FilterInput, FilterOutput, FilterSettings
+
+    def read(self, state: TurnState, ctx: StepContext) -> FilterInput:
+        return FilterInput(question=state.piece, passages=number(state.hits))
+
+    def skip(self, state: TurnState, inp: FilterInput) -> tuple[str, FilterOutput] | None:
+        return ("nothing to judge", FilterOutput(scores=[])) if not inp.passages else None
+
+    def run(self, ctx: StepContext, inp: FilterInput) -> FilterOutput:
+        shown = FilterInput(
+            question=inp.question,
+            passages=[p.model_copy(update={"text": p.text[:PREVIEW]}) for p in inp.passages],
+        )
+        budget = FilterSettings.of(ctx).max_tokens + 8 * len(inp.passages)
+        out = self.ask(ctx, shown, FilterOutput, budget)
+        keep_all = FilterOutput(scores=[1.0] * len(inp.passages))
+        if out is None:
+            return keep_all
+        if len(out.scores) != len(inp.passages):
+            ctx.fallback(f"{len(out.scores)} scores for {len(inp.passages)} passages; kept all")
+            return keep_all
+        return FilterOutput(scores=[min(max(s, 0.0), 1.0) for s in out.scores])
+
+    def write(self, state: TurnState, out: FilterOutput, ctx: StepContext) -> None:
+        threshold = FilterSettings.of(ctx).filter_threshold
+        state.hits = [h for h, s in zip(state.hits, out.scores, strict=True) if s >= threshold]

@@ -1,14 +1,11 @@
 """Rewrite a (sub-)question into better search text: keywords, and a HyDE-style hypothetical
-answer passage. The original text is always searched as well (by the retriever)."""
+answer passage. The original text is always searched as well."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from openbook.assistant.models.base import ChatModel
-from openbook.assistant.tracing import Span
-
-from .step import run_structured
+from .kit.step import Step, StepContext, StepSettings, TurnState
 
 
 class RewriteInput(BaseModel):
@@ -20,8 +17,26 @@ class RewriteOutput(BaseModel):
     hypothetical_answer: str = Field(default="", max_length=500)
 
 
-def rewrite(model: ChatModel, inp: RewriteInput, span: Span | None = None) -> RewriteOutput:
-    out = run_structured("rewriter", model, inp, RewriteOutput, span, max_tokens=200)
-    if out is None:
-        return RewriteOutput(keywords=inp.question, hypothetical_answer="")
-    return out
+class RewriteSettings(StepSettings):
+    max_tokens: int = 200
+
+
+class Rewrite(Step[RewriteInput, RewriteOutput]):
+    name = "rewrite"
+    prompt = "rewriter"
+    role = "rewriter"
+    switches = ("rewrite", "hyde")
+    Input, Output, Settings = RewriteInput, RewriteOutput, RewriteSettings
+
+    def read(self, state: TurnState, ctx: StepContext) -> RewriteInput:
+        return RewriteInput(question=state.piece)
+
+    def run(self, ctx: StepContext, inp: RewriteInput) -> RewriteOutput:
+        out = self.ask(ctx, inp, RewriteOutput, RewriteSettings.of(ctx).max_tokens)
+        return out if out is not None else RewriteOutput(keywords=inp.question, hypothetical_answer="")
+
+    def write(self, state: TurnState, out: RewriteOutput, ctx: StepContext) -> None:
+        if ctx.switches.get("rewrite", True) and out.keywords.strip():
+            state.queries.append(out.keywords)
+        if ctx.switches.get("hyde", True) and out.hypothetical_answer.strip():
+            state.queries.append(out.hypothetical_answer)

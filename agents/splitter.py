@@ -7,10 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from openbook.assistant.models.base import ChatModel
-from openbook.assistant.tracing import Span
-
-from .step import run_structured
+from .kit.step import Step, StepContext, StepSettings, TurnState
 
 
 class SplitInput(BaseModel):
@@ -24,6 +21,11 @@ class SplitOutput(BaseModel):
     )
 
 
+class SplitSettings(StepSettings):
+    max_tokens: int = 200
+    max_parts: int = 2
+
+
 _COMPOUND = re.compile(r"\band\b|;|\balso\b|\bversus\b|\bvs\.?\b|\bcompare", re.I)
 
 
@@ -32,13 +34,37 @@ def looks_compound(question: str) -> bool:
     return bool(_COMPOUND.search(question)) or question.count("?") > 1
 
 
-def split(model: ChatModel, inp: SplitInput, span: Span | None = None) -> SplitOutput:
-    out = run_structured("splitter", model, inp, SplitOutput, span, max_tokens=200)
-    if out is None:
-        return SplitOutput(sub_questions=[inp.question])
-    parts = list(dict.fromkeys(q.strip() for q in out.sub_questions if q.strip()))[: inp.max_parts]
-    if not parts:
-        if span is not None:
-            span.fallback("no usable sub-questions")
-        return SplitOutput(sub_questions=[inp.question])
-    return SplitOutput(sub_questions=parts)
+class Split(Step[SplitInput, SplitOutput]):
+    name = "split"
+    prompt = "splitter"
+    role = "splitter"
+    switches = ("split",)
+    Input, Output, Settings = SplitInput, SplitOutput, SplitSettings
+
+    def read(self, state: TurnState, ctx: StepContext) -> SplitInput:
+        return SplitInput(question=state.query, max_parts=SplitSettings.of(ctx).max_parts)
+
+    def skip(self, state: TurnState, inp: SplitInput) -> tuple[str, SplitOutput] | None:
+        if len(state.pieces) > 1:
+            return f"the planner asked {len(state.pieces)} queries: not split", SplitOutput(
+                sub_questions=state.pieces
+            )
+        if not looks_compound(inp.question):
+            return "one question (no 'and', ';' or second '?'): not split", SplitOutput(
+                sub_questions=[inp.question]
+            )
+        return None
+
+    def run(self, ctx: StepContext, inp: SplitInput) -> SplitOutput:
+        s = SplitSettings.of(ctx)
+        out = self.ask(ctx, inp, SplitOutput, s.max_tokens)
+        if out is None:
+            return SplitOutput(sub_questions=[inp.question])
+        parts = list(dict.fromkeys(q.strip() for q in out.sub_questions if q.strip()))[: inp.max_parts]
+        if not parts:
+            ctx.fallback("no usable sub-questions")
+            return SplitOutput(sub_questions=[inp.question])
+        return SplitOutput(sub_questions=parts)
+
+    def write(self, state: TurnState, out: SplitOutput, ctx: StepContext) -> None:
+        state.pieces = list(out.sub_questions)

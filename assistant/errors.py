@@ -7,19 +7,17 @@ shows the traceback instead.
 
 from __future__ import annotations
 
+from openbook.agents.kit.errors import OpenbookError
 
-class OpenbookError(Exception):
-    """Base class for errors shown to users."""
-
-    exit_code = 1
-
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return f"{self.message} ({self.hint})" if self.hint else self.message
+__all__ = [
+    "OpenbookError",
+    "ConfigError",
+    "DatabaseError",
+    "EmbeddingMismatchError",
+    "EmbeddingError",
+    "IngestError",
+    "NotFoundError",
+]
 
 
 class ConfigError(OpenbookError):

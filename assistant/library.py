@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from psycopg.types.json import Jsonb
 
+from openbook.agents.kit.evidence import Hit
 from openbook.db import query
 
 from .errors import NotFoundError
@@ -126,3 +127,27 @@ def stats(store: Store) -> dict[str, Any]:
 def nearest(store: Store, vector: np.ndarray, k: int) -> list[dict[str, Any]]:
     """The k chunks closest to ``vector`` (cosine distance, HNSW)."""
     return store.execute("nearest_chunks", {"embedding": vector, "k": k})
+
+
+def document_hits(store: Store, name: str, limit: int) -> list[Hit]:
+    """The first ``limit`` chunks of the document named by path, title or file name."""
+    suffix = "%/" + name.strip().lstrip("/").replace("%", "\\%").replace("_", "\\_")
+    rows = store.execute("find_document_by_name", {"name": name.strip(), "suffix": suffix})
+    if not rows:
+        return []
+    doc = rows[0]
+    chunks = store.execute("chunks_of_document", {"document_id": doc["id"]})[:limit]
+    return [
+        Hit(
+            chunk_id=int(c["id"]),
+            document_id=int(doc["id"]),
+            source=doc["source"],
+            title=doc["title"],
+            ordinal=int(c["ordinal"]),
+            text=c["text"],
+            metadata=c["metadata"] or {},
+            rank=i,
+            fused_score=0.0,
+        )
+        for i, c in enumerate(chunks, 1)
+    ]

@@ -9,30 +9,40 @@ from __future__ import annotations
 
 import contextlib
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from psycopg.types.json import Jsonb
-from pydantic import BaseModel
+from openbook.agents.kit.llm import ChatResult
+from openbook.db import traces as rows
 
 from .store import Store
 
 
-def _json(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, BaseModel):
-        value = value.model_dump(mode="json")
-    elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
-        value = [v.model_dump(mode="json") for v in value]
-    return Jsonb(value)
+@dataclass(frozen=True)
+class SpanEvent:
+    """Pushed to a listener (the TUI) when a span starts or ends."""
+
+    trace_id: int
+    span_id: int
+    parent_id: int | None
+    name: str
+    kind: str
+    status: str  # "running" at start, then ok / fallback / error
+
+
+SpanListener = Callable[[SpanEvent], None]
 
 
 class Span:
-    def __init__(self, trace: Trace, span_id: int, name: str) -> None:
+    """A stored span (implements the agents' ``kit.trace.Span``)."""
+
+    def __init__(self, trace: Trace, span_id: int, name: str, kind: str, parent_id: int | None) -> None:
         self.trace = trace
         self.id = span_id
         self.name = name
+        self.kind = kind
+        self.parent_id = parent_id
         self.status = "ok"
         self.output: Any = None
         self.prompt: str | None = None
@@ -48,57 +58,53 @@ class Span:
         self.status = "fallback"
         self.notes.append(f"fallback: {reason}")
 
-    def record_call(self, result: Any, prompt: str | None = None) -> None:
+    def record_call(self, result: ChatResult, prompt: str | None = None) -> None:
         """Model, backend, usage and notes of a ChatResult."""
         self.model, self.backend = result.model, result.backend
         self.usage = result.usage.model_dump()
         self.notes.extend(result.notes)
+        if result.partial:
+            self.notes.append("the model's stream broke off: the output is partial")
         if prompt is not None:
             self.prompt = prompt
 
-    @contextlib.contextmanager
-    def child(self, name: str, kind: str = "step", input: Any = None) -> Iterator[Span]:
-        with self.trace.span(name, kind, input, parent=self) as span:
-            yield span
-
     def _finish(self) -> None:
-        self.trace.store.execute(
-            "finish_span",
+        rows.finish_span(
+            self.trace.store,
+            self.id,
             {
-                "id": self.id,
                 "status": self.status,
-                "output": _json(self.output),
+                "output": self.output,
                 "prompt": self.prompt,
                 "model": self.model,
                 "backend": self.backend,
-                "usage": _json(self.usage),
-                "chunks": _json(self.chunks),
-                "notes": Jsonb(self.notes),
+                "usage": self.usage,
+                "chunks": self.chunks,
+                "notes": self.notes,
                 "error": self.error,
             },
         )
+        self.trace.emit(self, self.status)
 
 
 class Trace:
-    def __init__(self, store: Store, trace_id: int) -> None:
+    def __init__(self, store: Store, trace_id: int, listener: SpanListener | None = None) -> None:
         self.store = store
         self.id = trace_id
+        self.listener = listener
+
+    def emit(self, span: Span, status: str) -> None:
+        if self.listener is not None:
+            self.listener(SpanEvent(self.id, span.id, span.parent_id, span.name, span.kind, status))
 
     @contextlib.contextmanager
     def span(
-        self, name: str, kind: str = "step", input: Any = None, parent: Span | None = None
+        self, name: str, kind: str = "step", input: Any = None, parent: Any = None
     ) -> Iterator[Span]:
-        row = self.store.execute(
-            "insert_span",
-            {
-                "trace_id": self.id,
-                "parent_id": parent.id if parent else None,
-                "name": name,
-                "kind": kind,
-                "input": _json(input),
-            },
-        )[0]
-        span = Span(self, int(row["id"]), name)
+        parent_id = parent.id if parent is not None else None
+        span_id = rows.insert_span(self.store, self.id, parent_id, name, kind, input)
+        span = Span(self, span_id, name, kind, parent_id)
+        self.emit(span, "running")
         try:
             yield span
         except BaseException as exc:
@@ -109,26 +115,27 @@ class Trace:
         span._finish()
 
     def finish(self, status: str, answer: str | None = None) -> None:
-        self.store.execute("finish_trace", {"id": self.id, "status": status, "answer": answer})
+        rows.finish_trace(self.store, self.id, status, answer)
 
 
 def start_trace(
-    store: Store, question: str, *, session_id: int | None = None, metadata: dict | None = None
+    store: Store,
+    question: str,
+    *,
+    session_id: int | None = None,
+    metadata: dict[str, Any] | None = None,
+    listener: SpanListener | None = None,
 ) -> Trace:
-    row = store.execute(
-        "insert_trace",
-        {"session_id": session_id, "question": question, "metadata": Jsonb(metadata or {})},
-    )[0]
-    return Trace(store, int(row["id"]))
+    return Trace(store, rows.insert_trace(store, question, session_id, metadata or {}), listener)
 
 
 def load(store: Store, trace_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     from .errors import NotFoundError
 
-    rows = store.execute("get_trace", {"id": trace_id})
-    if not rows:
+    row = rows.get_trace(store, trace_id)
+    if row is None:
         raise NotFoundError(f"No trace {trace_id}", hint="see `openbook traces list`")
-    return rows[0], store.execute("spans_of_trace", {"trace_id": trace_id})
+    return row, rows.spans(store, trace_id)
 
 
 def to_otel(trace: dict[str, Any], spans: list[dict[str, Any]]) -> dict[str, Any]:

@@ -1,29 +1,28 @@
-"""One turn of the conversation: plan → split → rewrite → retrieve → filter → distill → answer,
-every step a span, every fallback recorded. ``plain=True`` is our own baseline: retrieve top-k
-with the question as asked and answer from those chunks."""
+"""One turn of the conversation, wired: check the question, load the session's history, open
+the trace, run a declared pipeline (``agents/pipeline.py``) over the library, store the answer.
+
+The steps themselves, their order and their fallbacks live in ``agents/``; this module only
+connects them to the store, the retriever, the models and the trace."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from typing import Any
 
-from psycopg.types.json import Jsonb
+import numpy as np
 from pydantic import BaseModel, Field
 
-from openbook.agents import answerer, distiller, planner, rewriter, splitter
-from openbook.agents import filter as filter_step
-from openbook.agents.passages import Passage
+from openbook.agents.kit.evidence import Filters, Hit
+from openbook.agents.kit.step import HistoryTurn, StepContext, TurnState, run_steps
+from openbook.agents.pipeline import PLAIN, SWITCHES, TURN
+from openbook.db import sessions
 
 from . import library, tracing
 from .embeddings import Embedder
 from .errors import OpenbookError
 from .models.base import ChatModel
-from .retrieval.retriever import RetrievedChunk, Retriever
+from .retrieval.retriever import Retriever
 from .settings import PipelineSettings, Settings
 from .store import Store
-
-_CITE = re.compile(r"\[(\d{1,3})\]")
 
 
 class TurnCancelled(Exception):
@@ -38,6 +37,13 @@ class Citation(BaseModel):
     location: str = ""
     snippet: str = ""
 
+    @classmethod
+    def of(cls, n: int, hit: Hit) -> Citation:
+        snippet = " ".join(hit.text.split())[:200]
+        return cls(
+            n=n, chunk_id=hit.chunk_id, source=hit.source, title=hit.title, location=hit.location(), snippet=snippet
+        )
+
 
 class TurnResult(BaseModel):
     question: str
@@ -47,6 +53,22 @@ class TurnResult(BaseModel):
     trace_id: int
     declined: bool = False
     notes: list[str] = Field(default_factory=list)
+
+
+class LibraryAccess:
+    """The agents' view of the library (``kit.step.Library``)."""
+
+    def __init__(self, store: Store, retriever: Retriever) -> None:
+        self.store, self.retriever = store, retriever
+
+    def search(self, queries: list[str], k: int, filters: Filters | None = None) -> list[Hit]:
+        return self.retriever.retrieve(queries, k, filters=filters)
+
+    def open_document(self, name: str, limit: int) -> list[Hit]:
+        return library.document_hits(self.store, name, limit)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self.retriever.embedder.embed_batch(texts)
 
 
 class Turn:
@@ -59,6 +81,7 @@ class Turn:
         self.settings = settings
         self.models = models
         self.retriever = Retriever(store, embedder, settings.retrieval)
+        self.library = LibraryAccess(store, self.retriever)
 
     def ask(
         self,
@@ -69,6 +92,7 @@ class Turn:
         plain: bool = False,
         on_token: Callable[[str], None] | None = None,
         on_trace: Callable[[int], None] | None = None,
+        on_span: tracing.SpanListener | None = None,
     ) -> TurnResult:
         question = question.strip()
         if not question:
@@ -76,252 +100,73 @@ class Turn:
         if not library.has_chunks(self.store):
             raise OpenbookError("Your library is empty", hint="add documents first: openbook ingest PATH")
         p = pipeline or self.settings.pipeline
-        trimmed_note = None
+        notes = []
         if len(question) > p.max_question_chars:
-            trimmed_note = (
+            notes.append(
                 f"the question was trimmed from {len(question)} to {p.max_question_chars} "
                 "characters to fit the model's context"
             )
             question = question[: p.max_question_chars]
-        session_id, history = self._session(session)
+        session_id = sessions.open_session(self.store, session) if session else None
+        history = (
+            [HistoryTurn(**m) for m in sessions.recent_messages(self.store, session_id, p.history_turns)]
+            if session_id is not None
+            else []
+        )
         meta = {
             "plain": plain,
             "pipeline": p.model_dump(),
             "models": {r: f"{m.name} ({m.backend})" for r, m in self.models.items()},
         }
-        trace = tracing.start_trace(self.store, question, session_id=session_id, metadata=meta)
+        trace = tracing.start_trace(
+            self.store, question, session_id=session_id, metadata=meta, listener=on_span
+        )
         if on_trace:
             on_trace(trace.id)
+        ctx = StepContext(
+            models=self.models,
+            library=self.library,
+            settings=p.model_dump(),
+            switches={name: getattr(p, name) for name in SWITCHES},
+            tracer=trace,
+            on_token=on_token,
+        )
+        state = TurnState(question=question, history=history)
+        if plain:
+            state.query, state.pieces = question, [question]
         try:
-            result = self._run(trace, question, history, p, plain, on_token)
+            run_steps(PLAIN if plain else TURN, state, ctx)
         except TurnCancelled:
             trace.finish("cancelled")
             raise
         except BaseException:
             trace.finish("error")
             raise
-        if trimmed_note:
-            result.notes.insert(0, trimmed_note)
+        result = self._result(state, trace.id, notes)
         trace.finish("ok", result.answer)
         if session_id is not None:
-            self._remember(session_id, result)
+            sessions.add_exchange(
+                self.store,
+                session_id,
+                result.question,
+                result.answer,
+                [c.model_dump() for c in result.citations],
+                result.trace_id,
+            )
         return result
 
-    # -- steps ----------------------------------------------------------------------------------
-    def _run(
-        self,
-        trace: tracing.Trace,
-        question: str,
-        history: list[planner.Turn],
-        p: PipelineSettings,
-        plain: bool,
-        on_token: Callable[[str], None] | None,
-    ) -> TurnResult:
-        notes: list[str] = []
-        if plain:
-            with trace.span("retrieve", kind="retrieval", input={"queries": [question]}) as span:
-                chunks = self.retriever.retrieve([question], p.max_passages)
-                span.chunks, span.output = chunks, {"chunks": len(chunks)}
-            passages = _number(chunks)
-            return self._answer(trace, question, passages, chunks, passages, p, on_token, notes)
-        with trace.span("plan", input=planner.PlanInput(question=question, history=history)) as span:
-            decision = planner.plan(
-                self.models["planner"], planner.PlanInput(question=question, history=history), span
-            )
-            span.output = decision
-        if decision.action == "reply":
-            if on_token:
-                on_token(decision.reply)
-            return TurnResult(question=question, answer=decision.reply, trace_id=trace.id)
-        with trace.span("search_documents", kind="tool", input={"query": decision.query}) as tool:
-            chunks = self._search(tool, decision.query, p)
-            tool.output = {"kept_chunks": [c.chunk_id for c in chunks]}
-        passages = _number(chunks)
-        notes_for_answer = passages
-        if p.distill and passages:
-            inp = distiller.DistillInput(question=decision.query, passages=passages)
-            with trace.span("distill", input=inp) as span:
-                if p.distill_mode == "extractive":
-                    out = distiller.distill_extractive(self.retriever.embedder.embed_batch, inp)
-                    span.notes.append("extractive: sentences closest to the question")
-                else:
-                    out = distiller.distill(self.models["distiller"], inp, span)
-                span.output = out
-            notes_for_answer = [Passage(n=f.source, text=f.fact) for f in out.facts]
-        return self._answer(
-            trace, decision.query, notes_for_answer, chunks, passages, p, on_token, notes, asked=question
-        )
+    @staticmethod
+    def _result(state: TurnState, trace_id: int, notes: list[str]) -> TurnResult:
+        from openbook.agents.answerer import CITE
 
-    def _search(self, tool: tracing.Span, query: str, p: PipelineSettings) -> list[RetrievedChunk]:
-        pieces = [query]
-        if p.split:
-            inp = splitter.SplitInput(question=query, max_parts=p.max_parts)
-            with tool.child("split", input=inp) as span:
-                if splitter.looks_compound(query):
-                    pieces = splitter.split(self.models["splitter"], inp, span).sub_questions
-                else:
-                    span.notes.append("one question (no 'and', ';' or second '?'): not split")
-                span.output = {"sub_questions": pieces}
-        kept: dict[int, RetrievedChunk] = {}
-        for piece in pieces:
-            queries = [piece]
-            if p.rewrite or p.hyde:
-                inp = rewriter.RewriteInput(question=piece)
-                with tool.child("rewrite", input=inp) as span:
-                    out = rewriter.rewrite(self.models["rewriter"], inp, span)
-                    span.output = out
-                if p.rewrite and out.keywords.strip():
-                    queries.append(out.keywords)
-                if p.hyde and out.hypothetical_answer.strip():
-                    queries.append(out.hypothetical_answer)
-            with tool.child("retrieve", kind="retrieval", input={"queries": queries}) as span:
-                chunks = self.retriever.retrieve(queries, p.k_per_piece)
-                span.chunks = chunks
-                near = [
-                    c for c in chunks if c.vector_distance is not None and c.vector_distance <= p.max_distance
-                ]
-                if len(near) < len(chunks):
-                    span.notes.append(
-                        f"evidence gate dropped {len(chunks) - len(near)} chunk(s) "
-                        f"farther than {p.max_distance} from every query"
-                    )
-                span.output = {"chunks": [c.chunk_id for c in near]}
-            if p.filter and near:
-                passages = _number(near)
-                inp = filter_step.FilterInput(question=piece, passages=passages)
-                with tool.child("filter", input=inp) as span:
-                    verdict = filter_step.filter_passages(self.models["filter"], inp, span)
-                    span.output = verdict
-                keep = set(verdict.kept(passages))
-                near = [c for c, ps in zip(near, passages, strict=True) if ps.n in keep]
-            for c in near:
-                if c.chunk_id not in kept or c.rank < kept[c.chunk_id].rank:
-                    kept[c.chunk_id] = c
-        ordered = sorted(kept.values(), key=lambda c: (c.rank, -c.fused_score))
-        return ordered[: p.max_passages]
-
-    def _answer(
-        self,
-        trace: tracing.Trace,
-        question: str,
-        notes_for_answer: list[Passage],
-        chunks: list[RetrievedChunk],
-        passages: list[Passage],
-        p: PipelineSettings,
-        on_token: Callable[[str], None] | None,
-        notes: list[str],
-        asked: str | None = None,
-    ) -> TurnResult:
-        inp = answerer.AnswerInput(question=question, notes=notes_for_answer)
-        with trace.span("answer", input=inp) as span:
-            if not notes_for_answer:
-                text, declined = answerer.DECLINE, True
-                span.notes.append("no evidence survived retrieval and filtering: declined")
-                if on_token:
-                    on_token(text)
-            else:
-                result = answerer.answer(self.models["answerer"], inp, span, on_token, p.answer_max_tokens)
-                text, declined = result.text.strip(), False
-            text, removed = _check_citations(text, {ps.n for ps in passages})
-            if removed:
-                span.notes.append(f"removed invalid citation(s): {sorted(removed)}")
-            if not declined and not _CITE.search(text):
-                text, added = _attribute(text, notes_for_answer)
-                if added:
-                    span.notes.append(f"the answer cited nothing; attributed [n] by word overlap: {added}")
-            span.output = {"answer": text}
-        by_n = {ps.n: c for ps, c in zip(passages, chunks, strict=True)}
-        cited = sorted({int(n) for n in _CITE.findall(text)} & set(by_n))
-        citations = [_citation(n, by_n[n]) for n in cited]
-        sources = [] if declined else [_citation(n, c) for n, c in sorted(by_n.items())]
+        by_n = {p.n: h for p, h in zip(state.passages, state.chunks, strict=True)}
+        cited = sorted({int(n) for n in CITE.findall(state.answer)} & set(by_n))
         return TurnResult(
-            question=asked or question,
-            answer=text,
-            citations=citations,
-            sources=sources,
-            trace_id=trace.id,
-            declined=declined,
+            question=state.question,
+            answer=state.answer,
+            citations=[Citation.of(n, by_n[n]) for n in cited],
+            sources=[] if state.declined or state.done else [Citation.of(n, h) for n, h in sorted(by_n.items())],
+            trace_id=trace_id,
+            declined=state.declined,
             notes=notes,
         )
-
-    # -- sessions -------------------------------------------------------------------------------
-    def _session(self, name: str | None) -> tuple[int | None, list[planner.Turn]]:
-        if not name:
-            return None, []
-        row = self.store.execute("create_session", {"name": name})[0]
-        rows = self.store.execute(
-            "recent_messages", {"session_id": row["id"], "limit": self.settings.pipeline.history_turns}
-        )
-        return int(row["id"]), [planner.Turn(role=r["role"], content=r["content"]) for r in rows]
-
-    def _remember(self, session_id: int, result: TurnResult) -> None:
-        for role, content, cites in (
-            ("user", result.question, []),
-            ("assistant", result.answer, [c.model_dump() for c in result.citations]),
-        ):
-            self.store.execute(
-                "add_message",
-                {
-                    "session_id": session_id,
-                    "role": role,
-                    "content": content,
-                    "citations": Jsonb(cites),
-                    "trace_id": result.trace_id,
-                },
-            )
-
-
-def _number(chunks: list[RetrievedChunk]) -> list[Passage]:
-    return [Passage(n=i, text=c.text[:4000], source=c.source) for i, c in enumerate(chunks, 1)]
-
-
-def _check_citations(text: str, valid: set[int]) -> tuple[str, set[int]]:
-    """Remove [n] that point at no passage given to the answerer."""
-    removed: set[int] = set()
-
-    def keep(m: re.Match[str]) -> str:
-        n = int(m.group(1))
-        if n in valid:
-            return m.group(0)
-        removed.add(n)
-        return ""
-
-    return re.sub(r"\s?" + _CITE.pattern, keep, text), removed
-
-
-def _attribute(text: str, notes: list[Passage], min_overlap: float = 0.5) -> tuple[str, list[int]]:
-    """Small models often copy from the notes without citing them: give each answer sentence
-    the [n] of the note that shares most of its words (at least ``min_overlap`` of them)."""
-    from .retrieval.tokenize import tokenize
-
-    note_tokens = [(p.n, set(tokenize(p.text))) for p in notes]
-    out, added = [], []
-    for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
-        words = set(tokenize(sentence))
-        best = max(note_tokens, key=lambda nt: len(words & nt[1]), default=None)
-        if words and best and len(words & best[1]) / len(words) >= min_overlap:
-            sentence = re.sub(r"([.!?]?)$", lambda m, n=best[0]: f" [{n}]{m.group(1)}", sentence, count=1)
-            added.append(best[0])
-        out.append(sentence)
-    return " ".join(out), sorted(set(added))
-
-
-def _citation(n: int, c: RetrievedChunk) -> Citation:
-    snippet = " ".join(c.text.split())
-    return Citation(
-        n=n, chunk_id=c.chunk_id, source=c.source, title=c.title, location=c.location(), snippet=snippet[:200]
-    )
-
-
-def resolve_models(settings: Settings) -> tuple[dict[str, ChatModel], dict[str, str]]:
-    """The chat model of every role, and why each was chosen."""
-    from .models.resolve import OllamaProbe, resolve
-    from .settings import ROLES
-
-    probe = OllamaProbe(settings.ollama.host)
-    models: dict[str, Any] = {}
-    reasons: dict[str, str] = {}
-    for role in ROLES:
-        r = resolve(settings, role, probe)
-        models[role], reasons[role] = r.model, r.reason
-    return models, reasons

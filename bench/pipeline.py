@@ -21,7 +21,8 @@ from openbook.assistant.evaluation.answers import is_correct, sample_questions
 from openbook.assistant.ingest.pipeline import ingest
 from openbook.assistant.settings import load_settings
 from openbook.assistant.store import Store
-from openbook.assistant.turn import Turn, resolve_models
+from openbook.assistant.turn import Turn
+from openbook.assistant.models.resolve import resolve_roles
 
 
 def main() -> None:
@@ -31,7 +32,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="openbook-bench-pipeline-"))
     settings = load_settings({"database": {"data_dir": str(work / "pg"), "db_schema": "bench"}})
     embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
-    models, reasons = resolve_models(settings)
+    models, reasons = resolve_roles(settings)
     questions = sample_questions()
     out: dict = {"models": reasons["answerer"], "questions": len(questions), "modes": {}}
     with Store(settings, embedding=embedder.identity) as store:

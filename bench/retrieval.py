@@ -28,7 +28,7 @@ from psycopg.types.json import Jsonb
 from openbook.assistant import paths
 from openbook.assistant.embeddings import SentenceTransformerEmbedder
 from openbook.assistant.retrieval.retriever import Retriever
-from openbook.assistant.retrieval.tokenize import tokenize
+from openbook.agents.kit.words import tokenize
 from openbook.assistant.settings import load_settings
 from openbook.assistant.store import Store
 

@@ -1,5 +1,7 @@
-"""SQL lives here: numbered migrations (``migrations/NNNN_name.sql``) and named queries
-(``queries/*.sql``, each statement introduced by a ``-- name: <name>`` line).
+"""SQL lives here: numbered migrations (``migrations/NNNN_name.sql``), named queries
+(``queries/*.sql``, each statement introduced by a ``-- name: <name>`` line), and one module per
+entity (``sessions``, ``traces``, ``documents``, ``chunks``, ``meta``) that owns its queries and
+their JSON encoding. Nothing outside this package runs a named query.
 
 Both may use ``{schema}`` and ``{dim}`` placeholders, filled in when they are loaded; named
 queries use psycopg's ``%(param)s`` placeholders for values.
@@ -7,10 +9,14 @@ queries use psycopg's ``%(param)s`` placeholders for values.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any, Protocol
+
+import psycopg
 
 _NAME = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.M)
 
@@ -56,3 +62,24 @@ def query(name: str) -> str:
         return queries()[name]
     except KeyError:
         raise KeyError(f"no query named {name!r} in db/queries") from None
+
+
+class Transactional(Protocol):
+    """What the data modules need of the store: a connection inside one transaction."""
+
+    def transaction(self) -> contextlib.AbstractContextManager[psycopg.Connection[Any]]: ...
+
+
+def run(conn: psycopg.Connection[Any], name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Run a named query on ``conn``; rows as dicts (empty for statements without results)."""
+    from psycopg.rows import dict_row
+
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(query(name), params or {})  # type: ignore[arg-type]
+        return cur.fetchall() if cur.description else []
+
+
+def execute(store: Transactional, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Run one named query in its own transaction. For the data modules of this package only."""
+    with store.transaction() as conn:
+        return run(conn, name, params)

@@ -49,3 +49,8 @@ def render_text(text: str, values: dict[str, Any]) -> str:
 
 def render(name: str, values: dict[str, Any]) -> str:
     return render_text(source(name), values)
+
+
+def text(name: str) -> str:
+    """A prompt file without variables (the system prompt, fixed replies)."""
+    return render(name, {}).strip()

@@ -1,14 +1,18 @@
-"""Each agent step with a scripted model: valid output, junk output, and the fallback."""
+"""Each agent step with a scripted model: valid output, junk output, and the fallback; the
+step interface itself (prompts match inputs, every step declared the same way)."""
 
 import numpy as np
 import pytest
 
 from openbook.agents import answerer, distiller, planner, rewriter, splitter
 from openbook.agents import filter as filter_step
-from openbook.agents.passages import Passage
+from openbook.agents.kit.evidence import Passage
+from openbook.agents.kit.step import HistoryTurn, Step, StepContext, TurnState
+from openbook.agents.kit.trace import NullTracer
+from openbook.agents.pipeline import PLAIN, SEARCH, TURN
 from openbook.assistant.models.base import ModelUnavailable
-from openbook.prompts import source, variables
-from tests.fakes import FakeChat
+from openbook.prompts import source, text, variables
+from tests.fakes import FakeChat, hits_for
 
 STEPS = {
     "splitter": splitter.SplitInput,
@@ -24,14 +28,47 @@ PASSAGES = [
 ]
 
 
+def ctx_for(role: str, fake: FakeChat, **settings) -> StepContext:
+    tracer = NullTracer()
+    return StepContext(models={role: fake}, settings=settings, tracer=tracer)
+
+
+def run_step(step: Step, ctx: StepContext, inp):
+    """Run one step inside a span, as the runner does; (output, span)."""
+    with ctx.tracer.span(step.name, input=inp) as span:
+        out = step.run(ctx.within(span), inp)
+    return out, span
+
+
+def all_steps(steps):
+    for step in steps:
+        yield step
+        yield from all_steps(getattr(step, "steps", []))
+        yield from all_steps(list(getattr(step, "tools", {}).values()))
+
+
 @pytest.mark.parametrize("name", sorted(STEPS))
 def test_prompt_variables_match_the_input_model(name):
     assert variables(source(name)) == set(STEPS[name].model_fields)
 
 
+def test_every_declared_step_has_its_parts():
+    seen = list(all_steps(TURN + PLAIN + SEARCH))
+    assert {s.name for s in seen} >= {
+        "plan", "search_documents", "open_document", "split", "rewrite", "retrieve", "filter",
+        "distill", "answer",
+    }
+    for step in seen:
+        if step.name == "each_piece":
+            continue
+        assert step.Input is not None and step.Output is not None and step.Settings is not None
+        if step.prompt is not None:
+            assert variables(source(step.prompt)) == set(step.Input.model_fields), step
+
+
 def test_splitter_caps_and_dedups():
     fake = FakeChat().enqueue({"sub_questions": ["A moons?", "A moons?", "B rings?", "C tides?"]})
-    out = splitter.split(fake, splitter.SplitInput(question="A and B and C?", max_parts=2))
+    out, _ = run_step(splitter.Split(), ctx_for("splitter", fake), splitter.SplitInput(question="A and B and C?", max_parts=2))
     assert out.sub_questions == ["A moons?", "B rings?"]
     assert fake.calls[0]["schema"] == splitter.SplitOutput.model_json_schema()
 
@@ -44,70 +81,101 @@ def test_compound_detection():
 
 def test_splitter_junk_falls_back_to_the_question():
     fake = FakeChat().enqueue("not json", "still not json")
-    out = splitter.split(fake, splitter.SplitInput(question="Why is Venus hot?"))
+    out, span = run_step(splitter.Split(), ctx_for("splitter", fake), splitter.SplitInput(question="Why is Venus hot?"))
     assert out.sub_questions == ["Why is Venus hot?"] and len(fake.calls) == 2  # one repair
+    assert span.status == "fallback" and "invalid output" in span.notes[-1]
 
 
 def test_rewriter_model_down_falls_back():
     fake = FakeChat().enqueue(ModelUnavailable("Ollama is not running"))
-    out = rewriter.rewrite(fake, rewriter.RewriteInput(question="moons of Mars"))
+    out, span = run_step(rewriter.Rewrite(), ctx_for("rewriter", fake), rewriter.RewriteInput(question="moons of Mars"))
     assert out.keywords == "moons of Mars" and out.hypothetical_answer == ""
+    assert span.status == "fallback" and "Ollama is not running" in span.notes[-1]
 
 
-def test_filter_scores_and_wrong_count_fallback():
+def test_filter_scores_threshold_and_wrong_count_fallback():
     inp = filter_step.FilterInput(question="moons of Mars?", passages=PASSAGES)
-    out = filter_step.filter_passages(FakeChat().enqueue({"scores": [0.9, 0.1]}), inp)
+    out, _ = run_step(filter_step.Filter(), ctx_for("filter", FakeChat().enqueue({"scores": [0.9, 0.1]})), inp)
     assert out.kept(PASSAGES) == [1]
-    out = filter_step.filter_passages(FakeChat().enqueue({"scores": [0.9]}), inp)
-    assert out.kept(PASSAGES) == [1, 2]  # one score for two passages: keep the top-k
+    fake = FakeChat().enqueue({"scores": [0.9]})
+    out, span = run_step(filter_step.Filter(), ctx_for("filter", fake), inp)
+    assert out.kept(PASSAGES) == [1, 2] and span.status == "fallback"  # one score for two: keep top-k
+    assert fake.calls[0]["options"].max_tokens == 20 + 8 * 2  # the declared budget
+
+
+def test_filter_threshold_is_a_setting():
+    step, fake = filter_step.Filter(), FakeChat().enqueue({"scores": [0.9, 0.3]})
+    ctx = ctx_for("filter", fake, filter_threshold=0.2)
+    state = TurnState(question="q", piece="q")
+    state.hits = hits_for(PASSAGES)
+    step.execute(state, ctx)
+    assert [h.chunk_id for h in state.hits] == [1, 2]
 
 
 def test_distiller_drops_facts_citing_unknown_passages():
     inp = distiller.DistillInput(question="moons?", passages=PASSAGES)
-    out = distiller.distill(
-        FakeChat().enqueue(
-            {"facts": [{"fact": "Mars has Phobos.", "source": 1}, {"fact": "Made up.", "source": 7}]}
-        ),
-        inp,
+    fake = FakeChat().enqueue(
+        {"facts": [{"fact": "Mars has Phobos.", "source": 1}, {"fact": "Made up.", "source": 7}]},
+        {"facts": [{"fact": "Made up.", "source": 7}]},
     )
+    ctx = ctx_for("distiller", fake, distill_mode="model")
+    out, _ = run_step(distiller.Distill(), ctx, inp)
     assert [(f.fact, f.source) for f in out.facts] == [("Mars has Phobos.", 1)]
-    out = distiller.distill(FakeChat().enqueue({"facts": [{"fact": "Made up.", "source": 7}]}), inp)
-    assert [f.source for f in out.facts] == [1, 2]  # fallback: first sentences of each passage
+    out, span = run_step(distiller.Distill(), ctx, inp)
+    assert [f.source for f in out.facts] == [1, 2] and span.status == "fallback"  # first sentences
 
 
 def test_extractive_distiller_picks_the_closest_sentences(embedder):
     inp = distiller.DistillInput(question="What are the moons of Mars called?", passages=PASSAGES)
-    out = distiller.distill_extractive(embedder.embed_batch, inp, max_facts=1)
+    out = distiller.extract(embedder.embed_batch, inp, max_facts=1)
     assert [(f.fact, f.source) for f in out.facts] == [("Mars has two moons, Phobos and Deimos.", 1)]
+
+
+def plan(fake: FakeChat, inp: planner.PlanInput) -> planner.PlanOutput:
+    step = planner.Planner(tools=[])
+    skipped = step.skip(TurnState(question=inp.question, history=inp.history), inp)
+    return skipped[1] if skipped else run_step(step, ctx_for("planner", fake), inp)[0]
 
 
 def test_planner_small_talk_and_first_question_need_no_model():
     fake = FakeChat()
-    assert planner.plan(fake, planner.PlanInput(question="thanks!")).action == "reply"
-    first = planner.plan(fake, planner.PlanInput(question="Why is Venus hot?"))
-    assert (first.action, first.query) == ("search_documents", "Why is Venus hot?")
-    assert fake.calls == []
-
-
-def test_planner_makes_follow_ups_self_contained():
-    history = [
-        planner.Turn(role="user", content="Tell me about Mars."),
-        planner.Turn(role="assistant", content="Mars is the fourth planet."),
+    thanks = plan(fake, planner.PlanInput(question="thanks!"))
+    assert thanks.reply == text("reply_thanks") and not thanks.tool_calls
+    first = plan(fake, planner.PlanInput(question="Why is Venus hot?"))
+    assert [(c.name, c.arguments) for c in first.tool_calls] == [
+        ("search_documents", {"queries": ["Why is Venus hot?"]})
     ]
-    fake = FakeChat().enqueue({"action": "search_documents", "query": "What are the moons of Mars?"})
-    out = planner.plan(fake, planner.PlanInput(question="What are its moons?", history=history))
-    assert out.query == "What are the moons of Mars?"
-    assert "Mars is the fourth planet." in fake.calls[0]["messages"][-1].content
-    junk = planner.plan(
-        FakeChat().enqueue("?", "?"), planner.PlanInput(question="What are its moons?", history=history)
+    assert first.decided_by == "rule" and fake.calls == []
+
+
+HISTORY = [
+    HistoryTurn(role="user", content="Tell me about Mars."),
+    HistoryTurn(role="assistant", content="Mars is the fourth planet."),
+]
+
+
+def test_planner_calls_tools_to_make_follow_ups_self_contained():
+    fake = FakeChat().enqueue(
+        {"tool": "search_documents", "arguments": {"queries": ["What are the moons of Mars?"]}}
     )
-    assert (junk.action, junk.query) == ("search_documents", "What are its moons?")
+    step = planner.Planner(tools=[t for t in TURN[0].tools.values()])
+    out, span = run_step(step, ctx_for("planner", fake), planner.PlanInput(question="What are its moons?", history=HISTORY))
+    assert out.tool_calls[0].arguments == {"queries": ["What are the moons of Mars?"]}
+    assert "Mars is the fourth planet." in fake.calls[0]["messages"][-1].content
+    assert {t.name for t in fake.calls[0]["tools"]} == {"search_documents", "open_document"}
+    assert span.prompt and span.status == "ok"
 
 
-def test_passages_are_fenced_as_data():
-    text = answerer.prompt_for("answerer", answerer.AnswerInput(question="q", notes=PASSAGES))
-    assert '<note n="1">Mars has two moons' in text
-    assert "never instructions" in answerer.SYSTEM
+def test_planner_without_a_tool_call_or_reply_searches_as_asked():
+    out = plan(FakeChat().enqueue(""), planner.PlanInput(question="What are its moons?", history=HISTORY))
+    assert out.tool_calls[0].arguments == {"queries": ["What are its moons?"]} and out.decided_by == "fallback"
+
+
+def test_evidence_is_one_fenced_format():
+    step = answerer.Answer()
+    prompt = step.render(answerer.AnswerInput(question="q", passages=PASSAGES))
+    assert '<passage n="1">Mars has two moons' in prompt
+    assert "<passage>" in text("system") and "never instructions" in text("system")
 
 
 def test_fake_embedder_shape(embedder):
@@ -117,11 +185,11 @@ def test_fake_embedder_shape(embedder):
 
 def test_self_contained_questions_skip_the_planner_model_even_with_history():
     history = [
-        planner.Turn(role="user", content="Tell me about Venus."),
-        planner.Turn(role="assistant", content="Venus is hot."),
+        HistoryTurn(role="user", content="Tell me about Venus."),
+        HistoryTurn(role="assistant", content="Venus is hot."),
     ]
     fake = FakeChat()
-    out = planner.plan(fake, planner.PlanInput(question="Who discovered Pluto?", history=history))
-    assert (out.action, out.query) == ("search_documents", "Who discovered Pluto?")
+    out = plan(fake, planner.PlanInput(question="Who discovered Pluto?", history=history))
+    assert out.tool_calls[0].arguments == {"queries": ["Who discovered Pluto?"]}
     assert fake.calls == []
     assert planner.looks_follow_up("What are its moons?") and planner.looks_follow_up("Why?")

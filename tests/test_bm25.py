@@ -6,7 +6,7 @@ from rank_bm25 import BM25Okapi
 
 from openbook.assistant import paths
 from openbook.assistant.retrieval.bm25 import BM25Index, cache_path, load, save
-from openbook.assistant.retrieval.tokenize import tokenize
+from openbook.agents.kit.words import tokenize
 
 QUERIES = [
     "Why is Venus so hot?",

@@ -4,6 +4,7 @@ citations, traces, sessions, bad input."""
 import pytest
 
 from openbook.assistant import tracing
+from openbook.db import sessions
 from openbook.assistant.errors import OpenbookError
 from openbook.assistant.ingest.pipeline import ingest
 from openbook.assistant.settings import ROLES, IngestSettings
@@ -104,7 +105,9 @@ def test_sessions_keep_history_for_follow_ups(turn, models, store):
     models["filter"].enqueue({"scores": [1, 1, 1, 1]})
     models["answerer"].enqueue("Mars is the fourth planet [1].")
     turn.ask("Tell me about Mars", session="astro")
-    models["planner"].enqueue({"action": "search_documents", "query": "What are the moons of Mars?"})
+    models["planner"].enqueue(
+        {"tool": "search_documents", "arguments": {"queries": ["What are the moons of Mars?"]}}
+    )
     models["rewriter"].enqueue({"keywords": "Mars moons", "hypothetical_answer": ""})
     models["filter"].enqueue({"scores": [1, 1, 1, 1]})
     models["answerer"].enqueue("Phobos and Deimos [1].")
@@ -112,10 +115,7 @@ def test_sessions_keep_history_for_follow_ups(turn, models, store):
     planner_prompt = models["planner"].calls[0]["messages"][-1].content
     assert "Tell me about Mars" in planner_prompt and "Mars is the fourth planet" in planner_prompt
     assert r.question == "What are its moons?"
-    msgs = store.execute(
-        "recent_messages",
-        {"session_id": store.execute("get_session", {"name": "astro"})[0]["id"], "limit": 10},
-    )
+    msgs = sessions.recent_messages(store, sessions.find(store, "astro"), 10)
     assert [m["role"] for m in msgs] == ["user", "assistant", "user", "assistant"]
 
 

@@ -36,7 +36,8 @@ def ask(
 ) -> None:
     """Ask a question of your documents."""
     from .. import tracing
-    from ..turn import Turn, resolve_models
+    from ..models.resolve import resolve_roles
+    from ..turn import Turn
     from .traces_cmds import render_tree
 
     text = " ".join(question)
@@ -54,7 +55,7 @@ def ask(
             if off
         }
     )
-    models, reasons = resolve_models(settings)
+    models, reasons = resolve_roles(settings)
     if not as_json:
         answerer = models["answerer"]
         err(f"[{answerer.name} ({answerer.backend}): {reasons['answerer']}]")

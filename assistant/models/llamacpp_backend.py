@@ -197,12 +197,9 @@ def _tool_schema(tools: list[Tool], messages: list[Message]) -> tuple[dict[str, 
         for t in tools
     ]
     options.append({"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]})
-    listing = "\n".join(f"- {t.name}: {t.description}" for t in tools)
-    guide = Message(
-        role="system",
-        content="You can call these tools:\n" + listing + '\nReply with JSON: {"tool": NAME, '
-        '"arguments": {...}} to call one, or {"answer": TEXT} to answer directly.',
-    )
+    from openbook.prompts import render
+
+    guide = Message(role="system", content=render("tools", {"tools": [t.model_dump() for t in tools]}).strip())
     return {"anyOf": options}, [guide, *messages]
 
 

@@ -108,3 +108,14 @@ def resolve_all(settings: Settings) -> list[Resolved | tuple[str, ModelError]]:
         except ModelError as exc:
             out.append((role, exc))
     return out
+
+
+def resolve_roles(settings: Settings) -> tuple[dict[str, ChatModel], dict[str, str]]:
+    """The chat model of every role and why each was chosen; the first failure raises."""
+    probe = OllamaProbe(settings.ollama.host)
+    models: dict[str, ChatModel] = {}
+    reasons: dict[str, str] = {}
+    for role in ROLES:
+        r = resolve(settings, role, probe)
+        models[role], reasons[role] = r.model, r.reason
+    return models, reasons

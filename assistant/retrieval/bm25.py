@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .tokenize import tokenize
+from openbook.agents.kit.words import tokenize
 
 log = logging.getLogger(__name__)
 FORMAT = 2  # bump when the pickled layout or the tokenizer changes

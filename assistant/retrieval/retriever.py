@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
+from openbook.agents.kit.evidence import Filters, Hit
 
 from .. import library, paths
 from ..embeddings import Embedder
@@ -20,35 +20,8 @@ from .fusion import RankedList, rrf
 Mode = Literal["hybrid", "bm25", "vector"]
 
 
-class Filters(BaseModel):
-    """Restrict retrieval to some documents: by id, or by source path prefix."""
-
-    document_ids: list[int] = Field(default_factory=list)
-    path_prefixes: list[str] = Field(default_factory=list)
-
-    def active(self) -> bool:
-        return bool(self.document_ids or self.path_prefixes)
-
-
-class RetrievedChunk(BaseModel):
-    chunk_id: int
-    document_id: int
-    source: str
-    title: str
-    ordinal: int
-    text: str
-    metadata: dict[str, Any]
-    rank: int
-    fused_score: float
-    bm25_rank: int | None = None
-    bm25_score: float | None = None
-    vector_rank: int | None = None
-    vector_distance: float | None = None
-    matched_queries: list[int] = Field(default_factory=list)
-
-    def location(self) -> str:
-        parts = [f"{k} {v}" for k, v in self.metadata.items() if k in ("page", "section")]
-        return ", ".join(parts)
+# Retrieval returns the agents' evidence type.
+RetrievedChunk = Hit
 
 
 class Retriever:

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from ..embeddings import make_embedder
 from ..settings import Settings
 from ..store import Store
-from ..turn import Turn, resolve_models
+from ..models.resolve import resolve_roles
+from ..turn import Turn
 
 
 @dataclass
@@ -44,7 +45,7 @@ def open_backend(settings: Settings) -> Backend:
         store.check_embedding(embedder.identity)
         report = ingest_samples_if_empty(store, embedder, settings.ingest)
         added = len(report.added) if report else 0
-        models, reasons = resolve_models(settings)
+        models, reasons = resolve_roles(settings)
         for m in {id(m): m for m in models.values()}.values():
             preload = getattr(m, "preload", None)
             if preload:

@@ -100,3 +100,9 @@ CREATE INDEX chunks_embedding_hnsw ON chunks USING hnsw (embedding vector_cosine
 
 -- name: has_chunks
 SELECT EXISTS (SELECT 1 FROM chunks) AS present;
+
+-- name: find_document_by_name
+SELECT id, source, title FROM documents
+WHERE source = %(name)s OR lower(title) = lower(%(name)s) OR source LIKE %(suffix)s
+ORDER BY (source = %(name)s) DESC, (lower(title) = lower(%(name)s)) DESC, length(source)
+LIMIT 1;

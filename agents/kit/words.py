@@ -1,4 +1,4 @@
-"""The BM25 tokenizer.
+"""Words for matching: the BM25 tokenizer, also used to attribute answer sentences to passages.
 
 1. Unicode case folding (``str.casefold``) and NFKC normalisation.
 2. Tokens are runs of letters/digits (``\\w+`` minus ``_``); punctuation separates tokens, and

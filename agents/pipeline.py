@@ -1,0 +1,36 @@
+"""The pipelines, declared as data. Adding a step is writing its module (and prompt) and adding
+it to a list here; the runner (``kit.step.run_steps``) does the rest: spans, switches, order.
+
+    turn:   plan ─┬─ search_documents ── split ── each piece: rewrite → retrieve → filter
+                  └─ open_document
+            → distill → answer
+    plain:  each piece (the question): retrieve → answer
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .answerer import Answer
+from .distiller import Distill
+from .documents import OpenDocument
+from .filter import Filter
+from .kit.step import Step
+from .planner import Planner
+from .retrieve import Retrieve
+from .rewriter import Rewrite
+from .search import EachPiece, SearchDocuments
+from .splitter import Split
+
+SEARCH: list[Step[Any, Any]] = [Split(), EachPiece([Rewrite(), Retrieve(), Filter()])]
+
+TURN: list[Step[Any, Any]] = [
+    Planner(tools=[SearchDocuments(SEARCH), OpenDocument()]),
+    Distill(),
+    Answer(),
+]
+
+PLAIN: list[Step[Any, Any]] = [EachPiece([Retrieve(plain=True)]), Answer()]
+
+# The switches a user can turn off (``pipeline.<name>``), each naming the steps it skips.
+SWITCHES = ("split", "rewrite", "hyde", "filter", "distill")

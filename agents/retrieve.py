@@ -1,0 +1,58 @@
+"""Hybrid retrieval of the current piece's search texts, then the evidence gate: chunks farther
+than ``max_distance`` (cosine) from every query are dropped."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from .kit.evidence import Filters, Hit
+from .kit.step import Step, StepContext, StepSettings, TurnState
+
+
+class RetrieveInput(BaseModel):
+    queries: list[str]
+    filters: Filters | None = None
+
+
+class RetrieveOutput(BaseModel):
+    hits: list[Hit] = Field(default_factory=list, exclude=True)
+    chunks: list[int] = Field(default_factory=list)  # ids kept, for the trace
+
+
+class RetrieveSettings(StepSettings):
+    k_per_piece: int = 4
+    max_passages: int = 6
+    max_distance: float = 0.65
+
+
+class Retrieve(Step[RetrieveInput, RetrieveOutput]):
+    """``plain=True``: the baseline's retrieval, ``max_passages`` chunks and no gate."""
+
+    name = "retrieve"
+    kind = "retrieval"
+    Input, Output, Settings = RetrieveInput, RetrieveOutput, RetrieveSettings
+
+    def __init__(self, *, plain: bool = False) -> None:
+        self.plain = plain
+
+    def read(self, state: TurnState, ctx: StepContext) -> RetrieveInput:
+        return RetrieveInput(queries=list(state.queries), filters=state.filters)
+
+    def run(self, ctx: StepContext, inp: RetrieveInput) -> RetrieveOutput:
+        assert ctx.library is not None, "retrieval needs a library"
+        s = RetrieveSettings.of(ctx)
+        hits = ctx.library.search(inp.queries, s.max_passages if self.plain else s.k_per_piece, inp.filters)
+        if ctx.span is not None:
+            ctx.span.chunks = hits
+        if self.plain:
+            return RetrieveOutput(hits=hits, chunks=[h.chunk_id for h in hits])
+        near = [h for h in hits if h.vector_distance is not None and h.vector_distance <= s.max_distance]
+        if len(near) < len(hits):
+            ctx.note(
+                f"evidence gate dropped {len(hits) - len(near)} chunk(s) "
+                f"farther than {s.max_distance} from every query"
+            )
+        return RetrieveOutput(hits=near, chunks=[h.chunk_id for h in near])
+
+    def write(self, state: TurnState, out: RetrieveOutput, ctx: StepContext) -> None:
+        state.hits = out.hits
