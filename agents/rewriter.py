@@ -33,7 +33,11 @@ class Rewrite(Step[RewriteInput, RewriteOutput]):
 
     def run(self, ctx: StepContext, inp: RewriteInput) -> RewriteOutput:
         out = self.ask(ctx, inp, RewriteOutput, RewriteSettings.of(ctx).max_tokens)
-        return out if out is not None else RewriteOutput(keywords=inp.question, hypothetical_answer="")
+        return (
+            out
+            if out is not None
+            else RewriteOutput.model_construct(keywords=inp.question, hypothetical_answer="")
+        )
 
     def write(self, state: TurnState, out: RewriteOutput, ctx: StepContext) -> None:
         if ctx.switches.get("rewrite", True) and out.keywords.strip():

@@ -34,6 +34,11 @@ def looks_compound(question: str) -> bool:
     return bool(_COMPOUND.search(question)) or question.count("?") > 1
 
 
+def as_is(questions: list[str]) -> SplitOutput:
+    """Questions passed through unsplit (the length limits bind the model's output only)."""
+    return SplitOutput.model_construct(sub_questions=list(questions))
+
+
 class Split(Step[SplitInput, SplitOutput]):
     name = "split"
     prompt = "splitter"
@@ -46,24 +51,20 @@ class Split(Step[SplitInput, SplitOutput]):
 
     def skip(self, state: TurnState, inp: SplitInput) -> tuple[str, SplitOutput] | None:
         if len(state.pieces) > 1:
-            return f"the planner asked {len(state.pieces)} queries: not split", SplitOutput(
-                sub_questions=state.pieces
-            )
+            return f"the planner asked {len(state.pieces)} queries: not split", as_is(state.pieces)
         if not looks_compound(inp.question):
-            return "one question (no 'and', ';' or second '?'): not split", SplitOutput(
-                sub_questions=[inp.question]
-            )
+            return "one question (no 'and', ';' or second '?'): not split", as_is([inp.question])
         return None
 
     def run(self, ctx: StepContext, inp: SplitInput) -> SplitOutput:
         s = SplitSettings.of(ctx)
         out = self.ask(ctx, inp, SplitOutput, s.max_tokens)
         if out is None:
-            return SplitOutput(sub_questions=[inp.question])
+            return as_is([inp.question])
         parts = list(dict.fromkeys(q.strip() for q in out.sub_questions if q.strip()))[: inp.max_parts]
         if not parts:
             ctx.fallback("no usable sub-questions")
-            return SplitOutput(sub_questions=[inp.question])
+            return as_is([inp.question])
         return SplitOutput(sub_questions=parts)
 
     def write(self, state: TurnState, out: SplitOutput, ctx: StepContext) -> None:

@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -153,7 +154,7 @@ class EmbeddedServer:
             ) from exc
 
     def _run(self, args: list[str], timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
-        kwargs: dict[str, object] = {}
+        kwargs: dict[str, Any] = {}
         if os.geteuid() == 0:
             kwargs["user"] = SYSTEM_USER
         return subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False, **kwargs)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -57,7 +57,7 @@ class SentenceTransformerEmbedder:
                 )
         self.batch_size = batch_size
         self.identity = EmbeddingIdentity(f"sentence-transformers:{name}", self._read_dimension())
-        self._model = None
+        self._model: Any = None
         self._lock = threading.Lock()
 
     def _read_dimension(self) -> int:

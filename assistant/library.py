@@ -1,20 +1,22 @@
-"""Documents and chunks in the store: the only place that writes them."""
+"""The library as the application sees it: documents and chunks, over ``db.documents`` and
+``db.chunks`` (which own the SQL)."""
 
 from __future__ import annotations
 
-import datetime as dt
+import os
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from psycopg.types.json import Jsonb
 
 from openbook.agents.kit.evidence import Hit
-from openbook.db import query
+from openbook.db import chunks as chunk_rows
+from openbook.db import documents as doc_rows
+from openbook.db import meta
 
 from .errors import NotFoundError
 from .ingest.parse import ParsedFile
-from .store import Store, run
+from .store import Store
 
 
 @dataclass(frozen=True)
@@ -24,8 +26,10 @@ class Fingerprint:
 
 
 def fingerprints(store: Store) -> dict[str, Fingerprint]:
-    rows = store.execute("document_fingerprints")
-    return {r["source"]: Fingerprint(r["content_hash"], r["ingest_signature"]) for r in rows}
+    return {
+        r["source"]: Fingerprint(r["content_hash"], r["ingest_signature"])
+        for r in doc_rows.fingerprints(store)
+    }
 
 
 def embedding_text(title: str, chunk_text: str, metadata: dict[str, Any]) -> str:
@@ -36,107 +40,75 @@ def embedding_text(title: str, chunk_text: str, metadata: dict[str, Any]) -> str
 
 def write_document(store: Store, parsed: ParsedFile, source: str, signature: str, vectors: np.ndarray) -> int:
     """Insert or replace one document and all its chunks in a single transaction."""
-    assert len(vectors) == len(parsed.chunks)
-    with store.transaction() as conn:
-        (row,) = run(
-            conn,
-            "upsert_document",
-            {
-                "source": source,
-                "title": parsed.title,
-                "kind": parsed.kind,
-                "content_hash": parsed.content_hash,
-                "size_bytes": parsed.size_bytes,
-                "mtime": dt.datetime.fromtimestamp(parsed.mtime, tz=dt.UTC),
-                "ingest_signature": signature,
-                "chunk_count": len(parsed.chunks),
-                "metadata": Jsonb(parsed.metadata),
-            },
-        )
-        doc_id = int(row["id"])
-        run(conn, "delete_chunks_of_document", {"document_id": doc_id})
-        with conn.cursor() as cur, cur.copy(query("copy_chunks")) as copy:  # type: ignore[arg-type]
-            copy.set_types(["int8", "int4", "text", "jsonb", "vector"])
-            for ordinal, (chunk, vector) in enumerate(zip(parsed.chunks, vectors, strict=True)):
-                copy.write_row(
-                    [doc_id, ordinal, chunk.text.replace("\x00", ""), Jsonb(chunk.metadata), vector]
-                )
-        run(conn, "bump_generation")
-    return doc_id
+    doc = {
+        "source": source,
+        "title": parsed.title,
+        "kind": parsed.kind,
+        "content_hash": parsed.content_hash,
+        "size_bytes": parsed.size_bytes,
+        "mtime": parsed.mtime,
+        "ingest_signature": signature,
+        "metadata": parsed.metadata,
+    }
+    return doc_rows.write(store, doc, [(c.text, c.metadata) for c in parsed.chunks], vectors)
 
 
 def delete_documents(store: Store, ids: list[int]) -> list[str]:
     """Delete documents (and their chunks) in one transaction; returns their sources."""
-    removed: list[str] = []
-    with store.transaction() as conn:
-        for doc_id in ids:
-            rows = run(conn, "delete_document", {"id": doc_id})
-            removed.extend(r["source"] for r in rows)
-        if removed:
-            run(conn, "bump_generation")
-    return removed
+    return doc_rows.delete(store, ids)
 
 
 def sources_under(store: Store, root: str) -> list[dict[str, Any]]:
     prefix = root.rstrip("/").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return store.execute("sources_under", {"root": root, "prefix": prefix + "/%"})
+    return doc_rows.under(store, root, prefix + "/%")
 
 
 def list_documents(store: Store) -> list[dict[str, Any]]:
-    return store.execute("list_documents")
+    return doc_rows.list_all(store)
 
 
 def find_document(store: Store, ref: str) -> dict[str, Any]:
     """A document by id or by source path (absolute or relative to the working directory)."""
-    import os
-
-    rows: list[dict[str, Any]] = []
-    if ref.isdigit():
-        rows = store.execute("get_document_by_id", {"id": int(ref)})
-    if not rows:
-        rows = store.execute("get_document_by_source", {"source": os.path.abspath(ref)})
-    if not rows:
+    row = doc_rows.by_id(store, int(ref)) if ref.isdigit() else None
+    if row is None:
+        row = doc_rows.by_source(store, os.path.abspath(ref))
+    if row is None:
         raise NotFoundError(
             f"No document {ref!r} in the library", hint="see `openbook docs list` for ids and paths"
         )
-    return rows[0]
+    return row
 
 
 def chunks_of(store: Store, doc_id: int) -> list[dict[str, Any]]:
-    return store.execute("chunks_of_document", {"document_id": doc_id})
+    return doc_rows.chunks_of(store, doc_id)
 
 
 def has_chunks(store: Store) -> bool:
     """Cheap check for the hot path (every turn): is there anything to search?"""
-    return bool(store.execute("has_chunks")[0]["present"])
+    return doc_rows.has_chunks(store)
 
 
 def stats(store: Store) -> dict[str, Any]:
-    row = store.execute("library_stats")[0]
-    size = store.execute("schema_size", {"schema": store.schema})[0]["bytes"]
-    generation = store.execute("get_meta", {"key": "corpus_generation"})
+    row = doc_rows.stats(store, store.schema)
     return {
         "documents": int(row["documents"]),
         "chunks": int(row["chunks"]),
         "source_bytes": int(row["source_bytes"]),
-        "database_bytes": int(size),
-        "corpus_generation": int(generation[0]["value"]) if generation else 0,
+        "database_bytes": int(row["database_bytes"]),
+        "corpus_generation": int(meta.get(store, "corpus_generation") or 0),
     }
 
 
 def nearest(store: Store, vector: np.ndarray, k: int) -> list[dict[str, Any]]:
     """The k chunks closest to ``vector`` (cosine distance, HNSW)."""
-    return store.execute("nearest_chunks", {"embedding": vector, "k": k})
+    return chunk_rows.nearest(store, vector, k)
 
 
 def document_hits(store: Store, name: str, limit: int) -> list[Hit]:
     """The first ``limit`` chunks of the document named by path, title or file name."""
-    suffix = "%/" + name.strip().lstrip("/").replace("%", "\\%").replace("_", "\\_")
-    rows = store.execute("find_document_by_name", {"name": name.strip(), "suffix": suffix})
-    if not rows:
+    doc = doc_rows.by_name(store, name)
+    if doc is None:
         return []
-    doc = rows[0]
-    chunks = store.execute("chunks_of_document", {"document_id": doc["id"]})[:limit]
     return [
         Hit(
             chunk_id=int(c["id"]),
@@ -149,5 +121,5 @@ def document_hits(store: Store, name: str, limit: int) -> list[Hit]:
             rank=i,
             fused_score=0.0,
         )
-        for i, c in enumerate(chunks, 1)
+        for i, c in enumerate(doc_rows.chunks_of(store, int(doc["id"]))[:limit], 1)
     ]

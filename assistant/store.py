@@ -1,7 +1,8 @@
 """The database: connection pool, pgvector, migrations, and the store's embedding identity.
 
-Agents never import psycopg; they talk to the store through functions in ``library.py`` (and,
-later, retrieval and traces modules), which run the named queries in ``db/``.
+Agents never import psycopg. The SQL is in ``db/``: numbered migrations, applied in order here,
+and one data module per entity (``db.sessions``, ``db.traces``, ``db.documents``, ``db.chunks``,
+``db.meta``) that runs its named queries on this store's connections.
 """
 
 from __future__ import annotations
@@ -14,12 +15,11 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from openbook.db import migrations, query
+from openbook.db import meta, migrations
 
-from .embedded_pg import server_for
+from .embedded_pg import EmbeddedServer, server_for
 from .errors import DatabaseError, EmbeddingMismatchError
 from .settings import Settings, mask_url
 
@@ -41,7 +41,7 @@ class Store:
         self.schema = settings.database.db_schema
         self._expected = embedding
         self._pool: ConnectionPool | None = None
-        self._server = None
+        self._server: EmbeddedServer | None = None
         self.conninfo = ""
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -126,11 +126,6 @@ class Store:
         with self.connection() as conn, conn.transaction():
             yield conn
 
-    def execute(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Run one named query in its own transaction; rows as dicts."""
-        with self.transaction() as conn:
-            return run(conn, name, params)
-
     # -- bootstrap ------------------------------------------------------------------------------
     def _bootstrap(self) -> None:
         with self._connect_raw() as conn:
@@ -190,8 +185,7 @@ class Store:
         for mig in pending:
             log.debug("applying migration %04d_%s", mig.version, mig.name)
             text = mig.sql.replace("{dim}", str(int(dim))).replace("{schema}", self.schema)
-            text = text.replace("CREATE TABLE store_meta", "CREATE TABLE IF NOT EXISTS store_meta")
-            conn.execute(text)  # type: ignore[arg-type]
+            conn.execute(text)
             conn.execute(
                 "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
                 (mig.version, mig.name),
@@ -200,16 +194,13 @@ class Store:
             _write_identity(conn, identity)
 
     def _stored_dimension(self, conn: psycopg.Connection[Any]) -> int:
-        row = conn.execute(query("get_meta"), {"key": "embedding"}).fetchone()
-        return int(row[0]["dimension"]) if row else 384
+        value = meta.get_in(conn, "embedding")
+        return int(value["dimension"]) if value else 384
 
     # -- embedding identity -----------------------------------------------------------------------
     def embedding_identity(self) -> EmbeddingIdentity | None:
-        rows = self.execute("get_meta", {"key": "embedding"})
-        if not rows:
-            return None
-        value = rows[0]["value"]
-        return EmbeddingIdentity(value["model"], int(value["dimension"]))
+        value = meta.get(self, "embedding")
+        return EmbeddingIdentity(value["model"], int(value["dimension"])) if value else None
 
     def check_embedding(self, identity: EmbeddingIdentity) -> None:
         """A clear error when the configured embedder is not the one the store was built with."""
@@ -229,21 +220,4 @@ class Store:
 
 
 def _write_identity(conn: psycopg.Connection[Any], identity: EmbeddingIdentity) -> None:
-    conn.execute(
-        query("set_meta"),
-        {
-            "key": "embedding",
-            "value": Jsonb({"model": identity.model, "dimension": identity.dimension}),
-        },
-    )
-
-
-def run(
-    conn: psycopg.Connection[Any], name: str, params: dict[str, Any] | None = None
-) -> list[dict[str, Any]]:
-    """Run a named query on ``conn``; rows as dicts (empty for statements without results)."""
-    from psycopg.rows import dict_row
-
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(query(name), params or {})  # type: ignore[arg-type]
-        return cur.fetchall() if cur.description else []
+    meta.put_in(conn, "embedding", {"model": identity.model, "dimension": identity.dimension})

@@ -98,9 +98,7 @@ class Trace:
             self.listener(SpanEvent(self.id, span.id, span.parent_id, span.name, span.kind, status))
 
     @contextlib.contextmanager
-    def span(
-        self, name: str, kind: str = "step", input: Any = None, parent: Any = None
-    ) -> Iterator[Span]:
+    def span(self, name: str, kind: str = "step", input: Any = None, parent: Any = None) -> Iterator[Span]:
         parent_id = parent.id if parent is not None else None
         span_id = rows.insert_span(self.store, self.id, parent_id, name, kind, input)
         span = Span(self, span_id, name, kind, parent_id)

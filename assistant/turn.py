@@ -41,7 +41,12 @@ class Citation(BaseModel):
     def of(cls, n: int, hit: Hit) -> Citation:
         snippet = " ".join(hit.text.split())[:200]
         return cls(
-            n=n, chunk_id=hit.chunk_id, source=hit.source, title=hit.title, location=hit.location(), snippet=snippet
+            n=n,
+            chunk_id=hit.chunk_id,
+            source=hit.source,
+            title=hit.title,
+            location=hit.location(),
+            snippet=snippet,
         )
 
 
@@ -165,7 +170,9 @@ class Turn:
             question=state.question,
             answer=state.answer,
             citations=[Citation.of(n, by_n[n]) for n in cited],
-            sources=[] if state.declined or state.done else [Citation.of(n, h) for n, h in sorted(by_n.items())],
+            sources=[]
+            if state.declined or state.done
+            else [Citation.of(n, h) for n, h in sorted(by_n.items())],
             trace_id=trace_id,
             declined=state.declined,
             notes=notes,

@@ -19,10 +19,10 @@ from openbook.assistant import paths, tracing
 from openbook.assistant.embeddings import SentenceTransformerEmbedder
 from openbook.assistant.evaluation.answers import is_correct, sample_questions
 from openbook.assistant.ingest.pipeline import ingest
+from openbook.assistant.models.resolve import resolve_roles
 from openbook.assistant.settings import load_settings
 from openbook.assistant.store import Store
 from openbook.assistant.turn import Turn
-from openbook.assistant.models.resolve import resolve_roles
 
 
 def main() -> None:

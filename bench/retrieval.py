@@ -25,10 +25,10 @@ import numpy as np
 import psutil
 from psycopg.types.json import Jsonb
 
+from openbook.agents.kit.words import tokenize
 from openbook.assistant import paths
 from openbook.assistant.embeddings import SentenceTransformerEmbedder
 from openbook.assistant.retrieval.retriever import Retriever
-from openbook.agents.kit.words import tokenize
 from openbook.assistant.settings import load_settings
 from openbook.assistant.store import Store
 

@@ -21,6 +21,7 @@ from openbook.assistant.retrieval.fusion import rrf
 from openbook.assistant.retrieval.retriever import Retriever
 from openbook.assistant.settings import load_settings
 from openbook.assistant.store import Store
+from openbook.db import chunks as chunk_rows
 
 GRID = {"rrf_k": [60, 20, 5], "bm25_weight": [1.0, 1.5, 2.0, 3.0], "vector_weight": [1.0]}
 
@@ -49,7 +50,7 @@ def main() -> None:
         with Store(eval_settings, embedding=embedder.identity) as store:
             ev._ensure_ingested(store, embedder, ds, eval_settings, print)
             retriever = Retriever(store, embedder, eval_settings.retrieval)
-            doc_of = {int(r["id"]): r["source"].split(":", 1)[1] for r in store.execute("chunk_sources")}
+            doc_of = {cid: src.split(":", 1)[1] for cid, src in chunk_rows.sources(store).items()}
             vectors = embedder.embed_batch([ds.queries[q] for q in qids])
             legs = [
                 retriever.legs([ds.queries[q]], "hybrid", vectors=vectors[i : i + 1], depth=50)[0]

@@ -70,12 +70,14 @@ class Transactional(Protocol):
     def transaction(self) -> contextlib.AbstractContextManager[psycopg.Connection[Any]]: ...
 
 
-def run(conn: psycopg.Connection[Any], name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def run(
+    conn: psycopg.Connection[Any], name: str, params: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """Run a named query on ``conn``; rows as dicts (empty for statements without results)."""
     from psycopg.rows import dict_row
 
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(query(name), params or {})  # type: ignore[arg-type]
+        cur.execute(query(name), params or {})
         return cur.fetchall() if cur.description else []
 
 

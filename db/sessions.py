@@ -26,7 +26,12 @@ def recent_messages(store: Transactional, session_id: int, limit: int) -> list[d
 
 
 def add_exchange(
-    store: Transactional, session_id: int, question: str, answer: str, citations: list[dict[str, Any]], trace_id: int
+    store: Transactional,
+    session_id: int,
+    question: str,
+    answer: str,
+    citations: list[dict[str, Any]],
+    trace_id: int,
 ) -> None:
     """The user's question and the answer, in one transaction."""
     from . import run

@@ -50,14 +50,20 @@ class FakeChat:
             usage=Usage(prompt_tokens=10, completion_tokens=5),
         )
 
-from openbook.agents.kit.evidence import Hit, Passage
-
 
 def hits_for(passages: list[Passage]) -> list[Hit]:
     return [
         Hit(
-            chunk_id=p.n, document_id=p.n, source=f"doc{p.n}.md", title=f"doc {p.n}", ordinal=0,
-            text=p.text, metadata={}, rank=p.n, fused_score=1.0 / p.n, vector_distance=0.1,
+            chunk_id=p.n,
+            document_id=p.n,
+            source=f"doc{p.n}.md",
+            title=f"doc {p.n}",
+            ordinal=0,
+            text=p.text,
+            metadata={},
+            rank=p.n,
+            fused_score=1.0 / p.n,
+            vector_distance=0.1,
         )
         for p in passages
     ]

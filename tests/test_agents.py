@@ -55,8 +55,15 @@ def test_prompt_variables_match_the_input_model(name):
 def test_every_declared_step_has_its_parts():
     seen = list(all_steps(TURN + PLAIN + SEARCH))
     assert {s.name for s in seen} >= {
-        "plan", "search_documents", "open_document", "split", "rewrite", "retrieve", "filter",
-        "distill", "answer",
+        "plan",
+        "search_documents",
+        "open_document",
+        "split",
+        "rewrite",
+        "retrieve",
+        "filter",
+        "distill",
+        "answer",
     }
     for step in seen:
         if step.name == "each_piece":
@@ -68,7 +75,11 @@ def test_every_declared_step_has_its_parts():
 
 def test_splitter_caps_and_dedups():
     fake = FakeChat().enqueue({"sub_questions": ["A moons?", "A moons?", "B rings?", "C tides?"]})
-    out, _ = run_step(splitter.Split(), ctx_for("splitter", fake), splitter.SplitInput(question="A and B and C?", max_parts=2))
+    out, _ = run_step(
+        splitter.Split(),
+        ctx_for("splitter", fake),
+        splitter.SplitInput(question="A and B and C?", max_parts=2),
+    )
     assert out.sub_questions == ["A moons?", "B rings?"]
     assert fake.calls[0]["schema"] == splitter.SplitOutput.model_json_schema()
 
@@ -81,21 +92,27 @@ def test_compound_detection():
 
 def test_splitter_junk_falls_back_to_the_question():
     fake = FakeChat().enqueue("not json", "still not json")
-    out, span = run_step(splitter.Split(), ctx_for("splitter", fake), splitter.SplitInput(question="Why is Venus hot?"))
+    out, span = run_step(
+        splitter.Split(), ctx_for("splitter", fake), splitter.SplitInput(question="Why is Venus hot?")
+    )
     assert out.sub_questions == ["Why is Venus hot?"] and len(fake.calls) == 2  # one repair
     assert span.status == "fallback" and "invalid output" in span.notes[-1]
 
 
 def test_rewriter_model_down_falls_back():
     fake = FakeChat().enqueue(ModelUnavailable("Ollama is not running"))
-    out, span = run_step(rewriter.Rewrite(), ctx_for("rewriter", fake), rewriter.RewriteInput(question="moons of Mars"))
+    out, span = run_step(
+        rewriter.Rewrite(), ctx_for("rewriter", fake), rewriter.RewriteInput(question="moons of Mars")
+    )
     assert out.keywords == "moons of Mars" and out.hypothetical_answer == ""
     assert span.status == "fallback" and "Ollama is not running" in span.notes[-1]
 
 
 def test_filter_scores_threshold_and_wrong_count_fallback():
     inp = filter_step.FilterInput(question="moons of Mars?", passages=PASSAGES)
-    out, _ = run_step(filter_step.Filter(), ctx_for("filter", FakeChat().enqueue({"scores": [0.9, 0.1]})), inp)
+    out, _ = run_step(
+        filter_step.Filter(), ctx_for("filter", FakeChat().enqueue({"scores": [0.9, 0.1]})), inp
+    )
     assert out.kept(PASSAGES) == [1]
     fake = FakeChat().enqueue({"scores": [0.9]})
     out, span = run_step(filter_step.Filter(), ctx_for("filter", fake), inp)
@@ -159,7 +176,9 @@ def test_planner_calls_tools_to_make_follow_ups_self_contained():
         {"tool": "search_documents", "arguments": {"queries": ["What are the moons of Mars?"]}}
     )
     step = planner.Planner(tools=[t for t in TURN[0].tools.values()])
-    out, span = run_step(step, ctx_for("planner", fake), planner.PlanInput(question="What are its moons?", history=HISTORY))
+    out, span = run_step(
+        step, ctx_for("planner", fake), planner.PlanInput(question="What are its moons?", history=HISTORY)
+    )
     assert out.tool_calls[0].arguments == {"queries": ["What are the moons of Mars?"]}
     assert "Mars is the fourth planet." in fake.calls[0]["messages"][-1].content
     assert {t.name for t in fake.calls[0]["tools"]} == {"search_documents", "open_document"}
@@ -168,7 +187,9 @@ def test_planner_calls_tools_to_make_follow_ups_self_contained():
 
 def test_planner_without_a_tool_call_or_reply_searches_as_asked():
     out = plan(FakeChat().enqueue(""), planner.PlanInput(question="What are its moons?", history=HISTORY))
-    assert out.tool_calls[0].arguments == {"queries": ["What are its moons?"]} and out.decided_by == "fallback"
+    assert (
+        out.tool_calls[0].arguments == {"queries": ["What are its moons?"]} and out.decided_by == "fallback"
+    )
 
 
 def test_evidence_is_one_fenced_format():

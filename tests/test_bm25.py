@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
+from openbook.agents.kit.words import tokenize
 from openbook.assistant import paths
 from openbook.assistant.retrieval.bm25 import BM25Index, cache_path, load, save
-from openbook.agents.kit.words import tokenize
 
 QUERIES = [
     "Why is Venus so hot?",

@@ -196,7 +196,7 @@ def test_failed_replacement_keeps_the_old_version(store, embedder, corpus, monke
     ingest(store, embedder, [corpus], CFG)
     before = [r for r in _chunk_rows(store) if r[0].endswith("venus.md")]
     (corpus / "venus.md").write_text("# Venus\n\nA new version that will fail to store.\n")
-    from openbook.assistant import library as lib
+    from openbook.db import documents as lib
 
     real_query = lib.query
 

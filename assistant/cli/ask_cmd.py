@@ -37,8 +37,8 @@ def ask(
     """Ask a question of your documents."""
     from .. import tracing
     from ..models.resolve import resolve_roles
+    from ..trace_view import render_tree
     from ..turn import Turn
-    from .traces_cmds import render_tree
 
     text = " ".join(question)
     settings = app.settings()

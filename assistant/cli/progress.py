@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 
 class IngestProgress:
@@ -25,7 +25,7 @@ class IngestProgress:
             transient=False,
             disable=not enabled,
         )
-        self._task = None
+        self._task: TaskID | None = None
 
     def __enter__(self) -> IngestProgress:
         self._bar.__enter__()

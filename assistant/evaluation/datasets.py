@@ -81,10 +81,10 @@ def load_beir(root: Path, split: str | None = None) -> RetrievalDataset:
         ds.docs[str(row["_id"])] = (row.get("title") or "", row.get("text") or "")
     all_queries = {str(r["_id"]): r["text"] for r in _jsonl(queries)}
     with chosen.open(encoding="utf-8") as fh:
-        for row in csv.reader(fh, delimiter="\t"):
-            if not row or row[0] in ("query-id", "query_id", "qid"):
+        for rel in csv.reader(fh, delimiter="\t"):
+            if not rel or rel[0] in ("query-id", "query_id", "qid"):
                 continue
-            qid, did, grade = row[0], row[1], int(float(row[2])) if len(row) > 2 else 1
+            qid, did, grade = rel[0], rel[1], int(float(rel[2])) if len(rel) > 2 else 1
             if grade > 0 and did in ds.docs and qid in all_queries:
                 ds.qrels.setdefault(qid, {})[did] = grade
     ds.queries = {q: all_queries[q] for q in ds.qrels}

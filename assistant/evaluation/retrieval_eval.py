@@ -14,7 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from psycopg.types.json import Jsonb
+
+from openbook.db import chunks as chunk_rows
+from openbook.db import meta
 
 from .. import library
 from ..embeddings import Embedder
@@ -43,8 +45,8 @@ def _ensure_ingested(
     settings: Settings,
     say: Callable[[str], None],
 ) -> None:
-    marker = store.execute("get_meta", {"key": "eval_dataset"})
-    if marker and marker[0]["value"].get("fingerprint") == ds.fingerprint:
+    marker = meta.get(store, "eval_dataset")
+    if marker and marker.get("fingerprint") == ds.fingerprint:
         return
     sig = signature(settings.ingest.chunk_size, settings.ingest.chunk_overlap)
     known = library.fingerprints(store)
@@ -66,10 +68,7 @@ def _ensure_ingested(
         if sum(len(p.chunks) for p in batch) >= settings.ingest.embed_group or n == len(todo):
             store_parsed(store, embedder, batch, sig, known, report, progress)
             say(f"  {n}/{len(todo)} documents")
-    store.execute(
-        "set_meta",
-        {"key": "eval_dataset", "value": Jsonb({"fingerprint": ds.fingerprint, "name": ds.name})},
-    )
+    meta.put(store, "eval_dataset", {"fingerprint": ds.fingerprint, "name": ds.name})
 
 
 class _Quiet:
@@ -107,7 +106,7 @@ def evaluate(
         store.check_embedding(embedder.identity)
         _ensure_ingested(store, embedder, ds, eval_settings, say)
         retriever = Retriever(store, embedder, eval_settings.retrieval)
-        doc_of = {int(r["id"]): r["source"].split(":", 1)[1] for r in store.execute("chunk_sources")}
+        doc_of = {cid: src.split(":", 1)[1] for cid, src in chunk_rows.sources(store).items()}
         retriever.bm25_index()
         say(f"Embedding {len(qids)} queries…")
         t0 = time.perf_counter()

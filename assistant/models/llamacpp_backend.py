@@ -199,7 +199,9 @@ def _tool_schema(tools: list[Tool], messages: list[Message]) -> tuple[dict[str, 
     options.append({"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]})
     from openbook.prompts import render
 
-    guide = Message(role="system", content=render("tools", {"tools": [t.model_dump() for t in tools]}).strip())
+    guide = Message(
+        role="system", content=render("tools", {"tools": [t.model_dump() for t in tools]}).strip()
+    )
     return {"anyOf": options}, [guide, *messages]
 
 

@@ -24,6 +24,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,7 @@ FORMAT = 2  # bump when the pickled layout or the tokenizer changes
 class BM25Index:
     chunk_ids: np.ndarray  # int64, sorted ascending; column j of the matrix is chunk_ids[j]
     vocab: dict[str, int]
-    matrix: object  # scipy.sparse.csr_matrix (terms x chunks), float64 contributions
+    matrix: Any  # scipy.sparse.csr_matrix (terms x chunks), float64 contributions
     generation: int
     k1: float
     b: float

@@ -5,15 +5,18 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
+
 from openbook.agents.kit.evidence import Filters, Hit
+from openbook.db import chunks as chunk_rows
+from openbook.db import documents as doc_rows
 
 from .. import library, paths
 from ..embeddings import Embedder
 from ..settings import RetrievalSettings
-from ..store import Store, run
+from ..store import Store
 from . import bm25
 from .fusion import RankedList, rrf
 
@@ -43,7 +46,7 @@ class Retriever:
 
     # -- the BM25 index ------------------------------------------------------------------------
     def generation(self) -> int:
-        return int(self.store.execute("corpus_snapshot")[0]["generation"])
+        return chunk_rows.generation(self.store)
 
     def bm25_index(self) -> bm25.BM25Index:
         """The current index: in memory, else the disk cache, else built (then cached)."""
@@ -62,11 +65,7 @@ class Retriever:
             return index
 
     def _build(self) -> bm25.BM25Index:
-        with self.store.connection() as conn, conn.transaction():
-            # One snapshot for the generation and the chunks it describes.
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            generation = int(run(conn, "corpus_snapshot")[0]["generation"])
-            rows = run(conn, "bm25_corpus")
+        generation, rows = chunk_rows.bm25_corpus(self.store)
         texts = [library.embedding_text(r["title"], r["text"], r["metadata"]) for r in rows]
         self.builds += 1
         return bm25.BM25Index.build(
@@ -80,8 +79,7 @@ class Retriever:
         prefixes = [
             p.rstrip("/").replace("%", "\\%").replace("_", "\\_") + "%" for p in filters.path_prefixes
         ]
-        rows = self.store.execute("filter_document_ids", {"ids": filters.document_ids, "prefixes": prefixes})
-        return [int(r["id"]) for r in rows]
+        return doc_rows.filter_ids(self.store, filters.document_ids, prefixes)
 
     def bm25_leg(
         self, queries: list[str], depth: int, document_ids: list[int] | None = None
@@ -89,31 +87,15 @@ class Retriever:
         index = self.bm25_index()
         allowed = None
         if document_ids is not None:
-            ids = self.store.execute("chunk_ids_of_documents", {"document_ids": document_ids})
-            allowed = index.mask_for(np.asarray([r["id"] for r in ids], dtype=np.int64))
+            ids = chunk_rows.ids_of_documents(self.store, document_ids)
+            allowed = index.mask_for(np.asarray(ids, dtype=np.int64))
         return [RankedList("bm25", i, index.search(q, depth, allowed)) for i, q in enumerate(queries)]
 
     def vector_leg(
         self, vectors: np.ndarray, depth: int, document_ids: list[int] | None = None
     ) -> list[RankedList]:
-        out = []
-        with self.store.transaction() as conn:
-            ef = max(self.settings.ef_search, depth)
-            conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef)}")
-            if document_ids is not None:
-                conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-            for i, vector in enumerate(vectors):
-                if document_ids is None:
-                    rows = run(conn, "vector_search", {"embedding": vector, "k": depth})
-                else:
-                    rows = run(
-                        conn,
-                        "vector_search_filtered",
-                        {"embedding": vector, "k": depth, "document_ids": document_ids},
-                    )
-                hits = sorted(((int(r["id"]), float(r["distance"])) for r in rows), key=lambda h: h[1])
-                out.append(RankedList("vector", i, hits))
-        return out
+        found = chunk_rows.vector_search(self.store, vectors, depth, self.settings.ef_search, document_ids)
+        return [RankedList("vector", i, hits) for i, hits in enumerate(found)]
 
     def legs(
         self,
@@ -151,9 +133,7 @@ class Retriever:
         fused = rrf(lists, {"bm25": s.bm25_weight, "vector": s.vector_weight}, s.rrf_k)[:k]
         if not fused:
             return []
-        rows = {
-            int(r["id"]): r for r in self.store.execute("chunks_by_ids", {"ids": [f.chunk_id for f in fused]})
-        }
+        rows = chunk_rows.by_ids(self.store, [f.chunk_id for f in fused])
         out = []
         for rank, f in enumerate((f for f in fused if f.chunk_id in rows), start=1):
             r = rows[f.chunk_id]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from psycopg.types.json import Jsonb
 from textual import work
+
+from openbook.db import sessions
 
 from .. import tracing
 from ..errors import OpenbookError
@@ -131,7 +132,7 @@ class ActionsMixin:
     def action_sessions(self: OpenbookApp) -> None:
         if self.backend is None:
             return
-        rows = self.backend.store.execute("list_sessions")
+        rows = sessions.list_sessions(self.backend.store)
         self.push_screen(SessionsScreen(rows, self.session), self._session_action)
 
     def _session_action(self: OpenbookApp, choice: tuple[str, str] | None) -> None:
@@ -150,8 +151,8 @@ class ActionsMixin:
             def renamed(new: str | None) -> None:
                 if new and new != name:
                     try:
-                        store.execute("rename_session", {"old": name, "new": new})
-                    except Exception:  # noqa: BLE001 - unique name clash
+                        sessions.rename(store, name, new)
+                    except sessions.NameTaken:
                         self.notify(f"A session named {new!r} exists.", title="Rename", severity="error")
                         return
                     if self.session == name:
@@ -159,7 +160,7 @@ class ActionsMixin:
 
             self.push_screen(PromptScreen(f"Rename {name!r} to:", name), renamed)
         elif action == "delete":
-            store.execute("delete_session", {"name": name})
+            sessions.delete(store, name)
             self.notify(f"Deleted {name!r}.", title="Sessions")
             if self.session == name:
                 self.open_session("default")
@@ -169,12 +170,12 @@ class ActionsMixin:
         if self.backend is None:
             return
         store = self.backend.store
-        store.execute("create_session", {"name": name})
-        store.execute("set_meta", {"key": "last_session", "value": Jsonb(name)})
+        sessions.open_session(store, name)
+        sessions.remember_last(store, name)
         self.session = name
         chat = self.query_one(ChatLog)
         chat.remove_children()
-        for m in store.execute("session_messages", {"name": name}):
+        for m in sessions.messages(store, name):
             if m["role"] == "user":
                 chat.mount(UserMessage(m["content"], markup=False))
             else:
@@ -186,5 +187,4 @@ class ActionsMixin:
 
     def last_session(self: OpenbookApp) -> str:
         assert self.backend is not None
-        rows: list[dict[str, Any]] = self.backend.store.execute("get_meta", {"key": "last_session"})
-        return str(rows[0]["value"]) if rows else "default"
+        return sessions.last(self.backend.store)

@@ -3,7 +3,6 @@ agents' trace filling in live — side by side."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from textual import on, work
@@ -13,7 +12,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Header, ListView, Static, TabbedContent, TabPane, Tree
 
-from .. import tracing
+from openbook.db import chunks as chunk_rows
+
+from .. import trace_view, tracing
 from ..errors import OpenbookError
 from ..settings import Settings
 from ..turn import TurnCancelled, TurnResult
@@ -29,7 +30,6 @@ from .widgets import (
     SourcesPane,
     TracePane,
     UserMessage,
-    span_detail,
 )
 
 MAX_INPUT = 10_000
@@ -98,7 +98,6 @@ class OpenbookApp(ActionsMixin, App[None]):
         self._answer: AnswerMessage | None = None
         self._trace_id: int | None = None
         self._question = ""
-        self._last_poll = 0.0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -198,12 +197,17 @@ class OpenbookApp(ActionsMixin, App[None]):
         def on_trace(trace_id: int) -> None:
             self._trace_id = trace_id
 
+        def on_span(event: tracing.SpanEvent) -> None:
+            # Pushed by the tracer as each span starts and ends: the trace tree follows the turn.
+            self.call_from_thread(self._show_trace)
+
         try:
             result = self.backend.turn.ask(
                 question,
                 session=self.session,
                 on_token=on_token,
                 on_trace=on_trace,
+                on_span=on_span,
                 pipeline=self.pipeline,
             )
         except TurnCancelled:
@@ -245,7 +249,7 @@ class OpenbookApp(ActionsMixin, App[None]):
         else:
             self._answer.update(("".join(self._buffer) + "\n\n*(failed)*").strip())
         self.running = False
-        self._poll_trace(force=True)
+        self._show_trace()
         chat = self.query_one(ChatLog)
         self.call_after_refresh(chat.scroll_end, animate=False)
 
@@ -257,13 +261,10 @@ class OpenbookApp(ActionsMixin, App[None]):
             self._shown = text
             self._answer.update(text)
             self.query_one(ChatLog).scroll_end(animate=False)
-        self._poll_trace()
 
-    def _poll_trace(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if self.backend is None or self._trace_id is None or (not force and now - self._last_poll < 0.3):
+    def _show_trace(self) -> None:
+        if self.backend is None or self._trace_id is None:
             return
-        self._last_poll = now
         row, spans = tracing.load(self.backend.store, self._trace_id)
         self.query_one(TracePane).show(row["question"], spans)
 
@@ -292,7 +293,7 @@ class OpenbookApp(ActionsMixin, App[None]):
         item = event.item
         if not isinstance(item, SourceItem) or self.backend is None:
             return
-        rows = self.backend.store.execute("chunks_by_ids", {"ids": [item.citation.chunk_id]})
+        rows = list(chunk_rows.by_ids(self.backend.store, [item.citation.chunk_id]).values())
         text = rows[0]["text"] if rows else "(this chunk is no longer in the library)"
         self.push_screen(ChunkScreen(item.citation, text))
 
@@ -301,13 +302,13 @@ class OpenbookApp(ActionsMixin, App[None]):
     def open_span(self, event: Any) -> None:
         data = event.node.data
         if data:
-            self.query_one("#span-detail", Static).update(span_detail(data))
+            self.query_one("#span-detail", Static).update(trace_view.detail_text(data))
 
     def show_answer_trace(self, answer: AnswerMessage) -> None:
         """An earlier answer was clicked: open its trace."""
         if answer.trace_id is not None and self.backend is not None:
             self._trace_id = answer.trace_id
-            self._poll_trace(force=True)
+            self._show_trace()
             self.action_show_trace()
 
     def on_unmount(self) -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..embeddings import make_embedder
+from ..models.resolve import resolve_roles
 from ..settings import Settings
 from ..store import Store
-from ..models.resolve import resolve_roles
 from ..turn import Turn
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rich.text import Text
@@ -11,6 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, ListItem, ListView, Markdown, Static, Tree
 
+from .. import trace_view
 from ..turn import Citation
 
 
@@ -99,38 +99,8 @@ class ChunkScreen(ModalScreen[None]):
 
 
 def span_label(s: dict[str, Any], timings: bool = True) -> Text:
-    took = f"{s['duration_ms']:.0f} ms" if s.get("duration_ms") is not None else "running…"
-    if not timings:  # snapshot tests: nothing that changes from run to run
-        took = "" if s.get("duration_ms") is not None else "running…"
-    style = {"ok": "green", "fallback": "yellow", "error": "red", "cancelled": "red"}.get(s["status"], "cyan")
-    return Text.assemble(f"{s['name']}  ", (f"[{s['status']}]", style), f"  {took}")
-
-
-def span_detail(s: dict[str, Any]) -> str:
-    def j(v: Any) -> str:
-        return json.dumps(v, indent=2, ensure_ascii=False, default=str) if v is not None else "—"
-
-    parts = [span_label(s).plain]
-    if s.get("model"):
-        parts.append(f"model: {s['model']} ({s['backend']})")
-    if s.get("usage"):
-        u = s["usage"]
-        parts.append(
-            f"tokens: {u.get('prompt_tokens', 0)} prompt + {u.get('completion_tokens', 0)} completion"
-        )
-    parts += [f"input:\n{j(s.get('input'))}", f"output:\n{j(s.get('output'))}"]
-    for c in s.get("chunks") or []:
-        parts.append(
-            f"chunk {c['chunk_id']}: fused #{c['rank']} · bm25 #{c.get('bm25_rank') or '—'}"
-            f" · vector #{c.get('vector_rank') or '—'} · {c['source']}"
-        )
-    for note in s.get("notes") or []:
-        parts.append(f"note: {note}")
-    if s.get("error"):
-        parts.append(f"error: {s['error']}")
-    if s.get("prompt"):
-        parts.append(f"prompt:\n{s['prompt']}")
-    return "\n".join(parts)
+    style = trace_view.STATUS_STYLE.get(s["status"], "cyan")
+    return Text.assemble(f"{s['name']}  ", (f"[{s['status']}]", style), f"  {trace_view.took(s, timings)}")
 
 
 class TracePane(Tree[dict]):

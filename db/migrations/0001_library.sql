@@ -1,6 +1,6 @@
 -- Documents and their chunks. {dim} is the embedding dimension the store is created with;
 -- `openbook reembed` changes it later.
-CREATE TABLE store_meta (
+CREATE TABLE IF NOT EXISTS store_meta (
     key   text PRIMARY KEY,
     value jsonb NOT NULL
 );
