@@ -31,9 +31,16 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# mypy sees the packages under the names they install as (openbook.*) through a folder of links.
+TYPECHECK := build/typecheck
+
 lint: $(STAMP)
 	$(BIN)/ruff check assistant agents prompts db tests bench
 	$(BIN)/ruff format --check assistant agents prompts db tests bench
+	mkdir -p $(TYPECHECK)/openbook
+	for d in assistant agents db prompts; do ln -sfn ../../../$$d $(TYPECHECK)/openbook/$$d; done
+	cd $(TYPECHECK) && ../../$(BIN)/mypy --config-file ../../pyproject.toml \
+		-p openbook.agents -p openbook.db -p openbook.prompts -p openbook.assistant
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py

@@ -121,6 +121,16 @@ class PipelineSettings(_Section):
         le=2,
         description="Evidence gate: chunks farther than this (cosine) from every query are dropped.",
     )
+    filter_threshold: float = Field(
+        0.5, ge=0, le=1, description="The filter keeps passages scored at least this (0..1)."
+    )
+    max_tool_rounds: int = Field(
+        1,
+        ge=1,
+        le=5,
+        description="Planner rounds: 1 searches once; more let the planner see tool results and "
+        "search again or open a document (a model call per extra round).",
+    )
     answer_max_tokens: int = Field(200, ge=16, le=4096, description="Longest answer, tokens.")
     history_turns: int = Field(6, ge=0, le=50, description="Messages of history the planner sees.")
     max_question_chars: int = Field(

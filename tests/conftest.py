@@ -116,3 +116,24 @@ def corpus(tmp_path: Path) -> Path:
     sub.mkdir()
     (sub / "tides.txt").write_text("Tides are caused mainly by the Moon's gravity.\n")
     return root
+
+
+# --- scripted models and a turn runner over the test corpus ------------------------------------
+@pytest.fixture
+def models() -> dict:
+    """A scripted ``FakeChat`` per model role."""
+    from openbook.assistant.settings import ROLES
+    from tests.fakes import FakeChat
+
+    return {role: FakeChat(f"fake-{role}") for role in ROLES}
+
+
+@pytest.fixture
+def turn(store, embedder, settings, corpus, models):  # noqa: ANN001, ANN201
+    """A ``Turn`` over the ingested test corpus with the scripted models."""
+    from openbook.assistant.ingest.pipeline import ingest
+    from openbook.assistant.settings import IngestSettings
+    from openbook.assistant.turn import Turn
+
+    ingest(store, embedder, [corpus], IngestSettings())
+    return Turn(store, embedder, settings, models)

@@ -136,6 +136,7 @@ def test_model_change_is_an_error_until_reembed(capsys, overrides, corpus, monke
     assert code == 0 and json.loads(out)["unchanged"] == 3
 
 
+@pytest.mark.slow
 def test_quickstart_ingests_samples_once_and_answers(capsys, overrides, cleanup_schema):
     code, out, _ = run(capsys, overrides, "quickstart", "--json", "-q", "Who discovered Neptune?")
     first = json.loads(out)

@@ -5,12 +5,15 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 from openbook.assistant import library
 from openbook.assistant.ingest.pipeline import ingest
 from openbook.assistant.settings import IngestSettings
 from tests.helpers import half_ingested, openbook_cmd
 
 
+@pytest.mark.slow
 def test_sigkill_mid_ingest(store, embedder, overrides, tmp_path):
     root = tmp_path / "big"
     root.mkdir()

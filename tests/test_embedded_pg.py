@@ -8,6 +8,7 @@ import textwrap
 import time
 
 import psycopg
+import pytest
 
 from openbook.assistant.embedded_pg import EmbeddedServer
 
@@ -44,6 +45,7 @@ def test_start_query_stop(tmp_path):
     assert not server.is_running()
 
 
+@pytest.mark.slow
 def test_concurrent_processes_share_one_server(tmp_path):
     data = tmp_path / "db"
     proc, child_pid = _holder(data)
@@ -64,6 +66,7 @@ def test_concurrent_processes_share_one_server(tmp_path):
     assert not server.is_running()
 
 
+@pytest.mark.slow
 def test_recovers_after_postgres_is_killed(tmp_path):
     server = EmbeddedServer(tmp_path / "db")
     server.acquire()
@@ -97,6 +100,7 @@ def test_half_finished_initdb_is_redone(tmp_path):
     server.release()
 
 
+@pytest.mark.slow
 def test_two_openbook_processes_at_once_on_a_fresh_store(overrides):
     """Both start (or reuse) the server, create the extension/schema/tables once, and succeed."""
     import json

