@@ -19,7 +19,6 @@ class OpenSettings(StepSettings):
 class OpenDocument(Step[OpenArgs, SearchResult]):
     name = "open_document"
     kind = "tool"
-    description = "Read the beginning of one document, named by its title or path."
     Input, Output, Settings = OpenArgs, SearchResult, OpenSettings
 
     def run(self, ctx: StepContext, inp: OpenArgs) -> SearchResult:

@@ -84,7 +84,7 @@ class Planner(Step[PlanInput, PlanOutput]):
         return [
             Tool(
                 name=t.name,
-                description=getattr(t, "description", t.name),
+                description=prompt_text(f"tool_{t.name}"),
                 parameters=t.Input.model_json_schema(),
             )
             for t in self.tools.values()

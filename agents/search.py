@@ -54,7 +54,6 @@ class SearchDocuments(Step[SearchArgs, SearchResult]):
 
     name = "search_documents"
     kind = "tool"
-    description = "Search the user's documents for passages that answer a question."
     Input, Output, Settings = SearchArgs, SearchResult, StepSettings
 
     def __init__(self, steps: list[Step[Any, Any]]) -> None:

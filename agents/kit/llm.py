@@ -15,6 +15,8 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
+from openbook.prompts import render, text
+
 from .errors import OpenbookError
 
 T = TypeVar("T", bound=BaseModel)
@@ -138,10 +140,7 @@ def structured(
     except ValidationError as first:
         cut = result.finish_reason == "length"
         problem = (
-            "That JSON was cut off at the length limit. Reply again with shorter values."
-            if cut
-            else f"That JSON did not match the required schema: {_brief(first)}. "
-            "Reply again with JSON that matches the schema exactly."
+            text("repair_cut_off") if cut else render("repair_schema", {"problem": _brief(first)}).strip()
         )
         repair = [
             *messages,

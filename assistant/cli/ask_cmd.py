@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
+from openbook.agents.pipeline import SWITCHES
+
+from ..settings import PipelineSettings
 from .common import AppContext, emit_json, err, json_option, open_store, pass_app
+
+
+def step_switches(command: Any) -> Any:
+    """``--no-<step>`` for every pipeline switch, documented by its setting."""
+    for name in reversed(SWITCHES):
+        what = PipelineSettings.model_fields[name].description or name
+        command = click.option(f"--no-{name}", f"no_{name}", is_flag=True, help=f"Off: {what}")(command)
+    return command
 
 
 @click.command()
 @click.argument("question", nargs=-1, required=True)
 @click.option("--session", help="Continue (or start) the conversation with this name.")
 @click.option("--trace", "show_trace", is_flag=True, help="Print the span tree afterwards.")
-@click.option("--no-split", is_flag=True, help="Do not split into sub-questions.")
-@click.option("--no-rewrite", is_flag=True, help="Do not search rewritten keywords.")
-@click.option("--no-hyde", is_flag=True, help="Do not search a hypothetical answer passage.")
-@click.option("--no-filter", is_flag=True, help="Keep every retrieved chunk.")
-@click.option("--no-distill", is_flag=True, help="Answer from the chunks, not a distilled note.")
+@step_switches
 @click.option("--plain", is_flag=True, help="Baseline: retrieve top-k with the question, answer.")
 @json_option
 @pass_app
@@ -26,13 +34,9 @@ def ask(
     question: tuple[str, ...],
     session: str | None,
     show_trace: bool,
-    no_split: bool,
-    no_rewrite: bool,
-    no_hyde: bool,
-    no_filter: bool,
-    no_distill: bool,
     plain: bool,
     as_json: bool,
+    **switched_off: bool,
 ) -> None:
     """Ask a question of your documents."""
     from .. import tracing
@@ -43,17 +47,7 @@ def ask(
     text = " ".join(question)
     settings = app.settings()
     p = settings.pipeline.model_copy(
-        update={
-            k: False
-            for k, off in (
-                ("split", no_split),
-                ("rewrite", no_rewrite),
-                ("hyde", no_hyde),
-                ("filter", no_filter),
-                ("distill", no_distill),
-            )
-            if off
-        }
+        update={name.removeprefix("no_"): False for name, off in switched_off.items() if off}
     )
     models, reasons = resolve_roles(settings)
     if not as_json:
