@@ -5,6 +5,8 @@ it to a list here; the runner (``kit.step.run_steps``) does the rest: spans, swi
                   └─ open_document
             → distill → answer
     plain:  each piece (the question): retrieve → answer
+    closed book (eval ``base``): answer from the model alone
+    given evidence (eval ``oracle``): answer from passages set beforehand
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .answerer import Answer
+from .closed_book import ClosedBook
 from .distiller import Distill
 from .documents import OpenDocument
 from .filter import Filter
@@ -31,6 +34,10 @@ TURN: list[Step[Any, Any]] = [
 ]
 
 PLAIN: list[Step[Any, Any]] = [EachPiece([Retrieve(plain=True)]), Answer()]
+
+# Evaluation baselines: no documents at all, and the evidence given (the gold document).
+CLOSED_BOOK: list[Step[Any, Any]] = [ClosedBook()]
+GIVEN_EVIDENCE: list[Step[Any, Any]] = [Answer()]
 
 # The switches a user can turn off (``pipeline.<name>``), each naming the steps it skips.
 SWITCHES = ("split", "rewrite", "hyde", "filter", "distill")

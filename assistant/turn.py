@@ -7,12 +7,13 @@ connects them to the store, the retriever, the models and the trace."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from openbook.agents.kit.evidence import Filters, Hit
-from openbook.agents.kit.step import HistoryTurn, StepContext, TurnState, run_steps
+from openbook.agents.kit.step import HistoryTurn, Step, StepContext, TurnState, run_steps
 from openbook.agents.pipeline import PLAIN, SWITCHES, TURN
 from openbook.db import sessions
 
@@ -118,37 +119,20 @@ class Turn:
             if session_id is not None
             else []
         )
-        meta = {
-            "plain": plain,
-            "pipeline": p.model_dump(),
-            "models": {r: f"{m.name} ({m.backend})" for r, m in self.models.items()},
-        }
-        trace = tracing.start_trace(
-            self.store, question, session_id=session_id, metadata=meta, listener=on_span
-        )
-        if on_trace:
-            on_trace(trace.id)
-        ctx = StepContext(
-            models=self.models,
-            library=self.library,
-            settings=p.model_dump(),
-            switches={name: getattr(p, name) for name in SWITCHES},
-            tracer=trace,
-            on_token=on_token,
-        )
         state = TurnState(question=question, history=history)
         if plain:
             state.query, state.pieces = question, [question]
-        try:
-            run_steps(PLAIN if plain else TURN, state, ctx)
-        except TurnCancelled:
-            trace.finish("cancelled")
-            raise
-        except BaseException:
-            trace.finish("error")
-            raise
-        result = self._result(state, trace.id, notes)
-        trace.finish("ok", result.answer)
+        result = self.run(
+            PLAIN if plain else TURN,
+            state,
+            pipeline=p,
+            session_id=session_id,
+            metadata={"plain": plain},
+            on_token=on_token,
+            on_trace=on_trace,
+            on_span=on_span,
+        )
+        result.notes[:0] = notes
         if session_id is not None:
             sessions.add_exchange(
                 self.store,
@@ -160,8 +144,53 @@ class Turn:
             )
         return result
 
+    def run(
+        self,
+        steps: list[Step[Any, Any]],
+        state: TurnState,
+        *,
+        pipeline: PipelineSettings | None = None,
+        session_id: int | None = None,
+        metadata: dict[str, Any] | None = None,
+        on_token: Callable[[str], None] | None = None,
+        on_trace: Callable[[int], None] | None = None,
+        on_span: tracing.SpanListener | None = None,
+    ) -> TurnResult:
+        """Run a declared pipeline over ``state`` inside one trace; the trace ends ``ok``,
+        ``cancelled`` or ``error``. ``ask`` and the evaluation's configurations use this."""
+        p = pipeline or self.settings.pipeline
+        meta = {
+            **(metadata or {}),
+            "pipeline": p.model_dump(),
+            "models": {r: f"{m.name} ({m.backend})" for r, m in self.models.items()},
+        }
+        trace = tracing.start_trace(
+            self.store, state.question, session_id=session_id, metadata=meta, listener=on_span
+        )
+        if on_trace:
+            on_trace(trace.id)
+        ctx = StepContext(
+            models=self.models,
+            library=self.library,
+            settings=p.model_dump(),
+            switches={name: getattr(p, name) for name in SWITCHES},
+            tracer=trace,
+            on_token=on_token,
+        )
+        try:
+            run_steps(steps, state, ctx)
+        except TurnCancelled:
+            trace.finish("cancelled")
+            raise
+        except BaseException:
+            trace.finish("error")
+            raise
+        result = self._result(state, trace.id)
+        trace.finish("ok", result.answer)
+        return result
+
     @staticmethod
-    def _result(state: TurnState, trace_id: int, notes: list[str]) -> TurnResult:
+    def _result(state: TurnState, trace_id: int) -> TurnResult:
         from openbook.agents.answerer import CITE
 
         by_n = {p.n: h for p, h in zip(state.passages, state.chunks, strict=True)}
@@ -175,5 +204,4 @@ class Turn:
             else [Citation.of(n, h) for n, h in sorted(by_n.items())],
             trace_id=trace_id,
             declined=state.declined,
-            notes=notes,
         )

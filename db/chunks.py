@@ -88,3 +88,8 @@ def swap_vectors(
         conn.execute(query("create_hnsw_index"))
         meta.put_in(conn, "embedding", identity)
         run(conn, "bump_generation")
+
+
+def with_vectors(store: Transactional) -> list[dict[str, Any]]:
+    """Every chunk with its stored vector (id, text, embedding, source, title)."""
+    return execute(store, "chunks_with_vectors")

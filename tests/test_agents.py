@@ -9,7 +9,7 @@ from openbook.agents import filter as filter_step
 from openbook.agents.kit.evidence import Passage
 from openbook.agents.kit.step import HistoryTurn, Step, StepContext, TurnState
 from openbook.agents.kit.trace import NullTracer
-from openbook.agents.pipeline import PLAIN, SEARCH, TURN
+from openbook.agents.pipeline import CLOSED_BOOK, GIVEN_EVIDENCE, PLAIN, SEARCH, TURN
 from openbook.assistant.models.base import ModelUnavailable
 from openbook.prompts import source, text, variables
 from tests.fakes import FakeChat, hits_for
@@ -53,7 +53,7 @@ def test_prompt_variables_match_the_input_model(name):
 
 
 def test_every_declared_step_has_its_parts():
-    seen = list(all_steps(TURN + PLAIN + SEARCH))
+    seen = list(all_steps(TURN + PLAIN + SEARCH + CLOSED_BOOK + GIVEN_EVIDENCE))
     assert {s.name for s in seen} >= {
         "plan",
         "search_documents",

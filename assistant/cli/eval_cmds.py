@@ -1,11 +1,13 @@
-"""``openbook eval``: measure retrieval (and, later, answers) on datasets."""
+"""``openbook eval``: measure retrieval and answers on datasets."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
+from ..evaluation.qa_eval import CONFIGS, DEFAULT_CONFIGS
 from .common import AppContext, emit_json, err, json_option, pass_app
 
 
@@ -61,3 +63,94 @@ def eval_retrieval(
             click.echo(as_table(result) + "\n")
     if as_json:
         emit_json(results)
+
+
+@eval_group.command("qa")
+@click.option(
+    "--dataset",
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="SQuAD-format JSON, or a folder with questions.jsonl and docs/.",
+)
+@click.option(
+    "--configs",
+    default=",".join(DEFAULT_CONFIGS),
+    show_default=True,
+    help=f"Comma-separated, from: {', '.join(CONFIGS)}.",
+)
+@click.option("--model", help="The answer model for every configuration (one may name its own).")
+@click.option("--limit", type=int, help="The first N questions (in file order) of the split.")
+@click.option(
+    "--split",
+    type=click.Choice(["all", "train", "test"]),
+    default="all",
+    show_default=True,
+    help="Held-out split by article: test is never used for training.",
+)
+@click.option(
+    "--unanswerable-from",
+    type=click.Path(exists=True, path_type=Path),
+    help="Another dataset whose questions are asked too; the right reply is a decline.",
+)
+@click.option("--unanswerable", type=int, default=0, show_default=True, help="How many of those.")
+@click.option("--out", type=click.Path(path_type=Path), help="Folder for answers.jsonl, summary and charts.")
+@json_option
+@pass_app
+def eval_qa(
+    app: AppContext,
+    dataset: Path,
+    configs: str,
+    model: str | None,
+    limit: int | None,
+    split: str,
+    unanswerable_from: Path | None,
+    unanswerable: int,
+    out: Path | None,
+    as_json: bool,
+) -> None:
+    """Answer quality of base / oracle / RAG / agent / LlamaIndex / fine-tuned, side by side."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .. import paths
+    from ..embeddings import make_embedder
+    from ..evaluation.qa_data import load_qa, select
+    from ..evaluation.qa_data import unanswerable as unanswerable_items
+    from ..evaluation.qa_eval import parse_configs
+    from ..evaluation.qa_run import evaluate_qa, png_chart, table, terminal_chart
+
+    chosen = parse_configs(configs)
+    ds = load_qa(dataset)
+    items = select(ds, split, limit)  # type: ignore[arg-type]
+    if unanswerable_from is not None:
+        items += unanswerable_items(load_qa(unanswerable_from), split, unanswerable)  # type: ignore[arg-type]
+    if not items:
+        raise click.UsageError("No questions selected (check --split and --limit).")
+    settings = app.settings()
+    out_dir = out or paths.cache_dir() / "eval-qa" / f"{ds.name}-{split}" / (model or "default-model")
+    embedder = make_embedder(settings.embedding, settings.ollama)
+    say = (lambda _m: None) if as_json else err
+    with Progress(
+        TextColumn("{task.description:>12}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        disable=as_json,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(config: str, done: int, total: int) -> None:
+            if config not in tasks:
+                tasks[config] = bar.add_task(config, total=total)
+            bar.update(tasks[config], completed=done)
+
+        summary = evaluate_qa(
+            ds, items, chosen, settings, embedder, out_dir, answer_model=model, say=say, progress=progress
+        )
+    png = png_chart(summary, out_dir / "qa.png")
+    if as_json:
+        emit_json(summary)
+        return
+    click.echo(table(summary))
+    click.echo(terminal_chart(summary))
+    click.echo(f"Per-question answers: {out_dir / 'answers.jsonl'}   chart: {png}")

@@ -34,3 +34,7 @@ WHERE c.id = ANY(%(ids)s);
 
 -- name: chunk_sources
 SELECT c.id, d.source FROM chunks c JOIN documents d ON d.id = c.document_id;
+
+-- name: chunks_with_vectors
+SELECT c.id, c.text, c.embedding, d.source, d.title
+FROM chunks c JOIN documents d ON d.id = c.document_id ORDER BY c.id;

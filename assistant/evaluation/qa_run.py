@@ -1,0 +1,156 @@
+"""Running ``openbook eval qa`` end to end (dataset → isolated store → configurations →
+``answers.jsonl`` → summary) and reporting it (a table, a PNG chart, a terminal chart)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..embeddings import Embedder
+from ..settings import Settings
+from ..store import Store
+from .qa_data import QADataset, QAItem
+from .qa_eval import Config, Runner, append, ensure_ingested, isolated_settings, load_done, summarize
+
+Progress = Callable[[str, int, int], None]  # (config, done, total)
+
+
+def evaluate_qa(
+    ds: QADataset,
+    items: list[QAItem],
+    configs: list[Config],
+    settings: Settings,
+    embedder: Embedder,
+    out_dir: Path,
+    *,
+    answer_model: str | None = None,
+    models: dict[str, Any] | None = None,
+    say: Callable[[str], None] = lambda _m: None,
+    progress: Progress = lambda _c, _d, _t: None,
+) -> dict[str, Any]:
+    from ..models.resolve import resolve, resolve_roles
+    from .retrieval_eval import eval_schema
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    answers = out_dir / "answers.jsonl"
+    done = load_done(answers)
+    if done:
+        say(f"Resuming: {len(done)} answers already in {answers}")
+    if answer_model:
+        settings = settings.model_copy(deep=True)
+        settings.models.answerer = settings.models.default.model_copy(update={"model": answer_model})
+    eval_settings = isolated_settings(settings, eval_schema(ds.as_retrieval(), settings, embedder))
+    if models is None:
+        models, _ = resolve_roles(eval_settings)  # loaded once for the whole run
+
+    def resolve_answerer(name: str) -> Any:
+        s = eval_settings.model_copy(deep=True)
+        s.models.answerer = s.models.default.model_copy(update={"model": name})
+        return resolve(s, "answerer").model
+
+    summary: dict[str, Any] = {"dataset": ds.name, "questions": len(items), "configs": {}}
+    with Store(eval_settings, embedding=embedder.identity) as store:
+        store.check_embedding(embedder.identity)
+        ensure_ingested(store, embedder, ds, eval_settings, say)
+        runner = Runner(ds, store, embedder, eval_settings, models, resolve_answerer)
+        for config in configs:
+            todo = [i for i in items if (i.id, config.name) not in done]
+            t0 = time.perf_counter()
+            for n, item in enumerate(todo, 1):
+                record = runner.answer(config, item)
+                append(answers, record)
+                done[(item.id, config.name)] = record
+                progress(config.name, len(items) - len(todo) + n, len(items))
+            wall = time.perf_counter() - t0 if todo else None
+            records = [done[(i.id, config.name)] for i in items]
+            summary["configs"][config.name] = {
+                "model": records[0].model if records else "",
+                **summarize(records, wall if todo and len(todo) == len(items) else None),
+            }
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+COLUMNS = [
+    ("F1", "f1"),
+    ("EM", "em"),
+    ("contains", "contained"),
+    ("cite P", "cite_precision"),
+    ("cite R", "cite_recall"),
+    ("gold@k", "gold_hit"),
+    ("declines ans.", "decline_answerable"),
+    ("declines unans.", "decline_unanswerable"),
+]
+
+
+def table(summary: dict[str, Any]) -> str:
+    """The summary as a fixed-width text table (percentages; latency in seconds)."""
+
+    def pct(v: Any) -> str:
+        return "—" if v is None else f"{100 * v:.1f}"
+
+    head = ["config", *[c for c, _ in COLUMNS], "F1 95% CI", "p50 s", "p95 s", "tok in", "tok out"]
+    rows = []
+    for name, s in summary["configs"].items():
+        lo, hi = s["f1_ci95"]
+        rows.append(
+            [name, *[pct(s[k]) for _, k in COLUMNS], f"{100 * lo:.1f}–{100 * hi:.1f}",
+             f"{s['latency_p50_s']:.2f}", f"{s['latency_p95_s']:.2f}",
+             f"{s['tokens_in'] or 0:.0f}", f"{s['tokens_out'] or 0:.0f}"]
+        )  # fmt: skip
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    lines = [f"{summary['dataset']}: {summary['questions']} questions"]
+    for r in [head, *rows]:
+        lines.append(
+            "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        )
+    return "\n".join(lines)
+
+
+def png_chart(summary: dict[str, Any], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(summary["configs"])
+    f1 = [100 * (summary["configs"][n]["f1"] or 0) for n in names]
+    lo = [f - 100 * summary["configs"][n]["f1_ci95"][0] for f, n in zip(f1, names, strict=True)]
+    hi = [100 * summary["configs"][n]["f1_ci95"][1] - f for f, n in zip(f1, names, strict=True)]
+    lat = [summary["configs"][n]["latency_p50_s"] for n in names]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    a.bar(names, f1, yerr=[lo, hi], capsize=4, color="#4c72b0")
+    a.set_title("F1 (95% bootstrap interval)")
+    a.set_ylabel("F1 %")
+    b.bar(names, lat, color="#dd8452")
+    b.set_title("Latency p50")
+    b.set_ylabel("seconds")
+    for ax in (a, b):
+        ax.tick_params(axis="x", rotation=30)
+    fig.suptitle(f"{summary['dataset']} — {summary['questions']} questions")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def terminal_chart(summary: dict[str, Any], width: int = 80) -> str:
+    """F1 and latency per configuration as two bar charts (plotext)."""
+    import plotext as plt
+
+    names = list(summary["configs"])
+    charts = []
+    for title, values in (
+        ("F1 %", [round(100 * (summary["configs"][n]["f1"] or 0), 1) for n in names]),
+        ("latency p50 (s)", [summary["configs"][n]["latency_p50_s"] for n in names]),
+    ):
+        plt.clear_figure()
+        plt.bar(names, values)
+        plt.title(title)
+        plt.plotsize(width, 12)
+        plt.theme("clear")
+        charts.append(str(plt.build()))
+    return "\n".join(charts)

@@ -1,0 +1,185 @@
+"""``openbook eval qa``: metrics on hand-computed examples, a whole run with scripted models on
+a folder dataset (every configuration kind), resume after an interruption, and isolation from
+the user's library."""
+
+import json
+
+import pytest
+
+from openbook.assistant import library
+from openbook.assistant.errors import OpenbookError
+from openbook.assistant.evaluation import qa_metrics as m
+from openbook.assistant.evaluation.datasets import DatasetError
+from openbook.assistant.evaluation.qa_data import load_qa, select, split_of, unanswerable
+from openbook.assistant.evaluation.qa_eval import parse_configs, summarize
+from openbook.assistant.evaluation.qa_run import evaluate_qa, table
+from openbook.assistant.ingest.pipeline import ingest
+from openbook.assistant.settings import IngestSettings
+from openbook.assistant.store import Store
+
+
+def test_squad_normalisation_em_and_f1_by_hand():
+    assert m.normalize("The  Eiffel-Tower!") == "eiffeltower"
+    assert m.exact_match("the Eiffel Tower.", ["Eiffel Tower"]) == 1.0
+    assert m.exact_match("Eiffel Tower [2]", ["Eiffel Tower"]) == 1.0  # citations are not words
+    assert m.exact_match("Tower", ["Eiffel Tower"]) == 0.0
+    assert m.exact_match("anything", []) == 0.0
+    # pred: big red dog (3 tokens), gold: red dog cat (3): 2 shared -> P = R = 2/3 -> F1 = 2/3
+    assert m.f1("the big red dog", ["red dog cat"]) == pytest.approx(2 / 3)
+    # the best of several gold answers counts
+    assert m.f1("red dog", ["cat", "red dog"]) == 1.0
+    assert m.f1("", ["x"]) == 0.0 and m.f1("x", []) == 0.0
+    # repeated tokens count as often as they are shared: pred a a b, gold a b b -> 2 shared
+    assert m.f1("a a b", ["a b b"]) == pytest.approx(2 / 3)
+    assert m.contains("It was built in 1889 by Eiffel.", ["1889"]) == 1.0
+    assert m.contains("It was built in 18890.", ["1889"]) == 0.0  # whole words only
+
+
+def test_citation_precision_recall_and_declines():
+    golds = ["Phobos"]
+    cited = ["Mars has Phobos.", "Venus is hot."]
+    given = ["Mars has Phobos.", "Venus is hot.", "Phobos is small."]
+    assert m.citation_scores(cited, given, golds) == (0.5, 1.0)
+    assert m.citation_scores(["Venus is hot."], given, golds) == (0.0, 0.0)
+    assert m.citation_scores([], given, golds) == (None, 0.0)
+    assert m.citation_scores([], ["Venus is hot."], golds) == (None, None)  # nothing to cite
+    assert m.declined("I could not find the answer to that in your documents.")
+    assert not m.declined("Phobos.")
+
+
+def test_bootstrap_and_percentiles():
+    assert m.bootstrap_ci([0.5] * 20) == (0.5, 0.5)
+    lo, hi = m.bootstrap_ci([0.0] * 50 + [1.0] * 50)
+    assert 0.35 < lo < 0.5 < hi < 0.65
+    assert m.percentile([1, 2, 3, 4], 0.5) == 2.5 and m.percentile([], 0.5) == 0.0
+
+
+@pytest.fixture
+def qa_folder(tmp_path):
+    root = tmp_path / "qa"
+    (root / "docs" / "astro").mkdir(parents=True)
+    (root / "docs" / "astro" / "mars.md").write_text(
+        "# Mars\n\nMars has two moons, Phobos and Deimos. Mars is red because of iron oxide.\n"
+    )
+    (root / "docs" / "venus.md").write_text(
+        "# Venus\n\nVenus is hot because of a runaway greenhouse effect.\n"
+    )
+    lines = [
+        {"id": "q1", "question": "What are the moons of Mars?", "answers": ["Phobos and Deimos"],
+         "gold_doc": "astro/mars.md"},
+        {"id": "q2", "question": "Why is Venus hot?", "answers": ["runaway greenhouse effect"],
+         "gold_doc": "venus.md"},
+        {"id": "q3", "question": "Who won the 1998 World Cup?", "answers": [], "answerable": False},
+    ]  # fmt: skip
+    (root / "questions.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    return root
+
+
+def test_folder_dataset_loads_and_rejects_bad_input(qa_folder, tmp_path):
+    ds = load_qa(qa_folder)
+    assert [i.id for i in ds.items] == ["q1", "q2", "q3"] and not ds.items[2].answerable
+    assert "Phobos" in ds.gold_text(ds.items[0])
+    assert ds.doc_of_source(str(qa_folder / "docs" / "astro" / "mars.md")) == "astro/mars.md"
+    (tmp_path / "bad").mkdir()
+    with pytest.raises(DatasetError, match="missing questions.jsonl and docs"):
+        load_qa(tmp_path / "bad")
+    (qa_folder / "questions.jsonl").write_text('{"id": "x", "question": "q", "gold_doc": "nope.md"}\n')
+    with pytest.raises(DatasetError, match="gold_doc 'nope.md' is not under"):
+        load_qa(qa_folder)
+    with pytest.raises(OpenbookError, match="Unknown configuration"):
+        parse_configs("rag,magic")
+
+
+def test_splits_are_by_article_and_stable():
+    assert split_of("squad-x", "a/Andes") == split_of("squad-x", "a/Andes")
+    sides = [split_of("squad-x", f"a/{n}") for n in range(1000)]
+    assert 150 < sides.count("test") < 250  # about TEST_SHARE of the articles
+
+
+SCRIPT = {
+    # per configuration kind: what the scripted answerer replies to q1, q2, q3
+    "base": ["Phobos and Deimos", "Because it is near the Sun.", "France."],
+    "oracle": ["Phobos and Deimos [1].", "Because of a runaway greenhouse effect [1]."],
+    "rag": ["The moons are Phobos and Deimos [1].", "Venus is hot [1].", "Brazil [1]."],
+}
+
+
+def test_a_whole_run_scores_every_configuration_and_resumes(
+    qa_folder, settings, embedder, models, store, tmp_path
+):
+    # The user's library (the `store` fixture's schema) holds one document.
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.md").write_text("# Notes\n\nMy own notes about gardening.\n")
+    ingest(store, embedder, [tmp_path / "mine"], IngestSettings())
+    before = library.stats(store)
+
+    ds = load_qa(qa_folder)
+    items = select(ds)
+    configs = parse_configs("base,oracle,rag")
+    for answers in SCRIPT.values():
+        models["answerer"].enqueue(*answers[:2])
+        if len(answers) > 2:
+            models["answerer"].enqueue(answers[2])
+    models["answerer"].queue.insert(3 + 2, KeyboardInterrupt())  # dies on the first rag question
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        evaluate_qa(ds, items, configs, settings, embedder, out, models=models)
+    lines = (out / "answers.jsonl").read_text().splitlines()
+    # base x3 and oracle x3 (q3 has no gold document: declined without a model call) were
+    # written before the interruption
+    assert len(lines) == 6
+    calls = len(models["answerer"].calls)
+    summary = evaluate_qa(ds, items, configs, settings, embedder, out, models=models)
+    assert len(models["answerer"].calls) - calls == 3  # resumed: only rag was asked
+    records = [json.loads(x) for x in (out / "answers.jsonl").read_text().splitlines()]
+    assert len({(r["id"], r["config"]) for r in records}) == len(records) == 9
+    by = {(r["config"], r["id"]): r for r in records}
+
+    base = summary["configs"]["base"]
+    assert by["base", "q1"]["em"] == 1.0 and by["base", "q2"]["f1"] == 0.0
+    assert base["em"] == 0.5 and base["gold_hit"] is None and base["decline_unanswerable"] == 0.0
+
+    oracle = summary["configs"]["oracle"]
+    assert by["oracle", "q2"]["em"] == 0.0 and by["oracle", "q2"]["contained"] == 1.0
+    assert by["oracle", "q1"]["cite_precision"] == 1.0 and oracle["gold_hit"] == 1.0
+    assert by["oracle", "q3"]["declined"] and oracle["decline_unanswerable"] == 1.0  # no evidence
+
+    rag = by["rag", "q1"]
+    assert rag["k"] >= 1 and rag["gold_hit"] == 1.0 and rag["tokens_in"] > 0 and rag["trace_id"]
+    assert rag["f1"] == pytest.approx(m.f1("The moons are Phobos and Deimos [1].", ["Phobos and Deimos"]))
+    assert summary["configs"]["rag"]["f1_ci95"][0] <= summary["configs"]["rag"]["f1"]
+    assert "rag" in table(summary)
+
+    # The user's library was not touched: the dataset lives in its own schema.
+    assert library.stats(store)["documents"] == before["documents"] == 1
+    with Store(settings, embedding=embedder.identity) as mine:
+        assert [d["title"] for d in library.list_documents(mine)] == ["Notes"]
+
+
+def test_unanswerable_questions_come_from_another_dataset(qa_folder):
+    ds = load_qa(qa_folder)
+    extra = unanswerable(ds, "all", 2)
+    assert [i.id for i in extra] == ["x-q1", "x-q2"] and not any(i.answerable for i in extra)
+    assert summarize([])["questions"] == 0
+
+
+def test_the_llamaindex_peer_answers_over_the_same_chunks_with_the_same_model(
+    qa_folder, settings, embedder, models, tmp_path
+):
+    ds = load_qa(qa_folder)
+    models["answerer"].enqueue("Phobos and Deimos")
+    summary = evaluate_qa(
+        ds,
+        select(ds, limit=1),
+        parse_configs("llamaindex"),
+        settings,
+        embedder,
+        tmp_path / "o",
+        models=models,
+    )
+    (record,) = [json.loads(x) for x in (tmp_path / "o" / "answers.jsonl").read_text().splitlines()]
+    assert record["model"] == "fake-answerer" and record["em"] == 1.0 and record["gold_hit"] == 1.0
+    assert record["k"] == 2  # both stored chunks (top-k = max_passages, 6)
+    prompt = models["answerer"].calls[0]["messages"][-1].content
+    assert "Phobos and Deimos" in prompt and "What are the moons of Mars?" in prompt
+    assert summary["configs"]["llamaindex"]["cite_precision"] is None  # it cannot cite
