@@ -11,7 +11,7 @@ TORCH_INDEX ?=
 # llama-cpp-python compiles from source here (~5-10 min once; pip's wheel cache keeps it).
 LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 
-.PHONY: install run test lint bench clean snap-update
+.PHONY: install run test lint bench clean snap-update eval-qa reader
 
 install: $(STAMP)
 
@@ -50,3 +50,21 @@ clean:
 
 snap-update: $(STAMP)
 	$(BIN)/python -m pytest tests/test_tui.py -k snapshot --snapshot-update
+
+# `openbook eval qa` on held-out SQuAD-Shifts questions (the README's table; about 1.5 h on 2 cores).
+eval-qa: $(STAMP)
+	$(BIN)/python bench/fetch_squad_shifts.py
+	bash bench/eval_qa.sh
+
+# The RAFT reader recipe: data from the training articles of the four SQuAD-Shifts sets (never
+# SQuAD v1.1 dev), LoRA training on the bundled base, GGUF adapter export with a probe check.
+READER_DIR ?= build/reader
+SQS := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/openbook/datasets/squad_shifts
+reader: $(STAMP)
+	$(BIN)/python bench/fetch_squad_shifts.py
+	$(BIN)/openbook finetune data --out $(READER_DIR)/data --per-set 500 \
+		--qa $(SQS)/new_wiki_v1.0.json --qa $(SQS)/nyt_v1.0.json \
+		--qa $(SQS)/reddit_v1.0.json --qa $(SQS)/amazon_reviews_v1.0.json
+	$(BIN)/openbook finetune train --data $(READER_DIR)/data --out $(READER_DIR)/run --rank 16 --epochs 1
+	$(BIN)/openbook finetune export --adapter $(READER_DIR)/run --out $(READER_DIR)/openbook-reader.gguf \
+		--probe $(READER_DIR)/data/val.jsonl

@@ -59,6 +59,7 @@ def _register() -> None:
         chat_cmd,
         config_cmd,
         eval_cmds,
+        finetune_cmds,
         library_cmds,
         models_cmds,
         quickstart,
@@ -75,6 +76,7 @@ def _register() -> None:
     cli.add_command(quickstart.quickstart)
     cli.add_command(search_cmds.search)
     cli.add_command(eval_cmds.eval_group)
+    cli.add_command(finetune_cmds.finetune)
     cli.add_command(models_cmds.models)
     cli.add_command(traces_cmds.traces)
     cli.add_command(ask_cmd.ask)

