@@ -51,7 +51,12 @@ def evaluate_qa(
         s.models.answerer = s.models.default.model_copy(update={"model": name})
         return resolve(s, "answerer").model
 
-    summary: dict[str, Any] = {"dataset": ds.name, "questions": len(items), "configs": {}}
+    summary: dict[str, Any] = {
+        "dataset": ds.name,
+        "questions": len(items),
+        "schema": eval_settings.database.db_schema,
+        "configs": {},
+    }
     with Store(eval_settings, embedding=embedder.identity) as store:
         store.check_embedding(embedder.identity)
         ensure_ingested(store, embedder, ds, eval_settings, say)
