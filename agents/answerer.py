@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from openbook.prompts import text as prompt_text
 
 from .kit.evidence import Passage, strip_leaked_tags
-from .kit.llm import ChatOptions
+from .kit.llm import ChatOptions, ChatResult, PartialAnswer
 from .kit.step import Step, StepContext, StepSettings, TurnState
 
 CITE = re.compile(r"\[(\d{1,3})\]")
@@ -61,6 +61,7 @@ class Answer(Step[AnswerInput, AnswerOutput]):
         )
         if ctx.span is not None:
             ctx.span.record_call(result, prompt)
+        refuse_partial(result)
         text, leaked = strip_leaked_tags(result.text.strip())
         if leaked:
             ctx.note(f"removed {leaked} evidence tag(s) echoed into the answer")
@@ -77,6 +78,17 @@ class Answer(Step[AnswerInput, AnswerOutput]):
         state.answer, state.declined = out.text, out.declined
         if out.declined and ctx.on_token:
             ctx.on_token(out.text)
+
+
+def refuse_partial(result: ChatResult) -> None:
+    """A stream that broke off is an error the user sees, not an answer."""
+    if result.partial:
+        why = "; ".join(result.notes[-1:]) or "the stream ended early"
+        raise PartialAnswer(
+            f"The answer broke off after {len(result.text)} characters ({why})",
+            text=result.text,
+            hint="the model server stopped mid-answer; check that it is running and ask again",
+        )
 
 
 def check_citations(text: str, valid: set[int]) -> tuple[str, set[int]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from .answerer import AnswerOutput, AnswerSettings
+from .answerer import AnswerOutput, AnswerSettings, refuse_partial
 from .kit.llm import ChatOptions
 from .kit.step import Step, StepContext, TurnState
 
@@ -32,6 +32,7 @@ class ClosedBook(Step[ClosedBookInput, AnswerOutput]):
         )
         if ctx.span is not None:
             ctx.span.record_call(result, prompt)
+        refuse_partial(result)
         return AnswerOutput(text=result.text.strip())
 
     def write(self, state: TurnState, out: AnswerOutput, ctx: StepContext) -> None:

@@ -129,7 +129,7 @@ class EmbeddedServer:
         return Path(tempfile.gettempdir()) / f"openbook-pg-{digest}"
 
     def is_running(self) -> bool:
-        pid = self._postmaster_pid()
+        pid = self.postmaster_pid()
         return pid is not None and self._is_our_postgres(pid)
 
     def stop(self) -> bool:
@@ -208,7 +208,7 @@ class EmbeddedServer:
             self.data_dir.rmdir()
         scratch.rename(self.data_dir)
 
-    def _postmaster_pid(self) -> int | None:
+    def postmaster_pid(self) -> int | None:
         try:
             first = (self.data_dir / "postmaster.pid").read_text().split("\n", 1)[0]
             return int(first.strip())
@@ -277,7 +277,7 @@ class EmbeddedServer:
             return False
         result = self._run([_bin("pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"])
         if result.returncode != 0 and self.is_running():
-            pid = self._postmaster_pid()
+            pid = self.postmaster_pid()
             if pid:
                 psutil.Process(pid).terminate()
         return True

@@ -83,6 +83,11 @@ class Store:
             self._server.release()
             self._server = None
 
+    @property
+    def embedded(self) -> bool:
+        """Whether this store runs on the embedded server (not a user's own)."""
+        return self._server is not None
+
     def where(self) -> str:
         """Where the database is, for people (password masked)."""
         if self._server is not None:

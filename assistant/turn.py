@@ -20,7 +20,7 @@ from openbook.db import sessions
 from . import library, tracing
 from .embeddings import Embedder
 from .errors import OpenbookError
-from .models.base import ChatModel
+from .models.base import ChatModel, PartialAnswer
 from .retrieval.retriever import Retriever
 from .settings import PipelineSettings, Settings
 from .store import Store
@@ -181,6 +181,9 @@ class Turn:
             run_steps(steps, state, ctx)
         except TurnCancelled:
             trace.finish("cancelled")
+            raise
+        except PartialAnswer as exc:
+            trace.finish("error", exc.text)  # what arrived stays readable in the trace
             raise
         except BaseException:
             trace.finish("error")

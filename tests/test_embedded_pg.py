@@ -19,7 +19,7 @@ HOLDER = textwrap.dedent(
     from openbook.assistant.embedded_pg import server_for
     s = server_for(Path(sys.argv[1]))
     s.acquire()
-    print(s._postmaster_pid(), flush=True)
+    print(s.postmaster_pid(), flush=True)
     if sys.argv[2] == "hold":
         time.sleep(600)
     s.release()
@@ -52,7 +52,7 @@ def test_concurrent_processes_share_one_server(tmp_path):
     try:
         server = EmbeddedServer(data)
         server.acquire()
-        assert server._postmaster_pid() == child_pid  # reused, not a second server
+        assert server.postmaster_pid() == child_pid  # reused, not a second server
         server.release()
         assert server.is_running()  # the child still holds a lease
     finally:
@@ -70,11 +70,11 @@ def test_concurrent_processes_share_one_server(tmp_path):
 def test_recovers_after_postgres_is_killed(tmp_path):
     server = EmbeddedServer(tmp_path / "db")
     server.acquire()
-    pid = server._postmaster_pid()
+    pid = server.postmaster_pid()
     server.release_all()
     server = EmbeddedServer(tmp_path / "db")
     server.acquire()
-    pid = server._postmaster_pid()
+    pid = server.postmaster_pid()
     os.kill(pid, signal.SIGKILL)  # leaves a stale postmaster.pid behind
     for _ in range(100):
         if not server.is_running():
@@ -85,7 +85,7 @@ def test_recovers_after_postgres_is_killed(tmp_path):
     conninfo = again.acquire()
     with psycopg.connect(conninfo) as conn:
         assert conn.execute("SELECT 2").fetchone() == (2,)
-    assert again._postmaster_pid() != pid
+    assert again.postmaster_pid() != pid
     again.release()
 
 

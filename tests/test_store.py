@@ -64,7 +64,7 @@ def test_external_url_mode_uses_the_given_server(pg_data_dir, embedder, schema):
     ext = load_settings({"database": {"url": url, "db_schema": schema}})
     assert ext.database.external
     with Store(ext, embedding=embedder.identity) as s:
-        assert s._server is None
+        assert not s.embedded
         assert s.embedding_identity() == embedder.identity
         with s.connection() as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

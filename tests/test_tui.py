@@ -118,7 +118,7 @@ def test_escape_cancels_a_running_turn(make_app, models, store):
             await wait_for(pilot, lambda: not app.running, seconds=5.0)
             assert not app.running
             answer = app.query(AnswerMessage).last()
-            assert "(cancelled)" in answer._markdown
+            assert "(cancelled)" in answer.shown
             row = traces.get_trace(store, app.controller.trace_id)
             assert row["status"] == "cancelled"
 
@@ -260,7 +260,7 @@ def test_sessions_switch_persist_and_restore(make_app, models, store):
             await pilot.pause()
             assert [str(m.render()) for m in app.query(UserMessage)] == ["What are the moons of Mars?"]
             restored = app.query(AnswerMessage).last()
-            assert "Phobos" in restored._markdown and restored.trace_id is not None
+            assert "Phobos" in restored.shown and restored.trace_id is not None
             app.open_session("work")
 
     asyncio.run(scenario())

@@ -95,6 +95,15 @@ class ContextOverflow(ModelError):
     pass
 
 
+class PartialAnswer(ModelError):
+    """The model's stream broke off (server killed, connection dropped, no final message):
+    ``text`` is what arrived. The turn fails visibly; the partial text is kept in the trace."""
+
+    def __init__(self, message: str, *, text: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.text = text
+
+
 class SchemaError(ModelError):
     """Output still did not match the schema after constrained decoding and one repair."""
 

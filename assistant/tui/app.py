@@ -16,6 +16,7 @@ from textual.widgets import Footer, Header, ListView, Static, TabbedContent, Tab
 
 from .. import trace_view, tracing
 from ..errors import OpenbookError
+from ..models.base import PartialAnswer
 from ..settings import Settings
 from ..turn import TurnCancelled, TurnResult
 from .actions import ActionsMixin
@@ -195,6 +196,9 @@ class OpenbookApp(ActionsMixin):
             result = self.controller.ask(question, on_span=on_span)
         except TurnCancelled:
             self.call_from_thread(self._done, None, "cancelled")
+        except PartialAnswer as exc:
+            self.call_from_thread(self._done, None, "partial")
+            self.call_from_thread(self.fail, "Partial answer", exc)
         except OpenbookError as exc:
             self.call_from_thread(self._done, None, "error")
             self.call_from_thread(self.fail, "Could not answer", exc)
@@ -211,15 +215,17 @@ class OpenbookApp(ActionsMixin):
             return
         if result is not None:
             self._answer.text = result.answer
-            self._answer.update(result.answer)
+            self._answer.show(result.answer)
             self._answer.trace_id = result.trace_id
             cited = {c.n for c in result.citations}
             self.query_one(SourcesPane).show(result.sources, cited)
             for note in result.notes:
                 self.notify(note, title="Note")
         else:
-            mark = "*(cancelled)*" if status == "cancelled" else "*(failed)*"
-            self._answer.update((self.controller.streamed + "\n\n" + mark).strip())
+            mark = {"cancelled": "*(cancelled)*", "partial": "*(partial: the model stopped mid-answer)*"}.get(
+                status, "*(failed)*"
+            )
+            self._answer.show((self.controller.streamed + "\n\n" + mark).strip())
         self._show_trace()
         chat = self.query_one(ChatLog)
         self.call_after_refresh(chat.scroll_end, animate=False)
@@ -231,7 +237,7 @@ class OpenbookApp(ActionsMixin):
         text = self.controller.streamed
         if text != self._shown:
             self._shown = text
-            self._answer.update(text)
+            self._answer.show(text)
             self.query_one(ChatLog).scroll_end(animate=False)
 
     def _show_trace(self) -> None:

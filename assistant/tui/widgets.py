@@ -48,8 +48,13 @@ class UserMessage(Static):
 class AnswerMessage(Markdown):
     def __init__(self, text: str = "", **kwargs: Any) -> None:
         super().__init__(text or "…", **kwargs)
-        self.text = text
+        self.text = text  # the final answer (empty while streaming, or after a failure)
+        self.shown = text or "…"  # what the message displays now
         self.trace_id: int | None = None
+
+    def show(self, markdown: str) -> None:
+        self.shown = markdown
+        self.update(markdown)
 
     def on_click(self) -> None:
         show = getattr(self.app, "show_answer_trace", None)
