@@ -215,3 +215,61 @@ def test_failed_replacement_keeps_the_old_version(store, embedder, corpus, monke
     assert after == before
     doc = library.find_document(store, str(corpus / "venus.md"))
     assert doc["chunk_count"] == len(before)
+
+
+def test_hostile_files_get_one_sentence_reasons_and_good_text_is_kept(store, embedder, tmp_path):
+    import time
+
+    from reportlab.pdfgen import canvas
+
+    from openbook.assistant.ingest.parse import parse_file
+
+    root = tmp_path / "hostile"
+    root.mkdir()
+    (root / "script.html").write_text(
+        "<html><head><style>body{color:red}</style><script>var secret = 'js code';</script></head>"
+        "<body><script>alert('x')</script><noscript>enable js</noscript><template>t</template>"
+        "<!-- a comment --></body></html>"
+    )
+    (root / "page.html").write_text(
+        "<html><head><title>Moons</title><script>var x = 1;</script></head>"
+        "<body><p>Phobos orbits Mars.</p><script>track()</script></body></html>"
+    )
+    (root / "invisible.txt").write_text("\u200b\u200c\u200d\ufeff\x01\x02 \n\t\u2060" * 50)
+    (root / "utf16.txt").write_bytes("Deimos is the smaller moon of Mars.".encode("utf-16"))  # BOM
+    (root / "utf32.txt").write_bytes("Titan has lakes of methane.".encode("utf-32"))
+    (root / "utf8bom.txt").write_bytes(b"\xef\xbb\xbfCeres is a dwarf planet.")
+    pdf = root / "full.pdf"
+    c = canvas.Canvas(str(pdf))
+    c.drawString(72, 720, "Io has volcanoes.")
+    c.save()
+    (root / "truncated.pdf").write_bytes(pdf.read_bytes()[:300])
+    pdf.unlink()
+    sentence = "Europa has an ocean under its ice shell and may harbour life. "
+    (root / "oneline.md").write_text("# One line\n\n" + sentence * 5000)  # ~320 kB on one line
+
+    report = ingest(store, embedder, [root], CFG)
+    reasons = {Path(p.path).name: p.reason for p in report.failed}
+    assert set(reasons) == {"script.html", "invisible.txt", "truncated.pdf"}, reasons
+    assert "no visible text" in reasons["script.html"] and "no visible text" in reasons["invisible.txt"]
+    assert reasons["truncated.pdf"] == "an unreadable PDF (damaged or truncated)"
+    for reason in reasons.values():  # one human sentence: no exception reprs
+        assert "<" not in reason and "Error" not in reason and "\n" not in reason
+    texts = {Path(r["source"]).name: r["text"] for r in _texts(store)}
+    assert "Phobos orbits Mars." in texts["page.html"] and "track()" not in texts["page.html"]
+    assert texts["utf16.txt"] == "Deimos is the smaller moon of Mars."
+    assert texts["utf32.txt"] == "Titan has lakes of methane." and texts["utf8bom.txt"].startswith("Ceres")
+    started = time.perf_counter()
+    parsed = parse_file(root / "oneline.md", 200, 30, 10**8)
+    assert time.perf_counter() - started < 30
+    assert 200 < len(parsed.chunks) < 700  # about 320 kB in ~700-character chunks (200 tokens)
+    assert max(len(c.text) for c in parsed.chunks) < 3000
+
+
+def _texts(store):
+    with store.connection() as conn:
+        rows = conn.execute(
+            "SELECT d.source, string_agg(c.text, ' ' ORDER BY c.ordinal) FROM documents d "
+            "JOIN chunks c ON c.document_id = d.id GROUP BY d.source"
+        ).fetchall()
+    return [{"source": s, "text": t} for s, t in rows]

@@ -10,7 +10,7 @@ from openbook.assistant.models.base import PartialAnswer
 from openbook.assistant.models.ollama_backend import OllamaChat
 from openbook.db import traces
 from tests.ollama_fake import FakeOllama, chat_chunks
-from tests.test_cli import cleanup_schema, run  # noqa: F401 - the fixture is used below
+from tests.test_cli import cleanup_schema, run  # noqa: F401, F811 - a fixture, used below
 
 ANSWER = "Mars has two moons, Phobos and Deimos, both small [1]."
 
@@ -52,8 +52,8 @@ def test_ask_exits_non_zero_quickly_when_the_server_dies_mid_answer(
     capsys,
     overrides,
     corpus,
-    cleanup_schema,
-    monkeypatch,  # noqa: F811
+    cleanup_schema,  # noqa: F811
+    monkeypatch,
 ):
     assert run(capsys, overrides, "ingest", str(corpus))[0] == 0
     with FakeOllama(models=["qwen3:0.6b"]) as fake:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -72,15 +73,71 @@ def fingerprint(path: Path, max_bytes: int) -> tuple[str, int, float]:
     return digest.hexdigest(), st.st_size, st.st_mtime
 
 
-def _check_text(path: Path) -> None:
-    with path.open("rb") as fh:
-        head = fh.read(_SNIFF)
-    if b"\x00" in head:
-        raise BadFile("binary file (contains NUL bytes)")
+_BOMS = (  # longest first: the UTF-32 LE BOM starts with the UTF-16 LE one
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16-le"),
+)
+# Zero-width and other invisible format characters, and control characters but tab/newline.
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\u00ad\x00-\x08\x0b-\x1f\x7f-\x9f]")
+LONG_LINE = 2000  # characters; longer lines are wrapped at sentence ends or spaces before chunking
+
+
+def decode(path: Path) -> str:
+    """A text file's content: UTF-8, or UTF-8/16/32 with a byte-order mark; else BadFile."""
+    raw = path.read_bytes()
+    for bom, codec in _BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw[len(bom) :].decode(codec.removesuffix("-sig"))
+            except UnicodeDecodeError as exc:
+                raise BadFile(f"not valid {codec.upper()} text despite its byte-order mark") from exc
+    if b"\x00" in raw[:_SNIFF]:
+        raise BadFile("binary file, not text (it contains NUL bytes)")
     try:
-        path.read_bytes().decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BadFile(f"not valid UTF-8 text (byte {exc.start}); convert it to UTF-8") from exc
+        raise BadFile(f"not valid UTF-8 text (at byte {exc.start}); convert it to UTF-8") from exc
+
+
+def visible(text: str) -> str:
+    """The text without invisible characters (zero-width, controls), long lines wrapped."""
+    text = _INVISIBLE.sub("", text)
+    if any(len(line) > LONG_LINE for line in text.splitlines()):
+        text = "\n".join(_wrap(line) for line in text.splitlines())
+    return text
+
+
+def _wrap(line: str) -> str:
+    """A very long line broken at sentence ends (else spaces, else every LONG_LINE characters),
+    so that the sentence splitter sees pieces of a sane size."""
+    if len(line) <= LONG_LINE:
+        return line
+    out, rest = [], line
+    while len(rest) > LONG_LINE:
+        window = rest[:LONG_LINE]
+        cut = max(window.rfind(". "), window.rfind("! "), window.rfind("? "))
+        cut = cut + 1 if cut > LONG_LINE // 4 else window.rfind(" ")
+        cut = cut if cut > LONG_LINE // 4 else LONG_LINE
+        out.append(rest[:cut].strip())
+        rest = rest[cut:]
+    out.append(rest.strip())
+    return "\n".join(p for p in out if p)
+
+
+def html_text(raw: str) -> str:
+    """The visible text of an HTML page: scripts, styles, templates and comments dropped."""
+    from bs4 import BeautifulSoup, Comment
+
+    soup = BeautifulSoup(raw, "html.parser")
+    for tag in soup(["script", "style", "noscript", "template", "head"]):
+        tag.decompose()
+    for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
+        comment.extract()
+    body = soup.body or soup
+    return "\n".join(line.strip() for line in body.get_text("\n").splitlines() if line.strip())
 
 
 @cache
@@ -92,6 +149,8 @@ def _splitter(chunk_size: int, chunk_overlap: int):  # noqa: ANN202
 
 def _read(path: Path, kind: str) -> list[Any]:
     """LlamaIndex Documents for one file."""
+    from llama_index.core import Document
+
     if kind == "pdf":
         from llama_index.readers.file import PDFReader
 
@@ -100,17 +159,15 @@ def _read(path: Path, kind: str) -> list[Any]:
                 raise BadFile("not a PDF file (no %PDF header)")
         logging.getLogger("pypdf").setLevel(logging.ERROR)
         try:
-            return PDFReader(return_full_document=False).load_data(path)
+            docs = PDFReader(return_full_document=False).load_data(path)
         except Exception as exc:  # pypdf raises many types for broken files
-            raise BadFile(f"unreadable PDF: {exc}") from exc
-    _check_text(path)
+            logging.getLogger(__name__).debug("PDF %s: %r", path, exc)
+            raise BadFile("an unreadable PDF (damaged or truncated)") from exc
+        return [Document(text=visible(d.text), metadata=d.metadata) for d in docs]
+    text = decode(path)
     if kind == "html":
-        from llama_index.readers.file import HTMLTagReader
-
-        return HTMLTagReader(tag="body").load_data(path)
-    from llama_index.readers.file import FlatReader
-
-    return FlatReader().load_data(path)
+        text = html_text(text)
+    return [Document(text=visible(text), metadata={})]
 
 
 def _title(path: Path, kind: str, text: str) -> str:
@@ -119,9 +176,7 @@ def _title(path: Path, kind: str, text: str) -> str:
             if line.startswith("# "):
                 return line[2:].strip()
     if kind == "html":
-        import re
-
-        raw = path.read_text(encoding="utf-8", errors="replace")
+        raw = decode(path)
         m = re.search(r"<title[^>]*>(.*?)</title>", raw, re.I | re.S)
         if m and m.group(1).strip():
             return " ".join(m.group(1).split())
@@ -145,7 +200,11 @@ def parse_file(path: Path, chunk_size: int, chunk_overlap: int, max_bytes: int) 
         raise BadFile(f"unreadable: {exc.strerror or exc}") from exc
     full_text = "\n".join(d.text for d in docs)
     if not full_text.strip():
-        reason = "no extractable text (scanned PDF?)" if kind == "pdf" else "empty (no text)"
+        reason = (
+            "no extractable text (a scanned PDF?)"
+            if kind == "pdf"
+            else "empty: no visible text (only whitespace, control or zero-width characters, or markup)"
+        )
         raise BadFile(reason)
     parsed = ParsedFile(path, kind, _title(path, kind, full_text), content_hash, size, mtime)
     if kind == "code":
