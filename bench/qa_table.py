@@ -1,0 +1,40 @@
+"""The README's answer-quality table from ``openbook eval qa`` summaries.
+
+.venv/bin/python bench/qa_table.py [bench/results/qa]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def pct(v: float | None) -> str:
+    return "—" if v is None else f"{100 * v:.1f}"
+
+
+def main() -> None:
+    root = Path(sys.argv[1] if len(sys.argv) > 1 else "bench/results/qa")
+    print(
+        "| set | config | F1 (95% CI) | EM | contains | cite P | cite R | gold@k "
+        "| declines (ans. / unans.) | p50 / p95 s | tokens in / out | wall s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for summary_path in sorted(root.glob("*/summary.json")):
+        s = json.loads(summary_path.read_text())
+        for name, c in s["configs"].items():
+            lo, hi = c["f1_ci95"]
+            unans = pct(c["decline_unanswerable"]) if c["unanswerable"] else "—"
+            print(
+                f"| {summary_path.parent.name} ({c['answerable']}+{c['unanswerable']}) | {name} | "
+                f"**{pct(c['f1'])}** ({pct(lo)}–{pct(hi)}) | {pct(c['em'])} | {pct(c['contained'])} | "
+                f"{pct(c['cite_precision'])} | {pct(c['cite_recall'])} | {pct(c['gold_hit'])} | "
+                f"{pct(c['decline_answerable'])} / {unans} | "
+                f"{c['latency_p50_s']:.2f} / {c['latency_p95_s']:.2f} | "
+                f"{c['tokens_in'] or 0:.0f} / {c['tokens_out'] or 0:.0f} | {c.get('wall_s', '—')} |"
+            )
+
+
+if __name__ == "__main__":
+    main()
