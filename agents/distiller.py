@@ -47,21 +47,19 @@ def first_sentences(inp: DistillInput) -> DistillOutput:
 
 
 def _sentences(text: str) -> list[str]:
-    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("#")]
+    """The sentences of a passage, without headings, without a line that poses as a chat turn
+    (all of it), and without sentences that address the assistant."""
+    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith(("#", "(quoted "))]
     flat = " ".join(" ".join(lines).split())
-    return [s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9])", flat) if len(s) > 15]
+    sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z0-9])", flat)
+    return [s for s in sentences if len(s) > 15 and not looks_like_instruction(s)]
 
 
 def extract(embed: Callable[[list[str]], np.ndarray], inp: DistillInput, max_facts: int = 5) -> DistillOutput:
     """The sentences of the passages closest to the question (cosine of normalised
     embeddings), at most two per passage, kept in reading order. Nothing is paraphrased, so a
     small answer model copies facts, names and numbers as the documents state them."""
-    candidates = [
-        (p.n, i, s)
-        for p in inp.passages
-        for i, s in enumerate(_sentences(p.text))
-        if not looks_like_instruction(s)
-    ]
+    candidates = [(p.n, i, s) for p in inp.passages for i, s in enumerate(_sentences(p.text))]
     if not candidates:
         return first_sentences(inp)
     vectors = embed([inp.question] + [s for _, _, s in candidates])

@@ -72,7 +72,7 @@ _FORGED_CITE = re.compile(r"\[(\d{1,3})\]")
 _ROLE_MARKER = re.compile(r"(?im)^(\s*)(system|assistant|user|instruction|instructions)\s*:")
 _INSTRUCTION = re.compile(
     r"(?i)\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|prompts?|rules)\b|"
-    r"^\s*(system|assistant|user)\s*:|"
+    r"^\s*(system|assistant|user)\s*:|\(quoted (system|assistant|user|instructions?) text\)|"
     r"\b(reply|respond|answer)\b.{0,20}\bonly with\b|"
     r"\bthe answer to (every|any|all) questions?\b|\byou are now\b|\bnew instructions\b"
 )
