@@ -183,3 +183,23 @@ def test_the_llamaindex_peer_answers_over_the_same_chunks_with_the_same_model(
     prompt = models["answerer"].calls[0]["messages"][-1].content
     assert "Phobos and Deimos" in prompt and "What are the moons of Mars?" in prompt
     assert summary["configs"]["llamaindex"]["cite_precision"] is None  # it cannot cite
+
+
+def test_fine_tuned_configs_say_how_to_get_the_reader(
+    qa_folder, settings, embedder, models, tmp_path, monkeypatch
+):
+    from openbook.assistant.models import resolve
+
+    monkeypatch.setattr(resolve, "reader_adapter", lambda: tmp_path / "missing" / "openbook-reader.gguf")
+    ds = load_qa(qa_folder)
+    with pytest.raises(OpenbookError) as info:
+        evaluate_qa(
+            ds,
+            select(ds, limit=1),
+            parse_configs("ft-rag"),
+            settings,
+            embedder,
+            tmp_path / "o",
+            models=models,
+        )
+    assert "reader is not installed" in info.value.message and "make reader" in info.value.hint

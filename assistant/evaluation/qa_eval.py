@@ -36,7 +36,7 @@ from . import qa_metrics as m
 from .qa_data import QADataset, QAItem
 
 Kind = Literal["closed_book", "oracle", "rag", "agent", "llamaindex"]
-READER = "openbook-reader"  # the fine-tuned answer model's name
+READER = "openbook-reader"  # the fine-tuned answer model (models.resolve.READER_NAME)
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,7 @@ class LlamaCppChat:
         self.n_ctx = n_ctx
         self.name = name or path.stem
         if lora:
-            self.name += f"+{lora.stem}"
+            self.name += f"+{lora.stem}" if lora.stem != self.name else ""
 
     def preload(self) -> float:
         """Load now (e.g. in a background thread at start-up); returns seconds spent."""

@@ -57,7 +57,24 @@ def _gguf_for(role: ModelRole) -> Path | None:
     return None
 
 
+READER_NAME = "openbook-reader"  # the RAFT-trained answer model: the bundled base + its adapter
+
+
+def reader_adapter() -> Path:
+    """Where the shipped reader's LoRA adapter lives (next to this package)."""
+    return Path(__file__).resolve().parent / "reader" / f"{READER_NAME}.gguf"
+
+
 def _in_process(role: ModelRole, settings: Settings) -> LlamaCppChat:
+    if role.model == READER_NAME:
+        base, adapter = bundled_gguf(), reader_adapter()
+        if base is None or not adapter.exists():
+            raise ModelUnavailable(
+                f"The fine-tuned reader is not installed (no {adapter.name})",
+                hint="train it with `make reader` (see README: Fine-tuning), or point "
+                "models.answerer.lora at an adapter you trained",
+            )
+        return LlamaCppChat(base, name=READER_NAME, lora=adapter, n_ctx=settings.models.num_ctx)
     path = _gguf_for(role)
     if path is None:
         if role.model.lower() in BUNDLED_ALIASES:
