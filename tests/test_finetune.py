@@ -124,7 +124,8 @@ def test_tiny_run_trains_exports_loads_and_answers(squad, settings, embedder, tm
 @pytest.mark.slow
 @needs_model
 def test_exported_adapter_gives_the_pytorch_models_logits(tmp_path):
-    """A strong random LoRA, exported: llama.cpp's next-token logits match PyTorch's far better
+    """A strong random LoRA, exported: llama.cpp's next-token logits match PyTorch's (cosine >
+    0.999; the Q4_1 kernels differ a little from dequantised fp32) and are several times closer
     than those of the same adapter exported without llama.cpp's q/k permutation."""
     import numpy as np
     import torch
@@ -170,4 +171,5 @@ def test_exported_adapter_gives_the_pytorch_models_logits(tmp_path):
     finally:
         export.permute = real_permute
     wrong = cosine(want, cpp_logits(tmp_path / "wrong.gguf"))
-    assert right > 0.999 and right - wrong > 0.01, (right, wrong)
+    # close to PyTorch, and several times closer than the unpermuted export
+    assert right > 0.999 and (1 - wrong) > 5 * (1 - right), (right, wrong)

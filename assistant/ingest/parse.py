@@ -15,7 +15,7 @@ from typing import Any
 
 from .discover import CODE, kind_of
 
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"  # 2: visible HTML text, BOM decoding, invisible characters, long lines
 _SNIFF = 8192
 
 
