@@ -35,7 +35,7 @@ def gguf_answers(base: Path, adapter: Path, probes: list[Example], max_new_token
     return [
         chat.chat(
             [Message(role=m["role"], content=m["content"]) for m in ex.messages], options=opts
-        ).text.strip()  # type: ignore[arg-type]
+        ).text.strip()
         for ex in probes
     ]
 

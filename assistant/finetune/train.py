@@ -48,7 +48,7 @@ def load_base(gguf: Path, device: str) -> tuple[Any, Any]:
 
     hf_logging.set_verbosity_error()
     tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(
+    model: Any = AutoModelForCausalLM.from_pretrained(
         str(gguf.parent), gguf_file=gguf.name, torch_dtype=torch.float32
     )
     # The weights are plain fp32 now; drop the GGUF quantisation markers so peft and saving work.
