@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # `openbook eval qa` on held-out questions of the four SQuAD-Shifts sets (the README's table):
-# the first 100 test-split questions of each set, plus 20 questions of the next set asked of it
-# (unanswerable there). Fetch the data first: .venv/bin/python bench/fetch_squad_shifts.py
-#   bash bench/eval_qa.sh [CONFIGS] [OUT]     (default: base,oracle,rag,agent,llamaindex)
+# the first 100 test-split questions of each set, plus UNANSWERABLE (default 20) questions of the
+# next set asked of it (unanswerable there). Fetch the data first:
+#   .venv/bin/python bench/fetch_squad_shifts.py
+#   [UNANSWERABLE=N] [SETS="nyt reddit"] bash bench/eval_qa.sh [CONFIGS] [OUT]
+# (default configs: base,oracle,rag,agent,llamaindex)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 configs=${1:-base,oracle,rag,agent,llamaindex}
 out=${2:-bench/results/qa}
 data=${SQUAD_SHIFTS:-${XDG_CACHE_HOME:-$HOME/.cache}/openbook/datasets/squad_shifts}
-sets=(new_wiki nyt reddit amazon_reviews)
-for i in "${!sets[@]}"; do
-  s=${sets[$i]}
-  other=${sets[$(((i + 1) % 4))]}
+all=(new_wiki nyt reddit amazon_reviews)
+read -r -a sets <<< "${SETS:-${all[*]}}"
+for s in "${sets[@]}"; do
+  for i in "${!all[@]}"; do [ "${all[$i]}" = "$s" ] && other=${all[$(((i + 1) % 4))]}; done
   /usr/bin/time -f "$s: %e s wall" .venv/bin/openbook eval qa --dataset "$data/${s}_v1.0.json" \
-    --split test --limit 100 --unanswerable-from "$data/${other}_v1.0.json" --unanswerable 20 \
+    --split test --limit 100 --unanswerable-from "$data/${other}_v1.0.json" --unanswerable "${UNANSWERABLE:-20}" \
     --configs "$configs" --out "$out/$s"
 done

@@ -203,3 +203,8 @@ def test_fine_tuned_configs_say_how_to_get_the_reader(
             models=models,
         )
     assert "reader is not installed" in info.value.message and "make reader" in info.value.hint
+
+
+def test_zero_unanswerable_adds_none(qa_folder):
+    ds = load_qa(qa_folder)
+    assert unanswerable(ds, "all", 0) == [] and len(select(ds, "all", None)) == 3

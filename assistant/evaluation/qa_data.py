@@ -88,7 +88,7 @@ def split_of(dataset: str, group: str, test_share: float = TEST_SHARE) -> Litera
 def select(ds: QADataset, split: Split = "all", limit: int | None = None) -> list[QAItem]:
     """The dataset's items in file order, of one split, the first ``limit``."""
     items = [i for i in ds.items if split == "all" or split_of(ds.name, i.group) == split]
-    return items[:limit] if limit else items
+    return items if limit is None else items[:limit]
 
 
 def load_qa(path: Path) -> QADataset:
