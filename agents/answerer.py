@@ -6,6 +6,7 @@ nothing gets the [n] of the passage its sentences were copied from."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -53,15 +54,7 @@ class Answer(Step[AnswerInput, AnswerOutput]):
 
     def run(self, ctx: StepContext, inp: AnswerInput) -> AnswerOutput:
         s = AnswerSettings.of(ctx)
-        prompt, messages = self.messages(inp)
-        result = ctx.model(self.role or "answerer").chat(
-            messages,
-            options=ChatOptions(temperature=0.0, seed=0, max_tokens=s.answer_max_tokens),
-            on_token=ctx.on_token,
-        )
-        if ctx.span is not None:
-            ctx.span.record_call(result, prompt)
-        refuse_partial(result)
+        result = stream_answer(self, ctx, inp)
         text, leaked = strip_leaked_tags(result.text.strip())
         if leaked:
             ctx.note(f"removed {leaked} evidence tag(s) echoed into the answer")
@@ -78,6 +71,21 @@ class Answer(Step[AnswerInput, AnswerOutput]):
         state.answer, state.declined = out.text, out.declined
         if out.declined and ctx.on_token:
             ctx.on_token(out.text)
+
+
+def stream_answer(step: Step[Any, Any], ctx: StepContext, inp: BaseModel) -> ChatResult:
+    """The answer model's reply to the step's prompt, streamed to ``ctx.on_token`` and recorded
+    in the span; a reply that broke off raises ``PartialAnswer``."""
+    prompt, messages = step.messages(inp)
+    result = ctx.model("answerer").chat(
+        messages,
+        options=ChatOptions(temperature=0.0, seed=0, max_tokens=AnswerSettings.of(ctx).answer_max_tokens),
+        on_token=ctx.on_token,
+    )
+    if ctx.span is not None:
+        ctx.span.record_call(result, prompt)
+    refuse_partial(result)
+    return result
 
 
 def refuse_partial(result: ChatResult) -> None:

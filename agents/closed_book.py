@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from .answerer import AnswerOutput, AnswerSettings, refuse_partial
-from .kit.llm import ChatOptions
+from .answerer import AnswerOutput, AnswerSettings, stream_answer
 from .kit.step import Step, StepContext, TurnState
 
 
@@ -24,16 +23,7 @@ class ClosedBook(Step[ClosedBookInput, AnswerOutput]):
         return ClosedBookInput(question=state.question)
 
     def run(self, ctx: StepContext, inp: ClosedBookInput) -> AnswerOutput:
-        prompt, messages = self.messages(inp)
-        result = ctx.model("answerer").chat(
-            messages,
-            options=ChatOptions(temperature=0.0, seed=0, max_tokens=AnswerSettings.of(ctx).answer_max_tokens),
-            on_token=ctx.on_token,
-        )
-        if ctx.span is not None:
-            ctx.span.record_call(result, prompt)
-        refuse_partial(result)
-        return AnswerOutput(text=result.text.strip())
+        return AnswerOutput(text=stream_answer(self, ctx, inp).text.strip())
 
     def write(self, state: TurnState, out: AnswerOutput, ctx: StepContext) -> None:
         state.answer = out.text
