@@ -142,7 +142,10 @@ def _load_folder(root: Path) -> QADataset:
             hint="a QA folder holds questions.jsonl and the documents under docs/",
         )
     files = sorted(p for p in docs.rglob("*") if p.is_file())
-    ds = QADataset(f"qa-{root.name}", _digest([qfile, *files]), docs_dir=docs)
+    # Stored chunks name their files by absolute path, so the same files elsewhere are another
+    # dataset (another isolated store).
+    where = hashlib.sha256(str(docs.resolve()).encode()).hexdigest()[:12]
+    ds = QADataset(f"qa-{root.name}", f"{_digest([qfile, *files])}-{where}", docs_dir=docs)
     for n, line in enumerate(qfile.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue

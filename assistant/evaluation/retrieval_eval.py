@@ -24,7 +24,7 @@ from ..ingest.parse import parse_text, signature
 from ..ingest.pipeline import IngestReport, store_parsed
 from ..retrieval.fusion import rrf
 from ..retrieval.retriever import Retriever
-from ..settings import Settings, load_settings
+from ..settings import Settings
 from ..store import Store
 from .datasets import RetrievalDataset
 from .metrics import all_metrics
@@ -88,17 +88,9 @@ def evaluate(
     say: Callable[[str], None] = lambda _m: None,
 ) -> dict[str, Any]:
     schema = eval_schema(ds, settings, embedder)
-    eval_settings = load_settings(
-        {
-            **settings.model_dump(exclude_none=True, mode="json"),
-            "database": {
-                **settings.database.model_dump(exclude_none=True, mode="json"),
-                "db_schema": schema,
-            },
-        }
-    )
-    if settings.database.url is not None:
-        eval_settings.database.url = settings.database.url
+    from .qa_eval import isolated_settings
+
+    eval_settings = isolated_settings(settings, schema)
     qids = sorted(ds.qrels)
     if limit and limit < len(qids):
         qids = sorted(random.Random(seed).sample(qids, limit))
