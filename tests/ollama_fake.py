@@ -1,11 +1,14 @@
 """A loopback HTTP server that speaks Ollama's documented wire format, for tests.
 
 Records every request body; answers /api/chat with scripted NDJSON chunks (or an error, or a
-stream that breaks off), /api/tags and /api/show from its model list.
+stream that breaks off), /api/tags and /api/show from its model list, and /api/blobs +
+/api/create as Ollama does (a blob is kept only if its bytes match its digest; create needs every
+named blob and adds the model to the list).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -47,6 +50,8 @@ class FakeOllama:
         self.models = models if models is not None else ["qwen3:0.6b"]
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.script: list[dict[str, Any]] = []  # one entry per /api/chat call
+        self.blobs: dict[str, int] = {}  # digest → size of what was uploaded
+        self.created: dict[str, dict[str, Any]] = {}  # name → the /api/create body
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -91,8 +96,30 @@ class FakeOllama:
                     self._json(404, {"error": "not found"})
 
             def do_POST(self) -> None:  # noqa: N802
+                if self.path.startswith("/api/blobs/"):
+                    digest = self.path.rsplit("/", 1)[1]
+                    raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                    fake.requests.append((self.path, {"bytes": len(raw)}))
+                    if digest != "sha256:" + hashlib.sha256(raw).hexdigest():
+                        self._json(400, {"error": "digest mismatch"})
+                        return
+                    fake.blobs[digest] = len(raw)
+                    self._json(201, {})
+                    return
                 body = self._body()
                 fake.requests.append((self.path, body))
+                if self.path == "/api/create":
+                    named = {**(body.get("files") or {}), **(body.get("adapters") or {})}
+                    missing = [f for f, d in named.items() if d not in fake.blobs]
+                    if missing or not body.get("files"):
+                        self._json(
+                            400, {"error": f"neither 'from' or 'files' was specified (missing {missing})"}
+                        )
+                        return
+                    fake.created[body["model"]] = body
+                    fake.models.append(body["model"])
+                    self._json(200, {"status": "success"})
+                    return
                 if self.path == "/api/show":
                     if body.get("model") not in fake.models:
                         self._json(404, {"error": f"model '{body.get('model')}' not found"})

