@@ -185,3 +185,26 @@ def test_length_grouped_batches_are_a_permutation_of_similar_lengths():
     batches = [order[i : i + 4] for i in range(0, 128, 4)]  # 130 rows: two windows, the last short
     spread = [max(len(rows[i][0]) for i in b) - min(len(rows[i][0]) for i in b) for b in batches]
     assert sum(s > 100 for s in spread) <= 2  # at most the batch where short meets long
+
+
+@pytest.mark.slow
+@needs_model
+def test_forgetting_check_sees_no_drift_from_an_untrained_adapter_and_drift_from_a_broken_one():
+    import torch
+
+    from openbook.assistant.finetune.forgetting import check
+    from openbook.assistant.finetune.train import TrainConfig, load_base, with_lora
+
+    model, tok = load_base(bundled_gguf(), "cpu")
+    model = with_lora(model, TrainConfig(rank=4, alpha=8, dropout=0.0))  # lora_B starts at zero
+    same = check(model, tok, docs=2, window=64, max_new_tokens=8)
+    g = same["general_text"]
+    assert g["tokens"] == 128 and g["ppl_before"] == g["ppl_after"]
+    assert same["chat"]["ppl_of_base_replies_before"] == same["chat"]["ppl_of_base_replies_after"]
+    assert all(r["base"] == r["tuned"] for r in same["replies"])
+    for name, p in model.named_parameters():
+        if "lora_B" in name:
+            p.data = torch.randn(p.shape, generator=torch.Generator().manual_seed(0)) * 0.5
+    broken = check(model, tok, docs=2, window=64, max_new_tokens=8)
+    assert broken["general_text"]["ppl_after"] > 2 * broken["general_text"]["ppl_before"]
+    assert broken["general_text"]["ppl_before"] == g["ppl_before"]  # the adapter really was off

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+import time
 from pathlib import Path
 
 import click
@@ -72,6 +74,7 @@ def finetune_data(
 @click.option("--threads", type=int, help="Torch threads (default: physical cores).")
 @click.option("--resume", is_flag=True, help="Continue from the last checkpoint in --out.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--no-forgetting-check", is_flag=True, help="Skip perplexity before/after on untrained text.")
 @json_option
 @pass_app
 def finetune_train(
@@ -97,7 +100,10 @@ def finetune_train(
         grad_checkpointing=bool(opts["gradient_checkpointing"]),
         threads=opts["threads"],  # type: ignore[arg-type]
         seed=int(opts["seed"]),  # type: ignore[call-overload]
+        forgetting_check=not opts["no_forgetting_check"],
     )
+    logged = not sys.stderr.isatty() and not as_json  # a log file: a line every 10 steps instead
+    started, first = time.perf_counter(), dict[str, int]()
     with Progress(
         TextColumn("train"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.3f}"),
         TimeRemainingColumn(), disable=as_json,
@@ -106,6 +112,11 @@ def finetune_train(
 
         def progress(step: int, total: int, loss: float) -> None:
             bar.update(task, completed=step, total=total, loss=loss)
+            first.setdefault("step", step - 1)  # a resumed run starts past 0
+            if logged and (step % 10 == 0 or step == total):
+                per = (time.perf_counter() - started) / (step - first["step"])
+                left = per * (total - step) / 60
+                err(f"step {step}/{total} loss {loss:.3f} {per:.1f} s/step, ~{left:.0f} min left")
 
         report = train(data_dir, out, base, cfg, resume=resume, progress=progress, say=err)
     emit_json(report) if as_json else click.echo(json.dumps(report, indent=2))

@@ -37,6 +37,7 @@ class TrainConfig:
     save_every: int = 25
     seed: int = 0
     threads: int | None = None
+    forgetting_check: bool = True  # perplexity on untrained text and chat, before/after
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -213,6 +214,12 @@ def train(
     train_s = time.perf_counter() - train_started
     val_after = mean_loss(model, val_rows, pad_id, device, cfg.batch) if val_rows else None
     torch.save(get_peft_model_state_dict(model), out_dir / "adapter.pt")
+    forgot = None
+    if cfg.forgetting_check:
+        from .forgetting import check
+
+        say("forgetting check: perplexity on untrained text and chat, adapter off and on…")
+        forgot = check(model, tok)
     report = {
         "config": asdict(cfg),
         "device": device,
@@ -228,6 +235,7 @@ def train(
         "seconds_per_step": round(train_s / max(len(losses), 1), 3),
         "examples_per_second": round(len(losses) * cfg.batch / train_s, 3) if train_s else None,
         "wall_seconds": round(time.perf_counter() - started, 1),
+        "forgetting": forgot,
     }
     (out_dir / "train.json").write_text(json.dumps(report, indent=2))
     return report
