@@ -126,7 +126,8 @@ def test_tiny_run_trains_exports_loads_and_answers(squad, settings, embedder, tm
 def test_exported_adapter_gives_the_pytorch_models_logits(tmp_path):
     """A strong random LoRA, exported: llama.cpp's next-token logits match PyTorch's (cosine >
     0.999; the Q4_1 kernels differ a little from dequantised fp32) and are several times closer
-    than those of the same adapter exported without llama.cpp's q/k permutation."""
+    than those of the same adapter exported without llama.cpp's q/k permutation; the same LoRA
+    merged into a q8_0 GGUF matches too."""
     import numpy as np
     import torch
     from llama_cpp import Llama
@@ -152,8 +153,9 @@ def test_exported_adapter_gives_the_pytorch_models_logits(tmp_path):
     with torch.no_grad():
         want = model(torch.tensor([ids])).logits[0, -1].numpy()
 
-    def cpp_logits(adapter):
-        llm = Llama(model_path=str(base), lora_path=str(adapter), n_ctx=512, logits_all=True, verbose=False)
+    def cpp_logits(adapter, model_path=base):
+        lora = {"lora_path": str(adapter)} if adapter else {}
+        llm = Llama(model_path=str(model_path), n_ctx=512, logits_all=True, verbose=False, **lora)
         tokens = llm.tokenize(prompt.encode(), add_bos=False, special=True)
         assert tokens == ids  # the same tokens in both runtimes
         llm.eval(tokens)
@@ -173,6 +175,15 @@ def test_exported_adapter_gives_the_pytorch_models_logits(tmp_path):
     wrong = cosine(want, cpp_logits(tmp_path / "wrong.gguf"))
     # close to PyTorch, and several times closer than the unpermuted export
     assert right > 0.999 and (1 - wrong) > 5 * (1 - right), (right, wrong)
+
+    # merged into the base and written as q8_0: a standalone file with the same logits
+    from openbook.assistant.finetune.merge import merged_gguf
+
+    merged_gguf(state, 16, base, tmp_path / "merged.gguf", "q8_0", {})
+    merged = cosine(want, cpp_logits(None, tmp_path / "merged.gguf"))
+    assert merged > 0.999 and (1 - wrong) > 5 * (1 - merged), (merged, wrong)
+    with pytest.raises(ValueError, match="never Q4_1"):
+        merged_gguf(state, 16, base, tmp_path / "bad.gguf", "q4_1", {})  # type: ignore[arg-type]
 
 
 def test_length_grouped_batches_are_a_permutation_of_similar_lengths():

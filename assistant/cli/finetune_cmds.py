@@ -131,13 +131,25 @@ def finetune_train(
     "--probe", "probe_data", type=click.Path(exists=True, path_type=Path), help="Examples JSONL to probe."
 )
 @click.option("--probes", type=int, default=8, show_default=True)
+@click.option(
+    "--merged",
+    type=click.Choice(["f16", "q8_0"]),
+    help="Also write the LoRA merged into the base as one GGUF (never Q4_1).",
+)
 @json_option
 @pass_app
 def finetune_export(
-    app: AppContext, run_dir: Path, out: Path, probe_data: Path | None, probes: int, as_json: bool
+    app: AppContext,
+    run_dir: Path,
+    out: Path,
+    probe_data: Path | None,
+    probes: int,
+    merged: str | None,
+    as_json: bool,
 ) -> None:
-    """The LoRA as a GGUF adapter on the bundled base, checked against the PyTorch model."""
+    """The LoRA as a GGUF adapter on the bundled base (and optionally merged), checked against
+    the PyTorch model's answers on a probe set."""
     from ..finetune.pipeline import export_adapter
 
-    report = export_adapter(run_dir, out, probe_data, probes, say=err)
+    report = export_adapter(run_dir, out, probe_data, probes, say=err, merged=merged)
     emit_json(report) if as_json else click.echo(json.dumps(report, indent=2))

@@ -22,7 +22,7 @@ HF_TO_GGUF = {
     "mlp.up_proj": "ffn_up",
     "mlp.down_proj": "ffn_down",
 }
-_NAME = re.compile(
+LORA_NAME = re.compile(
     r"layers\.(\d+)\.(self_attn\.[qkvo]_proj|mlp\.(?:gate|up|down)_proj)\.lora_([AB])\.weight$"
 )
 
@@ -54,7 +54,7 @@ def to_gguf(state: dict[str, Any], alpha: float, base_gguf: Path, out: Path, met
     n_head, n_kv = base_heads(base_gguf)
     tensors: dict[str, np.ndarray] = {}
     for key, value in state.items():
-        m = _NAME.search(key)
+        m = LORA_NAME.search(key)
         if not m:
             continue
         layer, module, ab = m.groups()

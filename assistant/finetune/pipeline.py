@@ -15,7 +15,10 @@ def export_adapter(
     probe_data: Path | None,
     probes: int,
     say: Callable[[str], None] = lambda _m: None,
+    merged: str | None = None,
 ) -> dict[str, Any]:
+    """The GGUF adapter (and, with ``merged`` = f16/q8_0, a merged GGUF beside it), each probed
+    against the PyTorch model's greedy answers."""
     import torch
     from peft import set_peft_model_state_dict
 
@@ -33,13 +36,26 @@ def export_adapter(
     cfg.targets = tuple(cfg.targets)
     state = torch.load(run_dir / "adapter.pt", map_location="cpu")
     t0 = time.perf_counter()
-    sha = to_gguf(state, cfg.alpha, base, out, {"base": base.name, "steps": str(trained["steps"])})
+    meta = {"base": base.name, "steps": str(trained["steps"])}
+    sha = to_gguf(state, cfg.alpha, base, out, meta)
     report: dict[str, Any] = {
         "adapter": str(out),
         "sha256": sha,
         "bytes": out.stat().st_size,
         "export_seconds": round(time.perf_counter() - t0, 2),
     }
+    merged_path = out.with_name(f"{out.stem}.merged-{merged}.gguf") if merged else None
+    if merged_path is not None:
+        from .merge import merged_gguf
+
+        t0 = time.perf_counter()
+        report["merged"] = {
+            "path": str(merged_path),
+            "precision": merged,
+            "sha256": merged_gguf(state, cfg.alpha, base, merged_path, merged, meta),  # type: ignore[arg-type]
+            "bytes": merged_path.stat().st_size,
+            "export_seconds": round(time.perf_counter() - t0, 2),
+        }
     if probe_data is not None:
         examples = load_examples(probe_data)[:probes]
         model, tok = load_base(base, "cpu")
@@ -54,5 +70,8 @@ def export_adapter(
                 {"torch": x, "gguf": y, "target": e.target} for x, y, e in zip(a, b, examples, strict=True)
             ],
         }
+        if merged_path is not None:
+            c = probe.gguf_answers(merged_path, None, examples)
+            report["merged"]["probe_agreement"] = round(probe.agreement(a, c), 3)
     (out.with_suffix(".export.json")).write_text(json.dumps(report, indent=2))
     return report

@@ -26,7 +26,10 @@ def torch_answers(model: Any, tok: Any, probes: list[Example], max_new_tokens: i
     return out
 
 
-def gguf_answers(base: Path, adapter: Path, probes: list[Example], max_new_tokens: int = 32) -> list[str]:
+def gguf_answers(
+    base: Path, adapter: Path | None, probes: list[Example], max_new_tokens: int = 32
+) -> list[str]:
+    """llama.cpp's greedy answers: ``base`` + ``adapter``, or ``base`` alone (a merged file)."""
     from ..models.base import ChatOptions, Message
     from ..models.llamacpp_backend import LlamaCppChat
 
