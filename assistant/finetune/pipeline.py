@@ -16,6 +16,7 @@ def export_adapter(
     probes: int,
     say: Callable[[str], None] = lambda _m: None,
     merged: str | None = None,
+    data_dir: Path | None = None,
 ) -> dict[str, Any]:
     """The GGUF adapter (and, with ``merged`` = f16/q8_0, a merged GGUF beside it), each probed
     against the PyTorch model's greedy answers."""
@@ -74,4 +75,7 @@ def export_adapter(
             c = probe.gguf_answers(merged_path, None, examples)
             report["merged"]["probe_agreement"] = round(probe.agreement(a, c), 3)
     (out.with_suffix(".export.json")).write_text(json.dumps(report, indent=2))
+    from .lineage import write
+
+    report["lineage"] = str(write(out, base, run_dir, data_dir, report) and out.with_suffix(".json"))
     return report

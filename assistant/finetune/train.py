@@ -98,6 +98,18 @@ def length_grouped(rows: list[tuple[list[int], list[int]]], batch: int, seed: in
     return [i for group in full + [g for g in grouped if len(g) < batch] for i in group]
 
 
+def hardware(device: str) -> dict[str, Any]:
+    import platform
+
+    import torch
+
+    from ..models.llamacpp_backend import physical_cores
+
+    gpu = torch.cuda.get_device_name(0) if device == "cuda" else None
+    return {"device": device, "gpu": gpu, "cpu": platform.processor() or platform.machine(),
+            "physical_cores": physical_cores(), "torch": torch.__version__}  # fmt: skip
+
+
 def device_name() -> str:
     import torch
 
@@ -236,6 +248,8 @@ def train(
         "examples_per_second": round(len(losses) * cfg.batch / train_s, 3) if train_s else None,
         "wall_seconds": round(time.perf_counter() - started, 1),
         "forgetting": forgot,
+        "data_dir": str(data_dir),
+        "hardware": hardware(device),
     }
     (out_dir / "train.json").write_text(json.dumps(report, indent=2))
     return report
