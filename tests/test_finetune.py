@@ -112,6 +112,13 @@ def test_tiny_run_trains_exports_loads_and_answers(squad, settings, embedder, tm
     assert resumed["steps"] == 2  # nothing left to do after the checkpoint of step 2
     out = export_adapter(tmp_path / "run", tmp_path / "reader.gguf", data / "train.jsonl", 2)
     assert out["bytes"] > 0 and len(out["probe"]["pairs"]) == 2
+    from openbook.assistant.finetune import lineage
+
+    card = lineage.read(tmp_path / "reader.gguf")
+    assert card["files"]["reader.gguf"] == out["sha256"] == lineage.sha256_of(tmp_path / "reader.gguf")
+    assert card["data"]["sha256"] == lineage.sha256_of(data / "train.jsonl", data / "val.jsonl")
+    assert card["base"]["sha256"] == lineage.sha256_of(bundled_gguf()) and card["training"]["steps"] == 2
+    assert card["forgetting"]["general_text"]["ppl_after"] > 0
     tuned = LlamaCppChat(bundled_gguf(), lora=tmp_path / "reader.gguf", n_ctx=1024)
     example = load_examples(data / "train.jsonl")[0]
     reply = tuned.chat(

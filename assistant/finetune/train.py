@@ -98,6 +98,14 @@ def length_grouped(rows: list[tuple[list[int], list[int]]], batch: int, seed: in
     return [i for group in full + [g for g in grouped if len(g) < batch] for i in group]
 
 
+def peak_rss_mb() -> float:
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
 def hardware(device: str) -> dict[str, Any]:
     import platform
 
@@ -215,7 +223,7 @@ def train(
         sched.step()
         opt.zero_grad()
         step += 1
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         progress(step, total, float(loss))
         if step % cfg.save_every == 0 or step == total:
             ckpt.mkdir(exist_ok=True)
@@ -247,6 +255,7 @@ def train(
         "seconds_per_step": round(train_s / max(len(losses), 1), 3),
         "examples_per_second": round(len(losses) * cfg.batch / train_s, 3) if train_s else None,
         "wall_seconds": round(time.perf_counter() - started, 1),
+        "peak_rss_mb": peak_rss_mb(),
         "forgetting": forgot,
         "data_dir": str(data_dir),
         "hardware": hardware(device),
