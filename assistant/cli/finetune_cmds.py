@@ -103,7 +103,7 @@ def finetune_train(
         forgetting_check=not opts["no_forgetting_check"],
     )
     logged = not sys.stderr.isatty() and not as_json  # a log file: a line every 10 steps instead
-    started, first = time.perf_counter(), dict[str, int]()
+    first: dict[str, float] = {}
     with Progress(
         TextColumn("train"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.3f}"),
         TimeRemainingColumn(), disable=as_json,
@@ -112,9 +112,10 @@ def finetune_train(
 
         def progress(step: int, total: int, loss: float) -> None:
             bar.update(task, completed=step, total=total, loss=loss)
-            first.setdefault("step", step - 1)  # a resumed run starts past 0
-            if logged and (step % 10 == 0 or step == total):
-                per = (time.perf_counter() - started) / (step - first["step"])
+            if not first:  # timed from the first step: loading and validation are not steps
+                first.update(step=step, t=time.perf_counter())
+            if logged and step > first["step"] and (step % 10 == 0 or step == total):
+                per = (time.perf_counter() - first["t"]) / (step - first["step"])
                 left = per * (total - step) / 60
                 err(f"step {step}/{total} loss {loss:.3f} {per:.1f} s/step, ~{left:.0f} min left")
 
