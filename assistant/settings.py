@@ -156,6 +156,12 @@ class ModelRole(_Section):
 class ModelsSettings(_Section):
     num_ctx: int = Field(4096, ge=256, le=262144, description="Context window, tokens.")
     keep_alive: str = Field("10m", description="How long Ollama keeps a model loaded.")
+    threads: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="In-process model threads; unset: the physical cores other processes leave free.",
+    )
     default: ModelRole = ModelRole()
     planner: ModelRole | None = None
     splitter: ModelRole | None = None

@@ -129,3 +129,36 @@ def test_explicit_ollama_backend_not_running_is_a_clear_error(capsys, monkeypatc
     assert info.value.code == 1
     err = capsys.readouterr().err
     assert "\nError: Ollama is not running at" in err and "ollama serve" in err
+
+
+def test_auto_with_a_model_nobody_has_names_the_pull_command():
+    from openbook.assistant.models.base import ModelUnavailable
+
+    with FakeOllama(models=["qwen3:0.6b"]) as fake:
+        s = load_settings({"ollama": {"host": fake.host}, "models": {"answerer": {"model": "llama3.2:1b"}}})
+        with pytest.raises(ModelUnavailable) as info:
+            resolve(s, "answerer")
+        assert (
+            info.value.hint.startswith("ollama pull llama3.2:1b;") and "models.<role>.gguf" in info.value.hint
+        )
+    s = load_settings(
+        {"ollama": {"host": closed_port_host()}, "models": {"answerer": {"model": "llama3.2:1b"}}}
+    )
+    with pytest.raises(ModelUnavailable) as info:
+        resolve(s, "answerer")
+    assert "ollama serve" in info.value.hint and "ollama pull llama3.2:1b" in info.value.hint
+
+
+def test_threads_follow_the_setting_and_say_so():
+    from openbook.assistant.models.llamacpp_backend import free_cores, load, physical_cores
+
+    assert free_cores(4, busy_cpus=3.0, mine_cpus=1.0) == 2  # another process keeps 2 cores busy
+    assert free_cores(2, busy_cpus=2.0, mine_cpus=0.0) == 1  # never fewer than one
+    assert free_cores(2, busy_cpus=0.4, mine_cpus=0.4) == 2
+    one = LlamaCppChat(bundled_gguf(), n_ctx=1024, threads=1)
+    result = one.chat(
+        [Message(role="user", content="Hi")], options=ChatOptions(temperature=0.0, max_tokens=4)
+    )
+    assert load(bundled_gguf(), None, 1024)[0].openbook_threads == 1
+    if physical_cores() > 1:
+        assert f"1 of {physical_cores()} cores (models.threads)" in result.notes

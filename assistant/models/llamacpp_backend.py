@@ -50,6 +50,40 @@ def physical_cores() -> int:
     return psutil.cpu_count(logical=False) or psutil.cpu_count() or 1
 
 
+def free_cores(cores: int, busy_cpus: float, mine_cpus: float) -> int:
+    """Cores not taken by other processes: ``busy_cpus`` is the whole machine's recent use in
+    CPUs, ``mine_cpus`` this process's share of it."""
+    return max(1, min(cores, round(cores - max(0.0, busy_cpus - mine_cpus))))
+
+
+class CoreGauge:
+    """Measures, since its previous reading, how many cores other processes kept busy."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self._me = psutil.Process()
+        psutil.cpu_percent(interval=None)  # the first reading only starts the interval
+        self._me.cpu_percent(interval=None)
+
+    def free(self) -> int:
+        busy = self._psutil.cpu_percent(interval=None) / 100 * (self._psutil.cpu_count() or 1)
+        return free_cores(physical_cores(), busy, self._me.cpu_percent(interval=None) / 100)
+
+
+_gauge: CoreGauge | None = None
+
+
+def threads_for(configured: int | None) -> int:
+    """``models.threads`` when set; else the physical cores other processes left free."""
+    global _gauge
+    if configured:
+        return configured
+    _gauge = _gauge or CoreGauge()
+    return _gauge.free()
+
+
 def load(path: Path, lora: Path | None, n_ctx: int) -> tuple[Any, threading.Lock, float]:
     """(Llama, its lock, load seconds); loaded on first use, then reused."""
     key = (str(path), str(lora) if lora else None, n_ctx)
@@ -87,9 +121,16 @@ class LlamaCppChat:
     backend = "in-process"
 
     def __init__(
-        self, path: Path, *, name: str | None = None, lora: Path | None = None, n_ctx: int = 4096
+        self,
+        path: Path,
+        *,
+        name: str | None = None,
+        lora: Path | None = None,
+        n_ctx: int = 4096,
+        threads: int | None = None,
     ) -> None:
         self.path = path
+        self.threads = threads  # None: sized before each call to the cores other processes left free
         self.lora = lora
         self.n_ctx = n_ctx
         self.name = name or path.stem
@@ -121,6 +162,15 @@ class LlamaCppChat:
         budget = self.n_ctx - max_tokens - 16
         with lock:
             messages, notes = fit(messages, self.count_tokens, budget)
+            threads = threads_for(self.threads)
+            if getattr(llm, "openbook_threads", None) != threads:
+                import llama_cpp
+
+                llama_cpp.llama_set_n_threads(llm.ctx, threads, threads)
+                llm.openbook_threads = threads
+            if threads < physical_cores():
+                why = "models.threads" if self.threads else "other processes are busy"
+                notes.append(f"{threads} of {physical_cores()} cores ({why})")
             kwargs: dict[str, Any] = {
                 "messages": [{"role": _role(m), "content": m.content} for m in messages],
                 "stream": True,

@@ -74,7 +74,13 @@ def _in_process(role: ModelRole, settings: Settings) -> LlamaCppChat:
                 hint="train it with `make reader` (see README: Fine-tuning), or point "
                 "models.answerer.lora at an adapter you trained",
             )
-        return LlamaCppChat(base, name=READER_NAME, lora=adapter, n_ctx=settings.models.num_ctx)
+        return LlamaCppChat(
+            base,
+            name=READER_NAME,
+            lora=adapter,
+            n_ctx=settings.models.num_ctx,
+            threads=settings.models.threads,
+        )
     path = _gguf_for(role)
     if path is None:
         if role.model.lower() in BUNDLED_ALIASES:
@@ -87,7 +93,9 @@ def _in_process(role: ModelRole, settings: Settings) -> LlamaCppChat:
             hint="set models.<role>.gguf to a .gguf path, or run it in Ollama",
         )
     name = BUNDLED_NAME if path == bundled_gguf() else path.stem
-    return LlamaCppChat(path, name=name, lora=role.lora, n_ctx=settings.models.num_ctx)
+    return LlamaCppChat(
+        path, name=name, lora=role.lora, n_ctx=settings.models.num_ctx, threads=settings.models.threads
+    )
 
 
 def resolve(settings: Settings, role: str, probe: OllamaProbe | None = None) -> Resolved:
@@ -113,7 +121,11 @@ def resolve(settings: Settings, role: str, probe: OllamaProbe | None = None) -> 
     try:
         return Resolved(role, _in_process(cfg, settings), why)
     except ModelUnavailable as exc:
-        raise ModelUnavailable(f"{exc.message} ({why})", hint=exc.hint) from exc
+        if probe.models() is None:
+            fix = f"start Ollama (`ollama serve`) and `ollama pull {cfg.model}`"
+        else:
+            fix = f"ollama pull {cfg.model}"
+        raise ModelUnavailable(f"{exc.message} ({why})", hint=f"{fix}; or {exc.hint}") from exc
 
 
 def resolve_all(settings: Settings) -> list[Resolved | tuple[str, ModelError]]:
