@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +14,7 @@ import numpy as np
 from openbook.agents.kit.evidence import Hit
 from openbook.db import chunks as chunk_rows
 from openbook.db import documents as doc_rows
-from openbook.db import meta
+from openbook.db import locks, meta
 
 from .errors import NotFoundError
 from .ingest.parse import ParsedFile
@@ -30,6 +32,24 @@ def fingerprints(store: Store) -> dict[str, Fingerprint]:
         r["source"]: Fingerprint(r["content_hash"], r["ingest_signature"])
         for r in doc_rows.fingerprints(store)
     }
+
+
+def fingerprint_of(store: Store, source: str) -> Fingerprint | None:
+    row = doc_rows.by_source(store, source)
+    return Fingerprint(row["content_hash"], row["ingest_signature"]) if row else None
+
+
+@contextlib.contextmanager
+def ingest_locks(store: Store) -> Iterator[locks.IngestLocks]:
+    """Locks for one ingest on a connection of its own (see ``db.locks``)."""
+    with store.connection() as conn, locks.ingest_locks(conn, store.schema) as held:
+        yield held
+
+
+def ingests_running(store: Store) -> int:
+    """How many ingests (other than this process's) are writing to this library now."""
+    with store.connection() as conn:
+        return locks.ingests_running(conn, store.schema)
 
 
 def embedding_text(title: str, chunk_text: str, metadata: dict[str, Any]) -> str:

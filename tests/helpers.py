@@ -35,3 +35,14 @@ def openbook_cmd(database: dict, *args: str) -> list[str]:
         database["db_schema"],
         *args,
     ]
+
+
+def wait_until(condition, seconds: float = 30.0, what: str = "condition") -> None:  # noqa: ANN001
+    """Poll ``condition`` until it is true; fail loudly after ``seconds``."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+        time.sleep(0.02)

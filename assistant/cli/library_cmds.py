@@ -83,6 +83,11 @@ def print_report(report) -> None:  # noqa: ANN001
         f"removed {len(report.removed)} documents; {report.chunks} chunks in "
         f"{report.seconds:.1f}s ({rate:.1f} chunks/s)."
     )
+    if report.waited:
+        click.echo(
+            f"{report.waited} files were being ingested by another openbook process: "
+            "waited for it, then counted them as they were found."
+        )
     if report.unsupported:
         click.echo(f"Skipped {report.unsupported} files of unsupported types.")
     for source in report.removed:

@@ -14,6 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
+from openbook.db.locks import IngestLocks
+
 from .. import library
 from ..embeddings import Embedder
 from ..errors import IngestError
@@ -49,6 +51,7 @@ class IngestReport:
     chunks: int = 0
     seconds: float = 0.0
     interrupted: bool = False
+    waited: int = 0  # files another ingest was working on: waited for, then checked
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -61,6 +64,7 @@ class IngestReport:
             "chunks_written": self.chunks,
             "seconds": round(self.seconds, 3),
             "interrupted": self.interrupted,
+            "waited_for_other_ingest": self.waited,
         }
 
 
@@ -90,25 +94,24 @@ def ingest(
     known = library.fingerprints(store)
     max_bytes = int(settings.max_file_mb * 1_000_000)
     progress.start(len(found.files))
-    pending: list[ParsedFile] = []
     try:
-        for path in found.files:
-            source = str(path)
-            try:
-                digest = fingerprint(path, max_bytes)[0]
-                if source in known and known[source] == library.Fingerprint(digest, sig):
-                    report.unchanged += 1
-                    progress.advance(files=1)
-                    continue
-                parsed = parse_file(path, settings.chunk_size, settings.chunk_overlap, max_bytes)
-            except BadFile as exc:
-                report.failed.append(Problem(source, str(exc)))
-                progress.advance(files=1)
-                continue
-            pending.append(parsed)
-            if sum(len(p.chunks) for p in pending) >= settings.embed_group:
-                store_parsed(store, embedder, pending, sig, known, report, progress)
-        store_parsed(store, embedder, pending, sig, known, report, progress)
+        with library.ingest_locks(store) as held:
+            run = _Run(store, embedder, settings, sig, known, max_bytes, report, progress, held)
+            busy: list[Path] = []  # being ingested by another process: left for last
+            for path in found.files:
+                if held.try_source(str(path)):
+                    run.one(path)
+                else:
+                    busy.append(path)
+            run.flush()
+            for path in busy:  # wait for the other ingest, then see what it stored
+                held.wait_source(str(path))
+                report.waited += 1
+                now = library.fingerprint_of(store, str(path))
+                if now is not None:
+                    known[str(path)] = now
+                run.one(path)
+                run.flush()
         if prune:
             report.removed = _prune(store, found.roots, {str(p) for p in found.files})
     except KeyboardInterrupt:
@@ -116,6 +119,47 @@ def ingest(
     finally:
         report.seconds = time.perf_counter() - started
     return report
+
+
+@dataclass
+class _Run:
+    """One ingest's state: files parsed but not yet stored are embedded and written in groups."""
+
+    store: Store
+    embedder: Embedder
+    settings: IngestSettings
+    sig: str
+    known: dict[str, library.Fingerprint]
+    max_bytes: int
+    report: IngestReport
+    progress: Progress
+    held: IngestLocks
+    pending: list[ParsedFile] = field(default_factory=list)
+
+    def one(self, path: Path) -> None:
+        """Skip ``path`` if stored unchanged, else parse it into the pending group."""
+        source, report = str(path), self.report
+        try:
+            digest = fingerprint(path, self.max_bytes)[0]
+            if source in self.known and self.known[source] == library.Fingerprint(digest, self.sig):
+                report.unchanged += 1
+                self.progress.advance(files=1)
+                self.held.release(source)
+                return
+            cfg = self.settings
+            parsed = parse_file(path, cfg.chunk_size, cfg.chunk_overlap, self.max_bytes)
+        except BadFile as exc:
+            report.failed.append(Problem(source, str(exc)))
+            self.progress.advance(files=1)
+            self.held.release(source)
+            return
+        self.pending.append(parsed)
+        if sum(len(p.chunks) for p in self.pending) >= self.settings.embed_group:
+            self.flush()
+
+    def flush(self) -> None:
+        r = self
+        store_parsed(r.store, r.embedder, r.pending, r.sig, r.known, r.report, r.progress, r.held)
 
 
 def store_parsed(
@@ -126,6 +170,7 @@ def store_parsed(
     known: dict[str, library.Fingerprint],
     report: IngestReport,
     progress: Progress,
+    held: IngestLocks | None = None,
 ) -> None:
     if not pending:
         return
@@ -147,6 +192,8 @@ def store_parsed(
         (report.updated if source in known else report.added).append(source)
         report.chunks += n
         progress.advance(files=1)
+        if held is not None:
+            held.release(source)
     pending.clear()
 
 
