@@ -52,6 +52,14 @@ def ingests_running(store: Store) -> int:
         return locks.ingests_running(conn, store.schema)
 
 
+BUSY = "An ingest is running in another openbook process: answers may be slow until it finishes."
+
+
+def busy_notice(store: Store) -> str | None:
+    """What to tell a user about to ask while the library is being written to, if anything."""
+    return BUSY if ingests_running(store) else None
+
+
 def embedding_text(title: str, chunk_text: str, metadata: dict[str, Any]) -> str:
     """What gets embedded for a chunk: its document title and section give it context."""
     head = title if not metadata.get("section") else f"{title} — {metadata['section']}"

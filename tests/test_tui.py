@@ -413,3 +413,23 @@ def test_a_question_sent_while_starting_is_queued_and_asked_when_ready(make_back
             assert "Phobos" in app.query(AnswerMessage).last().text and app.queued == []
 
     asyncio.run(scenario())
+
+
+def test_a_chat_during_an_ingest_says_the_database_is_busy(make_app, models, store):
+    from openbook.assistant import library
+    from openbook.db.locks import ingest_locks
+
+    app = make_app(models)
+
+    async def scenario():
+        async with app.run_test(size=(80, 24)) as pilot:
+            script_search(models, "Mars has two moons [1].")
+            await ask(pilot, app, "Tell me about Mars.")
+            assert "Database busy" not in [t for t, _ in app.notices]
+            with store.connection() as conn, ingest_locks(conn, store.schema):  # another ingest
+                script_search(models, "Mars has two moons [1].")
+                await ask(pilot, app, "Tell me about Mars.")
+            assert ("Database busy", library.BUSY) in app.notices
+            assert "two moons" in app.query(AnswerMessage).last().text  # and it still answered
+
+    asyncio.run(scenario())

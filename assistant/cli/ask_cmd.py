@@ -39,7 +39,7 @@ def ask(
     **switched_off: bool,
 ) -> None:
     """Ask a question of your documents."""
-    from .. import tracing
+    from .. import library, tracing
     from ..models.resolve import resolve_roles
     from ..trace_view import render_tree
     from ..turn import Turn
@@ -60,6 +60,9 @@ def ask(
 
     with open_store(settings, with_embedder=True) as (store, embedder):
         store.check_embedding(embedder.identity)
+        busy = library.busy_notice(store)
+        if busy and not as_json:
+            err(f"[{busy}]")
         turn = Turn(store, embedder, settings, models)
         result = turn.ask(
             text, session=session, pipeline=p, plain=plain, on_token=None if as_json else stream

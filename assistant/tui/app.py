@@ -193,6 +193,9 @@ class OpenbookApp(ActionsMixin):
             self.call_from_thread(self._show_trace)
 
         try:
+            busy = self.controller.busy()
+            if busy:
+                self.call_from_thread(self.notify, busy, title="Database busy", severity="warning")
             result = self.controller.ask(question, on_span=on_span)
         except TurnCancelled:
             self.call_from_thread(self._done, None, "cancelled")

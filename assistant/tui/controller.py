@@ -13,7 +13,7 @@ from openbook.agents.pipeline import SWITCHES
 from openbook.db import chunks as chunk_rows
 from openbook.db import sessions
 
-from .. import tracing
+from .. import library, tracing
 from ..errors import OpenbookError
 from ..ingest.pipeline import IngestReport
 from ..settings import PipelineSettings, Settings
@@ -61,6 +61,10 @@ class ChatController:
             )
         finally:
             self.running = False
+
+    def busy(self) -> str | None:
+        """A notice when another process is ingesting into this library (answers will be slow)."""
+        return library.busy_notice(self.backend.store) if self.backend is not None else None
 
     def cancel(self) -> bool:
         if self.running:
