@@ -3,6 +3,7 @@ tree) and the chat's trace pane (a tree widget plus a detail view)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -10,9 +11,14 @@ STATUS_STYLE = {"ok": "green", "fallback": "yellow", "error": "red", "cancelled"
 
 
 def took(s: dict[str, Any], timings: bool = True) -> str:
-    """ "123 ms", or "running…" for a span that has not ended (no timings: snapshot tests)."""
+    """ "123 ms"; for a span that has not ended, "running… 3.2 s" (the time since it started),
+    or just "running…" without timings (snapshot tests)."""
     if s.get("duration_ms") is None:
-        return "running…"
+        started = s.get("started_at")
+        if not timings or not isinstance(started, dt.datetime):
+            return "running…"
+        now = dt.datetime.now(started.tzinfo) if started.tzinfo else dt.datetime.now()
+        return f"running… {max(0.0, (now - started).total_seconds()):.1f} s"
     return f"{s['duration_ms']:.0f} ms" if timings else ""
 
 

@@ -1,6 +1,7 @@
 """The chat app driven with Textual's Pilot against scripted models (real database)."""
 
 import asyncio
+import re
 import time
 
 import pytest
@@ -431,5 +432,31 @@ def test_a_chat_during_an_ingest_says_the_database_is_busy(make_app, models, sto
                 await ask(pilot, app, "Tell me about Mars.")
             assert ("Database busy", library.BUSY) in app.notices
             assert "two moons" in app.query(AnswerMessage).last().text  # and it still answered
+
+    asyncio.run(scenario())
+
+
+def test_a_running_step_shows_its_elapsed_time(make_app, models):
+    models["answerer"] = SlowChat("slow")
+    models["rewriter"].enqueue({"keywords": "Mars", "hypothetical_answer": ""})
+    models["filter"].enqueue({"scores": [1, 1, 1, 1]})
+    models["answerer"].queue.append("word " * 200)
+    app = make_app(models)
+
+    def running_labels():
+        pane = app.query_one(TracePane)
+        return [str(n.label) for n in pane.live_nodes]
+
+    async def scenario():
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.query_one("#ask").value = "Tell me about Mars."
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.controller.streamed, seconds=5.0)
+            await wait_for(pilot, lambda: any("running… " in lab for lab in running_labels()), what="elapsed")
+            first = running_labels()
+            await wait_for(pilot, lambda: running_labels() != first, what="the elapsed time to move")
+            assert re.search(r"answer\s+\[running\]\s+running… \d+\.\d s", " ".join(running_labels()))
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not app.running, seconds=5.0)
 
     asyncio.run(scenario())

@@ -237,6 +237,7 @@ class OpenbookApp(ActionsMixin):
     def _refresh(self) -> None:
         if not self.running or self._answer is None:
             return
+        self.query_one(TracePane).tick()
         text = self.controller.streamed
         if text != self._shown:
             self._shown = text

@@ -92,8 +92,20 @@ class TracePane(Tree[dict]):
     """The span tree of one trace, rebuilt from the rows as they arrive."""
 
     show_timings = True
+    _live_nodes: list[Any] = []  # nodes of spans not yet ended
+
+    @property
+    def live_nodes(self) -> list[Any]:
+        """The nodes of spans that have not ended yet."""
+        return self._live_nodes
+
+    def tick(self) -> None:
+        """Move the elapsed time of the steps still running."""
+        for node in self._live_nodes:
+            node.set_label(span_label(node.data, self.show_timings))
 
     def show(self, question: str, spans: list[dict[str, Any]]) -> None:
+        self._live_nodes: list[Any] = []
         self.clear()
         self.root.set_label(Text(question[:60]))
         nodes: dict[int, Any] = {}
@@ -103,4 +115,6 @@ class TracePane(Tree[dict]):
             nodes[s["id"]] = parent.add(
                 span_label(s, self.show_timings), data=s, expand=True, allow_expand=s["id"] in parents
             )
+            if s.get("duration_ms") is None:
+                self._live_nodes.append(nodes[s["id"]])
         self.root.expand()
