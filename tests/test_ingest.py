@@ -273,3 +273,34 @@ def _texts(store):
             "JOIN chunks c ON c.document_id = d.id GROUP BY d.source"
         ).fetchall()
     return [{"source": s, "text": t} for s, t in rows]
+
+
+def test_a_big_file_shows_progress_within_the_file(store, embedder, tmp_path, monkeypatch):
+    from openbook.assistant.cli import progress as cli_progress
+    from openbook.assistant.ingest.pipeline import QuietProgress
+
+    big = tmp_path / "one-line.md"
+    big.write_text(" ".join(f"word{i} is in the long line." for i in range(3000)))  # one line, ~18k words
+
+    class Recorder(QuietProgress):
+        def __init__(self):
+            self.groups, self.chunks = [], 0
+
+        def embedding(self, chunks, sources):
+            self.groups.append((chunks, sources))
+
+        def advance(self, files=0, chunks=0):
+            self.chunks += chunks
+
+    seen = Recorder()
+    report = ingest(store, embedder, [big], CFG, progress=seen)
+    assert seen.groups == [(report.chunks, [str(big)])] and report.chunks > 20
+    assert seen.chunks == report.chunks  # moved during the embedding, not only at the end
+
+    monkeypatch.setattr(cli_progress, "BIG_GROUP", 10)
+    bar = cli_progress.IngestProgress(enabled=False)
+    bar.start(1)
+    bar.embedding(40, [str(big)])
+    bar.advance(chunks=30)
+    task = [t for t in bar._bar.tasks if t.fields["unit"] == "chunks"][0]
+    assert task.total == 40 and task.completed == 30 and "one-line.md" in task.fields["rates"]

@@ -21,7 +21,7 @@ from openbook.db import meta
 from .. import library
 from ..embeddings import Embedder
 from ..ingest.parse import parse_text, signature
-from ..ingest.pipeline import IngestReport, store_parsed
+from ..ingest.pipeline import IngestReport, QuietProgress, store_parsed
 from ..retrieval.fusion import rrf
 from ..retrieval.retriever import Retriever
 from ..settings import Settings
@@ -71,9 +71,8 @@ def _ensure_ingested(
     meta.put(store, "eval_dataset", {"fingerprint": ds.fingerprint, "name": ds.name})
 
 
-class _Quiet:
-    def start(self, total_files: int) -> None: ...
-    def advance(self, files: int = 0, chunks: int = 0) -> None: ...
+class _Quiet(QuietProgress):
+    pass
 
 
 def evaluate(

@@ -29,11 +29,17 @@ SLICE = 256  # texts per embedding call inside a group (progress moves after eac
 
 class Progress(Protocol):
     def start(self, total_files: int) -> None: ...
+    def embedding(self, chunks: int, sources: list[str]) -> None: ...  # a group is about to be embedded
     def advance(self, files: int = 0, chunks: int = 0) -> None: ...
 
 
-class _NoProgress:
+class QuietProgress:
+    """Progress that shows nothing; subclass it to show only some of it."""
+
     def start(self, total_files: int) -> None:
+        pass
+
+    def embedding(self, chunks: int, sources: list[str]) -> None:
         pass
 
     def advance(self, files: int = 0, chunks: int = 0) -> None:
@@ -78,7 +84,7 @@ def ingest(
     prune: bool = False,
     progress: Progress | None = None,
 ) -> IngestReport:
-    progress = progress or _NoProgress()
+    progress = progress or QuietProgress()
     report = IngestReport()
     started = time.perf_counter()
     found = discover(paths, globs)
@@ -176,6 +182,7 @@ def store_parsed(
         return
     texts = [library.embedding_text(p.title, c.text, c.metadata) for p in pending for c in p.chunks]
     vectors = np.zeros((len(texts), embedder.identity.dimension), dtype=np.float32)
+    progress.embedding(len(texts), [p.source for p in pending])
     # Longest first, in slices of similar length: as little padding as one big call, and the
     # progress bar moves after every slice.
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)

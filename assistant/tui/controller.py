@@ -126,13 +126,13 @@ class ChatController:
 
     # -- library ----------------------------------------------------------------------------------
     def ingest(self, path: Path, on_files: Callable[[int, int], None]) -> IngestReport:
-        from ..ingest.pipeline import ingest
+        from ..ingest.pipeline import QuietProgress, ingest
 
         assert self.backend is not None
         if not path.exists():
             raise OpenbookError(f"No such file or folder: {path}")
 
-        class Progress:
+        class Progress(QuietProgress):
             total = done = 0
 
             def start(self, total_files: int) -> None:
