@@ -156,6 +156,10 @@ class ModelRole(_Section):
 class ModelsSettings(_Section):
     num_ctx: int = Field(4096, ge=256, le=262144, description="Context window, tokens.")
     keep_alive: str = Field("10m", description="How long Ollama keeps a model loaded.")
+    reader: bool = Field(
+        True,
+        description="With no models.answerer set, answer with the shipped fine-tuned reader (if installed).",
+    )
     threads: int | None = Field(
         None,
         ge=1,

@@ -93,7 +93,7 @@ def test_auto_falls_back_to_in_process_with_a_reason():
     assert r.reason == f"Ollama not running at {host} → in-process"
     with FakeOllama(models=["qwen3:0.6b"]) as fake:
         s = load_settings({"ollama": {"host": fake.host}})
-        r = resolve(s, "answerer")
+        r = resolve(s, "planner")
         assert r.model.backend == "in-process" and "has no smollm2-135m-instruct" in r.reason
         s = load_settings({"ollama": {"host": fake.host}, "models": {"answerer": {"model": "qwen3:0.6b"}}})
         r = resolve(s, "answerer")

@@ -82,3 +82,52 @@ def test_models_install_cli_then_roles_resolve_to_ollama(capsys, monkeypatch, fi
         code, out = cli(capsys, tmp_path, "models", "--json")
         roles = {r["role"]: r for r in json.loads(out)["roles"]}
         assert roles["answerer"]["backend"] == "ollama" and roles["answerer"]["model"] == "openbook-reader"
+
+
+@pytest.fixture
+def shipped_reader(monkeypatch, files):
+    from openbook.assistant.models import resolve as resolve_mod
+
+    shipped = files[1].with_name("openbook-reader.gguf")
+    shipped.write_bytes(files[1].read_bytes())
+    monkeypatch.setattr(resolve_mod, "reader_adapter", lambda: shipped)
+    return shipped
+
+
+@pytest.mark.skipif(bundled_gguf() is None, reason="bundled model not installed")
+def test_the_shipped_reader_is_the_default_answerer_and_is_created_in_ollama_on_first_run(shipped_reader):
+    from openbook.assistant.models.resolve import READER_NAME, resolve
+    from openbook.assistant.settings import load_settings
+
+    with FakeOllama(models=["qwen3:0.6b"]) as fake:
+        s = load_settings({"ollama": {"host": fake.host}})
+        r = resolve(s, "answerer")
+        assert r.model.backend == "ollama" and r.model.name == READER_NAME and "first run" in r.reason
+        assert fake.created[READER_NAME]["adapters"] == {shipped_reader.name: sha(shipped_reader)}
+        again = resolve(s, "answerer")  # now Ollama has it: nothing is uploaded twice
+        assert again.reason.endswith(f"has {READER_NAME}") and len(fake.created) == 1
+        assert resolve(s, "planner").model.name == "smollm2-135m-instruct"  # other roles: the base
+        mine = load_settings({"ollama": {"host": fake.host}, "models": {"answerer": {"model": "qwen3:0.6b"}}})
+        assert resolve(mine, "answerer").model.name == "qwen3:0.6b"  # a configured answerer wins
+        off = load_settings({"ollama": {"host": fake.host}, "models": {"reader": False}})
+        assert resolve(off, "answerer").model.name == "smollm2-135m-instruct"
+    s = load_settings({"ollama": {"host": closed_port_host()}})
+    r = resolve(s, "answerer")
+    assert r.model.backend == "in-process" and r.model.name == READER_NAME and "not running" in r.reason
+
+
+@pytest.mark.skipif(bundled_gguf() is None, reason="bundled model not installed")
+def test_a_failed_create_falls_back_to_in_process_and_says_why(shipped_reader):
+    from openbook.assistant.models.resolve import READER_NAME, resolve
+    from openbook.assistant.settings import load_settings
+
+    with FakeOllama(models=[]) as fake:
+        fake.blobs = _Refusing()  # every blob upload "fails" to register
+        r = resolve(load_settings({"ollama": {"host": fake.host}}), "answerer")
+    assert r.model.backend == "in-process" and r.model.name == READER_NAME
+    assert f"could not create {READER_NAME} in Ollama" in r.reason
+
+
+class _Refusing(dict):
+    def __setitem__(self, key, value):
+        pass

@@ -42,6 +42,10 @@ class OllamaProbe:
                 self.error = exc.message
         return self._models
 
+    def add(self, name: str) -> None:
+        """Remember a model created in Ollama since the probe."""
+        self._models = [*(self._models or []), name]
+
     def has(self, name: str) -> bool:
         names = self.models() or []
         return name in names or f"{name}:latest" in names
@@ -98,8 +102,37 @@ def _in_process(role: ModelRole, settings: Settings) -> LlamaCppChat:
     )
 
 
-def resolve(settings: Settings, role: str, probe: OllamaProbe | None = None) -> Resolved:
+def reader_installed() -> bool:
+    return bundled_gguf() is not None and reader_adapter().exists()
+
+
+def role_config(settings: Settings, role: str) -> ModelRole:
+    """The role's configured model; an answerer nobody configured is the shipped reader (when
+    installed and ``models.reader`` is on)."""
     cfg = settings.models.for_role(role)
+    unset = role == "answerer" and settings.models.answerer is None
+    if unset and settings.models.reader and reader_installed():
+        return cfg.model_copy(update={"model": READER_NAME, "gguf": None, "lora": None})
+    return cfg
+
+
+def _install_reader(settings: Settings, probe: OllamaProbe) -> str | None:
+    """Create the reader in Ollama from the shipped weights; None on success, else why not."""
+    from ..errors import OpenbookError
+    from .install import create
+
+    base = bundled_gguf()
+    assert base is not None
+    try:
+        create(settings.ollama.host, READER_NAME, base, reader_adapter(), num_ctx=settings.models.num_ctx)
+    except OpenbookError as exc:
+        return exc.message
+    probe.add(READER_NAME)
+    return None
+
+
+def resolve(settings: Settings, role: str, probe: OllamaProbe | None = None) -> Resolved:
+    cfg = role_config(settings, role)
     probe = probe or OllamaProbe(settings.ollama.host)
     ollama = lambda: OllamaChat(  # noqa: E731
         cfg.model,
@@ -116,6 +149,11 @@ def resolve(settings: Settings, role: str, probe: OllamaProbe | None = None) -> 
         why = f"Ollama not running at {settings.ollama.host} → in-process"
     elif probe.has(cfg.model):
         return Resolved(role, ollama(), f"Ollama at {settings.ollama.host} has {cfg.model}")
+    elif cfg.model == READER_NAME and (failed := _install_reader(settings, probe)) is None:
+        made = f"created {READER_NAME} in Ollama at {settings.ollama.host} (first run)"
+        return Resolved(role, ollama(), made)
+    elif cfg.model == READER_NAME:
+        why = f"could not create {READER_NAME} in Ollama ({failed}) → in-process"
     else:
         why = f"Ollama has no {cfg.model} → in-process"
     try:
