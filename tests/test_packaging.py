@@ -1,0 +1,23 @@
+"""What a non-editable install ships: every package and the data files the code reads."""
+
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FOLDERS = {
+    "assistant": "openbook.assistant",
+    "agents": "openbook.agents",
+    "prompts": "openbook.prompts",
+    "db": "openbook.db",
+}
+
+
+def test_every_python_package_is_listed_in_pyproject():
+    cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = set()
+    for folder, name in FOLDERS.items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(ROOT / folder)
+            found.add(".".join([name, *rel.parts]))
+    assert found == set(cfg["packages"]), found ^ set(cfg["packages"])
+    assert "reader/*.gguf" in cfg["package-data"]["openbook.assistant.models"]  # the shipped reader
