@@ -16,8 +16,10 @@ def test_every_python_package_is_listed_in_pyproject():
     cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     found = set()
     for folder, name in FOLDERS.items():
-        for init in (ROOT / folder).rglob("__init__.py"):
-            rel = init.parent.relative_to(ROOT / folder)
+        for module in (ROOT / folder).rglob("*.py"):  # namespace packages have no __init__.py
+            if "__pycache__" in module.parts:
+                continue
+            rel = module.parent.relative_to(ROOT / folder)
             found.add(".".join([name, *rel.parts]))
     assert found == set(cfg["packages"]), found ^ set(cfg["packages"])
     assert "reader/*.gguf" in cfg["package-data"]["openbook.assistant.models"]  # the shipped reader
