@@ -173,6 +173,7 @@ class ModelsSettings(_Section):
     filter: ModelRole | None = None
     distiller: ModelRole | None = None
     answerer: ModelRole | None = None
+    teacher: ModelRole | None = None  # writes questions for `finetune data` on your own library
 
     def for_role(self, role: str) -> ModelRole:
         return getattr(self, role, None) or self.default

@@ -226,3 +226,78 @@ def test_forgetting_check_sees_no_drift_from_an_untrained_adapter_and_drift_from
     broken = check(model, tok, docs=2, window=64, max_new_tokens=8)
     assert broken["general_text"]["ppl_after"] > 2 * broken["general_text"]["ppl_before"]
     assert broken["general_text"]["ppl_before"] == g["ppl_before"]  # the adapter really was off
+
+
+class Teacher:
+    """A scripted teacher that answers from the passage it is shown."""
+
+    name, backend = "teacher", "fake"
+
+    def __init__(self):
+        self.calls = 0
+
+    def chat(self, messages, *, schema=None, tools=None, options=None, on_token=None):
+        from openbook.assistant.models.base import ChatResult
+
+        self.calls += 1
+        prompt = messages[-1].content
+        title = next(t for t in PLANETS if PLANETS[t] in prompt)
+        if title == "Jupiter":
+            qa = {"question": "Which planet has the rings?", "answer": "Saturn"}  # not in the chunk: dropped
+        elif title in ("Venus", "Neptune"):
+            qa = {
+                "question": "Which planet is this passage about?",
+                "answer": title,
+            }  # asked twice: kept once
+        else:
+            q, a = QUESTIONS[title][0]
+            qa = {"question": q, "answer": a}
+        return ChatResult(text=json.dumps(qa), model=self.name, backend=self.backend)
+
+
+def test_library_data_from_a_teacher_keeps_grounded_unique_questions_split_by_document(
+    store, embedder, settings, tmp_path
+):
+    from openbook.assistant.finetune.library_data import build_from_library
+    from openbook.assistant.ingest.pipeline import ingest
+    from openbook.assistant.retrieval.retriever import Retriever
+    from openbook.assistant.settings import IngestSettings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for title, body in PLANETS.items():
+        (docs / f"{title.lower()}.md").write_text(f"# {title}\n\n{body}\n")
+    ingest(store, embedder, [docs], IngestSettings())
+    teacher = Teacher()
+    cfg = RaftConfig(distractors=2, p_oracle=1.0, val_share=0.34)
+    out = tmp_path / "data"
+    stats = build_from_library(
+        store, embedder, Retriever(store, embedder, settings.retrieval), out, teacher=teacher, cfg=cfg
+    )
+    assert teacher.calls == 6 and stats["teacher"]["answer_not_in_chunk"] == 1
+    assert stats["teacher"]["duplicate"] == 1 and stats["questions"] == 4
+    train, val = load_examples(out / "train.jsonl"), load_examples(out / "val.jsonl")
+    assert len(train) + len(val) == 4 and val and train
+    assert not {e.group for e in train} & {e.group for e in val}  # no document on both sides
+    for e in train + val:
+        assert e.answerable and re.search(r" \[\d\]$", e.target)  # oracle always kept here
+        assert e.messages[0]["content"] == text("system")
+
+
+def test_library_questions_file_names_bad_lines_and_unknown_documents(store, embedder, settings, tmp_path):
+    from openbook.assistant.finetune.library_data import read_questions
+
+    sources = {"/docs/mars.md", "/docs/venus.md", "/other/mars.md"}
+    good = tmp_path / "q.jsonl"
+    good.write_text(
+        json.dumps({"question": "Why is Venus hot?", "answers": ["greenhouse"], "gold_doc": "venus.md"})
+    )
+    assert read_questions(good, sources)[0].gold_doc == "/docs/venus.md"
+    for line, message in (
+        ('{"question": "x"}', "is not a question line"),
+        (json.dumps({"question": "Moons?", "answers": ["two"], "gold_doc": "mars.md"}), "is ambiguous"),
+        (json.dumps({"question": "Moons?", "answers": ["two"], "gold_doc": "pluto.md"}), "is not stored"),
+    ):
+        good.write_text(line)
+        with pytest.raises(OpenbookError, match=message):
+            read_questions(good, sources)

@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -22,10 +23,16 @@ def finetune() -> None:
     "--qa",
     "datasets",
     multiple=True,
-    required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="SQuAD-format JSON (repeatable); only its training articles are used.",
+    help="SQuAD-format JSON (repeatable); only its training articles are used. Without it: your library.",
 )
+@click.option(
+    "--questions",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Library mode: questions.jsonl ({question, answers, gold_doc}) about your documents.",
+)
+@click.option("--teacher", help="Library mode: the model that writes questions (default: models.teacher).")
+@click.option("--sample", type=int, default=200, show_default=True, help="Library mode: chunks to ask about.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for train/val JSONL.")
 @click.option("--per-set", type=int, help="At most this many questions per dataset.")
 @click.option("--distractors", type=int, default=3, show_default=True)
@@ -39,6 +46,9 @@ def finetune() -> None:
 def finetune_data(
     app: AppContext,
     datasets: tuple[Path, ...],
+    questions: Path | None,
+    teacher: str | None,
+    sample: int,
     out: Path,
     per_set: int | None,
     distractors: int,
@@ -47,15 +57,49 @@ def finetune_data(
     seed: int,
     as_json: bool,
 ) -> None:
-    """RAFT examples: oracle + hard-negative distractors, in the answerer's own format."""
+    """RAFT examples: oracle + hard-negative distractors, in the answerer's own format — from QA
+    datasets (--qa), or from your own library with your questions (--questions) or a teacher
+    model's (--teacher)."""
     from ..embeddings import make_embedder
     from ..finetune.data import RaftConfig, build
 
     settings = app.settings()
     embedder = make_embedder(settings.embedding, settings.ollama)
     cfg = RaftConfig(distractors=distractors, p_oracle=p_oracle, passage_words=passage_words, seed=seed)
-    stats = build(list(datasets), out, settings, embedder, per_set=per_set, cfg=cfg, say=err)
+    if datasets:
+        stats = build(list(datasets), out, settings, embedder, per_set=per_set, cfg=cfg, say=err)
+    else:
+        stats = _from_library(settings, embedder, out, questions, teacher, sample, cfg)
     emit_json(stats) if as_json else click.echo(json.dumps(stats, indent=2))
+
+
+def _from_library(
+    settings: Any,
+    embedder: Any,
+    out: Path,
+    questions: Path | None,
+    teacher: str | None,
+    sample: int,
+    cfg: Any,
+) -> dict[str, Any]:
+    from ..finetune.library_data import build_from_library
+    from ..models.resolve import resolve
+    from ..retrieval.retriever import Retriever
+    from ..store import Store
+
+    model = None
+    if questions is None:
+        if teacher:
+            settings = settings.model_copy(deep=True)
+            settings.models.teacher = settings.models.default.model_copy(update={"model": teacher})
+        resolved = resolve(settings, "teacher")
+        err(f"[teacher: {resolved.label}: {resolved.reason}]")
+        model = resolved.model
+    with Store(settings, embedding=embedder.identity) as store:
+        store.check_embedding(embedder.identity)
+        retriever = Retriever(store, embedder, settings.retrieval)
+        kw = {"questions": questions, "teacher": model, "sample": sample, "cfg": cfg, "say": err}
+        return build_from_library(store, embedder, retriever, out, **kw)
 
 
 @finetune.command("train")

@@ -24,7 +24,7 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
@@ -100,8 +100,14 @@ def _target(item: QAItem, evidence: list[Passage]) -> tuple[str, bool]:
     return text("decline"), False
 
 
+class Corpus(Protocol):
+    """What the data builder needs of a dataset: which document a stored chunk belongs to."""
+
+    def doc_of_source(self, source: str) -> str: ...
+
+
 def examples_for(
-    ds: QADataset,
+    ds: Corpus,
     items: list[QAItem],
     retriever: Retriever,
     embed: Callable[[list[str]], Any],
@@ -145,16 +151,30 @@ def examples_for(
         )
 
 
-def is_validation(group: str, share: float) -> bool:
+def _draw(group: str) -> float:
     digest = hashlib.sha256(f"val\x00{group}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < share
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def is_validation(group: str, share: float) -> bool:
+    return _draw(group) < share
+
+
+def validation_groups(groups: set[str], share: float) -> set[str]:
+    """The articles/documents held out (a seeded draw by name); at least one when there are two
+    or more, however small the library."""
+    held = {g for g in groups if is_validation(g, share)}
+    if not held and len(groups) >= 2 and share > 0:
+        held = {min(groups, key=_draw)}
+    return held
 
 
 def write_split(examples: list[Example], out_dir: Path, val_share: float) -> dict[str, Any]:
     """train.jsonl and val.jsonl (by article), and what they hold."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    train = [e for e in examples if not is_validation(e.group, val_share)]
-    val = [e for e in examples if is_validation(e.group, val_share)]
+    held = validation_groups({e.group for e in examples}, val_share)
+    train = [e for e in examples if e.group not in held]
+    val = [e for e in examples if e.group in held]
     for name, rows in (("train", train), ("val", val)):
         with (out_dir / f"{name}.jsonl").open("w", encoding="utf-8") as fh:
             for e in rows:
