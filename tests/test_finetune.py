@@ -104,7 +104,9 @@ def test_tiny_run_trains_exports_loads_and_answers(squad, settings, embedder, tm
 
     data = tmp_path / "data"
     build([squad], data, settings, embedder, cfg=RaftConfig(distractors=1, val_share=0.3))
-    cfg = TrainConfig(rank=4, alpha=8, batch=2, max_steps=2, max_len=512, save_every=1, lr=1e-3)
+    cfg = TrainConfig(
+        rank=4, alpha=8, batch=2, max_steps=2, max_len=512, save_every=1, lr=1e-3, forgetting_check=False
+    )
     report = train(data, tmp_path / "run", bundled_gguf(), cfg)
     assert report["steps"] == 2 and report["examples"] > 0
     assert (tmp_path / "run" / "checkpoint" / "state.json").exists()
@@ -118,7 +120,7 @@ def test_tiny_run_trains_exports_loads_and_answers(squad, settings, embedder, tm
     assert card["files"]["reader.gguf"] == out["sha256"] == lineage.sha256_of(tmp_path / "reader.gguf")
     assert card["data"]["sha256"] == lineage.sha256_of(data / "train.jsonl", data / "val.jsonl")
     assert card["base"]["sha256"] == lineage.sha256_of(bundled_gguf()) and card["training"]["steps"] == 2
-    assert card["forgetting"]["general_text"]["ppl_after"] > 0
+    assert "forgetting" in card  # None here: the check has a test of its own
     tuned = LlamaCppChat(bundled_gguf(), lora=tmp_path / "reader.gguf", n_ctx=1024)
     example = load_examples(data / "train.jsonl")[0]
     reply = tuned.chat(
@@ -143,6 +145,7 @@ def test_exported_adapter_gives_the_pytorch_models_logits(tmp_path):
     from openbook.assistant.finetune import export
     from openbook.assistant.finetune.train import TrainConfig, load_base, with_lora
 
+    torch.manual_seed(0)  # lora_A's initialisation: the same adapter in every run
     base = bundled_gguf()
     model, tok = load_base(base, "cpu")
     model = with_lora(model, TrainConfig(rank=8, alpha=16, dropout=0.0))
@@ -186,9 +189,12 @@ def test_exported_adapter_gives_the_pytorch_models_logits(tmp_path):
     # merged into the base and written as q8_0: a standalone file with the same logits
     from openbook.assistant.finetune.merge import merged_gguf
 
-    merged_gguf(state, 16, base, tmp_path / "merged.gguf", "q8_0", {})
-    merged = cosine(want, cpp_logits(None, tmp_path / "merged.gguf"))
-    assert merged > 0.999 and (1 - wrong) > 5 * (1 - merged), (merged, wrong)
+    found = {}
+    for precision in ("f16", "q8_0"):
+        merged_gguf(state, 16, base, tmp_path / f"merged-{precision}.gguf", precision, {})
+        found[precision] = cosine(want, cpp_logits(None, tmp_path / f"merged-{precision}.gguf"))
+    assert found["f16"] > 0.999 and (1 - wrong) > 5 * (1 - found["f16"]), (found, wrong)
+    assert found["q8_0"] > 0.995, found  # q8_0 re-rounds the weights: close, not exact
     with pytest.raises(ValueError, match="never Q4_1"):
         merged_gguf(state, 16, base, tmp_path / "bad.gguf", "q4_1", {})  # type: ignore[arg-type]
 

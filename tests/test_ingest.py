@@ -256,7 +256,7 @@ def test_hostile_files_get_one_sentence_reasons_and_good_text_is_kept(store, emb
     for reason in reasons.values():  # one human sentence: no exception reprs
         assert "<" not in reason and "Error" not in reason and "\n" not in reason
     stats = library.stats(store)  # what `openbook status` shows matches what was reported
-    assert stats["documents"] == len(report.added) == 6 and stats["chunks"] == report.chunks
+    assert stats["documents"] == len(report.added) == 5 and stats["chunks"] == report.chunks
     texts = {Path(r["source"]).name: r["text"] for r in _texts(store)}
     assert "Phobos orbits Mars." in texts["page.html"] and "track()" not in texts["page.html"]
     assert texts["utf16.txt"] == "Deimos is the smaller moon of Mars."
