@@ -181,6 +181,12 @@ def finetune_train(
     type=click.Choice(["f16", "q8_0"]),
     help="Also write the LoRA merged into the base as one GGUF (never Q4_1).",
 )
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The training data folder, for the lineage card (default: the one train recorded).",
+)
 @json_option
 @pass_app
 def finetune_export(
@@ -190,11 +196,12 @@ def finetune_export(
     probe_data: Path | None,
     probes: int,
     merged: str | None,
+    data_dir: Path | None,
     as_json: bool,
 ) -> None:
     """The LoRA as a GGUF adapter on the bundled base (and optionally merged), checked against
     the PyTorch model's answers on a probe set."""
     from ..finetune.pipeline import export_adapter
 
-    report = export_adapter(run_dir, out, probe_data, probes, say=err, merged=merged)
+    report = export_adapter(run_dir, out, probe_data, probes, say=err, merged=merged, data_dir=data_dir)
     emit_json(report) if as_json else click.echo(json.dumps(report, indent=2))
