@@ -61,6 +61,9 @@ class Answer(Step[AnswerInput, AnswerOutput]):
         text, removed = check_citations(text, {p.n for p in inp.passages})
         if removed:
             ctx.note(f"removed invalid citation(s): {sorted(removed)}")
+        text, moved = ground_citation(text, inp.passages)
+        if moved:
+            ctx.note(f"citation [{moved[0]}] → [{moved[1]}]: the answer's words are in passage {moved[1]}")
         if not CITE.search(text):
             text, added = attribute(text, inp.passages, s.attribute_overlap)
             if added:
@@ -111,6 +114,27 @@ def check_citations(text: str, valid: set[int]) -> tuple[str, set[int]]:
         return ""
 
     return re.sub(r"\s?" + CITE.pattern, keep, text), removed
+
+
+SHORT = re.compile(r"^(?P<span>[^\[\]\n]{1,200}?)\s*\[(?P<n>\d+)\]\s*[.!]?$")
+
+
+def ground_citation(text: str, passages: list[Passage]) -> tuple[str, tuple[int, int] | None]:
+    """A short extractive answer ("SPAN [n]") whose words are not in passage n but are, verbatim,
+    in another passage given: cite that one instead (small readers often pick the wrong number)."""
+    m = SHORT.match(text.strip())
+    if not m:
+        return text, None
+    span, n = m.group("span").strip(), int(m.group("n"))
+    want = " ".join(span.lower().split())
+
+    def has(p: Passage) -> bool:
+        return want in " ".join(p.text.lower().split())
+
+    if not want or any(p.n == n and has(p) for p in passages):
+        return text, None
+    other = next((p.n for p in passages if has(p)), None)
+    return (text, None) if other is None else (f"{span} [{other}]", (n, other))
 
 
 def attribute(text: str, passages: list[Passage], min_overlap: float = 0.5) -> tuple[str, list[int]]:

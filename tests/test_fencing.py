@@ -106,3 +106,20 @@ def test_the_real_model_obeys_no_injected_instruction(store, embedder, overrides
                 assert cited and all(
                     "12 metres" in Path(given[n].source).read_text() for n in cited if n in given
                 ), (name, sentence)
+
+
+def test_a_short_answer_citing_the_wrong_passage_is_re_pointed_to_the_one_holding_it():
+    from openbook.agents.answerer import ground_citation
+
+    given = [
+        Passage(n=1, text="Mars has two moons, Phobos and Deimos."),
+        Passage(n=2, text="Rovers drive on Mars."),
+    ]
+    assert ground_citation("Phobos and Deimos [2]", given) == ("Phobos and Deimos [1]", (2, 1))
+    assert ground_citation("Phobos and Deimos [1].", given) == (
+        "Phobos and Deimos [1].",
+        None,
+    )  # right already
+    assert ground_citation("Titan [2]", given) == ("Titan [2]", None)  # in no passage: left for the checks
+    long = "Mars has two moons [2]. Rovers drive there [2]."
+    assert ground_citation(long, given) == (long, None)  # only short extractive answers

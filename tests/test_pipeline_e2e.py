@@ -37,7 +37,11 @@ def turn(store, embedder, overrides, tmp_path):
 def test_answerable_question_cites_the_right_document(turn, store):
     r = turn.ask("What are the names of the two moons of Mars?")
     assert not r.declined and r.answer
-    assert any(c.source.endswith(("phobos-and-deimos.md", "mars.md")) for c in r.citations)
+    assert any(c.source.endswith(("phobos-and-deimos.md", "mars.md")) for c in r.citations), (
+        r.answer,
+        [(c.n, c.source) for c in r.citations],
+        [(c.n, c.source) for c in r.sources],
+    )
     _, spans = tracing.load(store, r.trace_id)
     assert all(s["status"] in ("ok", "fallback") and s["duration_ms"] is not None for s in spans)
     assert {s["name"] for s in spans} >= {"plan", "search_documents", "retrieve", "answer"}
