@@ -1,6 +1,6 @@
 """The README's answer-quality table from ``openbook eval qa`` summaries.
 
-.venv/bin/python bench/qa_table.py [bench/results/qa]
+.venv/bin/python bench/qa_table.py [bench/figures/qa | bench/results/qa]
 """
 
 from __future__ import annotations
@@ -15,19 +15,22 @@ def pct(v: float | None) -> str:
 
 
 def main() -> None:
-    root = Path(sys.argv[1] if len(sys.argv) > 1 else "bench/results/qa")
+    root = Path(sys.argv[1] if len(sys.argv) > 1 else "bench/figures/qa")
+    # bench/figures/qa/<set>.summary.json (committed, merged) or bench/results/qa/<set>/summary.json
+    found = {p.name.removesuffix(".summary.json"): p for p in root.glob("*.summary.json")}
+    found = found or {p.parent.name: p for p in root.glob("*/summary.json")}
     print(
         "| set | config | F1 (95% CI) | EM | contains | cite P | cite R | gold@k "
         "| declines (ans. / unans.) | p50 / p95 s | tokens in / out | wall s |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for summary_path in sorted(root.glob("*/summary.json")):
+    for name, summary_path in sorted(found.items()):
         s = json.loads(summary_path.read_text())
-        for name, c in s["configs"].items():
+        for config, c in s["configs"].items():
             lo, hi = c["f1_ci95"]
             unans = pct(c["decline_unanswerable"]) if c["unanswerable"] else "—"
             print(
-                f"| {summary_path.parent.name} ({c['answerable']}+{c['unanswerable']}) | {name} | "
+                f"| {name} ({c['answerable']}+{c['unanswerable']}) | {config} | "
                 f"**{pct(c['f1'])}** ({pct(lo)}–{pct(hi)}) | {pct(c['em'])} | {pct(c['contained'])} | "
                 f"{pct(c['cite_precision'])} | {pct(c['cite_recall'])} | {pct(c['gold_hit'])} | "
                 f"{pct(c['decline_answerable'])} / {unans} | "

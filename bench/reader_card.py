@@ -53,8 +53,13 @@ def main() -> None:
         f"oracle kept {pct(stats.get('oracle_kept'))}%, answerable targets {pct(stats.get('answerable_targets'))}%; "
         f"formats {stats.get('formats')}; RAFT config {stats.get('config')} |",
         f"| steps | {tr['steps']} ({tr['seconds_per_step']} s/step, {tr['examples_per_second']} examples/s) |",
-        f"| hardware | {hw.get('device')} {hw.get('gpu') or ''} {hw.get('cpu') or ''}, "
-        f"{hw.get('physical_cores')} cores, torch {hw.get('torch')}; wall {tr['wall_seconds']} s |",
+        (
+            f"| hardware | {hw.get('device')} {hw.get('gpu') or ''} {hw.get('cpu') or ''}, "
+            f"{hw.get('physical_cores')} cores, torch {hw.get('torch')}; wall {tr['wall_seconds']} s |"
+            if hw
+            else f"| hardware | {tr.get('device')}, {tr.get('threads')} threads (this run predates the hardware "
+            f"record; see the card's notes); wall {tr['wall_seconds']} s |"
+        ),
         f"| loss | train {tr['train_loss_first10']} → {tr['train_loss_last10']} (first/last 10 steps); "
         f"validation {tr['val_loss_before']} → {tr['val_loss_after']} |",
         f"| probe | PyTorch vs llama.cpp greedy answers agree on {pct(card.get('probe_agreement'))}% |",
@@ -97,6 +102,9 @@ def main() -> None:
             lo, hi = c["f1_ci95"]
             cells.append(f"{pct(c['f1'])} ({pct(lo)}–{pct(hi)})")
         lines.append(f"| {ds} | " + " | ".join(cells) + " |")
+    notes = model.parent / "NOTES.md"  # hand-written observations about this run, if any
+    if notes.exists():
+        lines += ["", notes.read_text().strip(), ""]
     out = model.parent / "README.md"
     out.write_text("\n".join(lines) + "\n")
     print(f"wrote {out}")
