@@ -111,6 +111,8 @@ def test_the_shipped_reader_is_the_default_answerer_and_is_created_in_ollama_on_
         assert resolve(mine, "answerer").model.name == "qwen3:0.6b"  # a configured answerer wins
         off = load_settings({"ollama": {"host": fake.host}, "models": {"reader": False}})
         assert resolve(off, "answerer").model.name == "smollm2-135m-instruct"
+        other = load_settings({"ollama": {"host": fake.host}, "models": {"default": {"model": "qwen3:0.6b"}}})
+        assert resolve(other, "answerer").model.name == "qwen3:0.6b"  # the reader only replaces the base
     s = load_settings({"ollama": {"host": closed_port_host()}})
     r = resolve(s, "answerer")
     assert r.model.backend == "in-process" and r.model.name == READER_NAME and "not running" in r.reason

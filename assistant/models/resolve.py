@@ -107,11 +107,11 @@ def reader_installed() -> bool:
 
 
 def role_config(settings: Settings, role: str) -> ModelRole:
-    """The role's configured model; an answerer nobody configured is the shipped reader (when
-    installed and ``models.reader`` is on)."""
+    """The role's configured model; an answerer nobody configured, where the bundled base would
+    answer, is the shipped reader — its fine-tune (when installed and ``models.reader`` is on)."""
     cfg = settings.models.for_role(role)
     unset = role == "answerer" and settings.models.answerer is None
-    if unset and settings.models.reader and reader_installed():
+    if unset and cfg.model.lower() in BUNDLED_ALIASES and settings.models.reader and reader_installed():
         return cfg.model_copy(update={"model": READER_NAME, "gguf": None, "lora": None})
     return cfg
 
@@ -142,6 +142,11 @@ def resolve(settings: Settings, role: str, probe: OllamaProbe | None = None) -> 
         num_ctx=settings.models.num_ctx,
     )
     if cfg.backend == "ollama":
+        if cfg.model == READER_NAME and probe.models() is not None and not probe.has(READER_NAME):
+            failed = _install_reader(settings, probe)
+            if failed:
+                fix = "openbook models install  (or set models.reader = false)"
+                raise ModelUnavailable(f"Could not create {READER_NAME} in Ollama: {failed}", hint=fix)
         return Resolved(role, ollama(), "configured: ollama")
     if cfg.backend == "in-process":
         return Resolved(role, _in_process(cfg, settings), "configured: in-process")
