@@ -191,6 +191,20 @@ def write_split(examples: list[Example], out_dir: Path, val_share: float) -> dic
     return stats
 
 
+def chunks_by_document(store: Any, corpus: Corpus) -> dict[str, list[Hit]]:
+    """Every stored chunk as a hit, grouped by the corpus's document id of its source."""
+    from openbook.db import chunks as chunk_rows
+
+    out: dict[str, list[Hit]] = {}
+    for r in chunk_rows.with_vectors(store):
+        hit = Hit(
+            chunk_id=int(r["id"]), document_id=0, source=r["source"], title=r["title"], ordinal=0,
+            text=r["text"], metadata={}, rank=1, fused_score=0.0,
+        )  # fmt: skip
+        out.setdefault(corpus.doc_of_source(r["source"]), []).append(hit)
+    return out
+
+
 def training_items(ds: QADataset, per_set: int | None, seed: int = 0) -> list[QAItem]:
     """Answerable questions of the training articles only (never the test split); with
     ``per_set``, a seeded sample spread over all training articles."""
@@ -218,8 +232,6 @@ def build(
     say: Callable[[str], None] = lambda _m: None,
 ) -> dict[str, Any]:
     """RAFT examples from the training articles of each dataset, written as train/val JSONL."""
-    from openbook.db import chunks as chunk_rows
-
     from ..evaluation.qa_data import load_qa
     from ..evaluation.qa_eval import ensure_ingested, isolated_settings
     from ..evaluation.retrieval_eval import eval_schema
@@ -237,13 +249,7 @@ def build(
             store.check_embedding(embedder.identity)
             ensure_ingested(store, embedder, ds, s, say)
             retriever = Retriever(store, embedder, s.retrieval)
-            doc_chunks: dict[str, list[Hit]] = {}
-            for r in chunk_rows.with_vectors(store):
-                hit = Hit(
-                    chunk_id=int(r["id"]), document_id=0, source=r["source"], title=r["title"], ordinal=0,
-                    text=r["text"], metadata={}, rank=1, fused_score=0.0,
-                )  # fmt: skip
-                doc_chunks.setdefault(ds.doc_of_source(r["source"]), []).append(hit)
+            doc_chunks = chunks_by_document(store, ds)
             items = training_items(ds, per_set, cfg.seed)
             say(f"{ds.name}: {len(items)} training questions")
             examples += list(examples_for(ds, items, retriever, embedder.embed_batch, doc_chunks, cfg))

@@ -19,13 +19,12 @@ from pydantic import BaseModel, Field
 
 from openbook.agents.kit.evidence import Hit
 from openbook.agents.kit.llm import ChatModel, ChatOptions, Message, ModelError, structured
-from openbook.db import chunks as chunk_rows
 from openbook.prompts import render
 
 from ..errors import OpenbookError
 from ..evaluation.qa_data import QAItem
 from ..evaluation.qa_metrics import has_answer, normalize
-from .data import Example, RaftConfig, examples_for, write_split
+from .data import Example, RaftConfig, chunks_by_document, examples_for, write_split
 
 
 class TeacherQA(BaseModel):
@@ -40,17 +39,6 @@ class Library:
 
     def doc_of_source(self, source: str) -> str:
         return source
-
-
-def stored_chunks(store: Any) -> dict[str, list[Hit]]:
-    out: dict[str, list[Hit]] = {}
-    for r in chunk_rows.with_vectors(store):
-        hit = Hit(
-            chunk_id=int(r["id"]), document_id=0, source=r["source"], title=r["title"], ordinal=0,
-            text=r["text"], metadata={}, rank=1, fused_score=0.0,
-        )  # fmt: skip
-        out.setdefault(r["source"], []).append(hit)
-    return out
 
 
 def teach(
@@ -130,7 +118,7 @@ def build_from_library(
     say: Callable[[str], None] = lambda _m: None,
 ) -> dict[str, Any]:
     cfg = cfg or RaftConfig()
-    doc_chunks = stored_chunks(store)
+    doc_chunks = chunks_by_document(store, Library())
     if not doc_chunks:
         raise OpenbookError("The library is empty", hint="add documents first: openbook ingest PATH")
     if len(doc_chunks) < 2:
