@@ -55,7 +55,10 @@ class Answer(Step[AnswerInput, AnswerOutput]):
     def run(self, ctx: StepContext, inp: AnswerInput) -> AnswerOutput:
         s = AnswerSettings.of(ctx)
         result = stream_answer(self, ctx, inp)
-        text, leaked = strip_leaked_tags(result.text.strip())
+        text, quote = split_quote(result.text.strip())
+        if quote:
+            ctx.note(f"the reader quoted first: {quote}")
+        text, leaked = strip_leaked_tags(text)
         if leaked:
             ctx.note(f"removed {leaked} evidence tag(s) echoed into the answer")
         text, removed = check_citations(text, {p.n for p in inp.passages})
@@ -100,6 +103,20 @@ def refuse_partial(result: ChatResult) -> None:
             text=result.text,
             hint="the model server stopped mid-answer; check that it is running and ask again",
         )
+
+
+QUOTED = re.compile(
+    r'^Quote\s*(\[\d{1,3}\])\s*:\s*"(?P<quote>.*?)"\s*\n+\s*Answer:\s*(?P<answer>\S.*)$', re.S
+)
+
+
+def split_quote(text: str) -> tuple[str, str | None]:
+    """A reader trained to quote before answering (``Quote [n]: "…"`` then ``Answer: …``): the
+    answer, and the quote for the trace. Any other reply is returned as it is."""
+    m = QUOTED.match(text)
+    if not m:
+        return text, None
+    return m.group("answer").strip(), f'{m.group(1)} "{m.group("quote")}"'
 
 
 def check_citations(text: str, valid: set[int]) -> tuple[str, set[int]]:

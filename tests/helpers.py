@@ -46,3 +46,24 @@ def wait_until(condition, seconds: float = 30.0, what: str = "condition") -> Non
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {seconds} s waiting for {what}")
         time.sleep(0.02)
+
+
+def write_tiny_lora(path, base):
+    """A small random LoRA on one tensor of ``base``, as llama.cpp loads adapters."""
+    import gguf
+    import numpy as np
+
+    reader = gguf.GGUFReader(str(base))
+    target = next(t for t in reader.tensors if t.name == "blk.0.attn_q.weight")
+    n_in, n_out = int(target.shape[0]), int(target.shape[1])
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_string("general.type", "adapter")
+    writer.add_string("adapter.type", "lora")
+    writer.add_float32("adapter.lora.alpha", 8.0)
+    rng = np.random.default_rng(0)
+    writer.add_tensor("blk.0.attn_q.weight.lora_a", rng.normal(0, 0.01, (8, n_in)).astype(np.float32))
+    writer.add_tensor("blk.0.attn_q.weight.lora_b", rng.normal(0, 0.01, (n_out, 8)).astype(np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()

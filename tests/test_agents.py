@@ -214,3 +214,14 @@ def test_self_contained_questions_skip_the_planner_model_even_with_history():
     assert out.tool_calls[0].arguments == {"queries": ["Who discovered Pluto?"]}
     assert fake.calls == []
     assert planner.looks_follow_up("What are its moons?") and planner.looks_follow_up("Why?")
+
+
+def test_a_quote_then_answer_reply_keeps_the_answer_and_the_quote_for_the_trace():
+    from openbook.agents.answerer import split_quote
+
+    assert split_quote('Quote [2]: "Titan is the largest."\nAnswer: Titan [2]') == (
+        "Titan [2]",
+        '[2] "Titan is the largest."',
+    )
+    for other in ("Titan [2]", 'Quote [2]: "Titan is the largest."', "Answer: Titan [2]"):
+        assert split_quote(other) == (other, None)  # anything else is left as it is

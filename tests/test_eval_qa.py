@@ -10,12 +10,13 @@ from openbook.assistant import library
 from openbook.assistant.errors import OpenbookError
 from openbook.assistant.evaluation import qa_metrics as m
 from openbook.assistant.evaluation.datasets import DatasetError
-from openbook.assistant.evaluation.qa_data import load_qa, select, split_of, unanswerable
+from openbook.assistant.evaluation.qa_data import half_of, load_qa, select, split_of, unanswerable
 from openbook.assistant.evaluation.qa_eval import parse_configs, summarize
 from openbook.assistant.evaluation.qa_run import evaluate_qa, table
 from openbook.assistant.ingest.pipeline import ingest
 from openbook.assistant.settings import IngestSettings
 from openbook.assistant.store import Store
+from tests.helpers import write_tiny_lora
 
 
 def test_squad_normalisation_em_and_f1_by_hand():
@@ -226,3 +227,20 @@ def test_base_configs_answer_with_the_base_model_even_when_the_reader_is_the_def
     ds = load_qa(qa_folder)
     summary = evaluate_qa(ds, select(ds, limit=1), parse_configs("base"), settings, embedder, tmp_path / "o")
     assert summary["configs"]["base"]["model"] == BUNDLED_NAME
+    # --reader: the ft-* configs answer with another adapter on the bundled base (an experiment's)
+    adapter = tmp_path / "tiny-lora.gguf"
+    write_tiny_lora(adapter, bundled_gguf())
+    summary = evaluate_qa(
+        ds, select(ds, limit=1), parse_configs("ft"), settings, embedder, tmp_path / "r", reader=adapter
+    )
+    assert summary["configs"]["ft"]["model"] == f"{BUNDLED_NAME}+tiny-lora"
+
+
+def test_half_splits_each_articles_questions_in_two_stable_halves(qa_folder):
+    assert half_of("q-17") == half_of("q-17")
+    sides = [half_of(f"q-{n}") for n in range(1000)]
+    assert 420 < sides.count("first") < 580
+    ds = load_qa(qa_folder)
+    first, second = select(ds, "all", half="first"), select(ds, "all", half="second")
+    assert sorted(i.id for i in first + second) == sorted(i.id for i in ds.items)
+    assert not {i.id for i in first} & {i.id for i in second}

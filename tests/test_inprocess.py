@@ -1,6 +1,5 @@
 """The in-process runtime on the real bundled model (SmolLM2-135M-Instruct via llama.cpp)."""
 
-import numpy as np
 import pytest
 from pydantic import BaseModel, Field
 
@@ -8,7 +7,7 @@ from openbook.assistant.models.base import ChatOptions, Message, structured
 from openbook.assistant.models.llamacpp_backend import LlamaCppChat, bundled_gguf
 from openbook.assistant.models.resolve import resolve
 from openbook.assistant.settings import load_settings
-from tests.helpers import closed_port_host
+from tests.helpers import closed_port_host, write_tiny_lora
 from tests.ollama_fake import FakeOllama
 
 pytestmark = [
@@ -58,28 +57,9 @@ def test_long_prompt_is_trimmed_with_a_note():
     assert any("cut" in n for n in result.notes)
 
 
-def _write_lora(path, base):
-    import gguf
-
-    reader = gguf.GGUFReader(str(base))
-    target = next(t for t in reader.tensors if t.name == "blk.0.attn_q.weight")
-    n_in, n_out = int(target.shape[0]), int(target.shape[1])
-    writer = gguf.GGUFWriter(str(path), "llama")
-    writer.add_string("general.type", "adapter")
-    writer.add_string("adapter.type", "lora")
-    writer.add_float32("adapter.lora.alpha", 8.0)
-    rng = np.random.default_rng(0)
-    writer.add_tensor("blk.0.attn_q.weight.lora_a", rng.normal(0, 0.01, (8, n_in)).astype(np.float32))
-    writer.add_tensor("blk.0.attn_q.weight.lora_b", rng.normal(0, 0.01, (n_out, 8)).astype(np.float32))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-
-
 def test_lora_adapter_loads_on_top_of_the_base(tmp_path):
     adapter = tmp_path / "tiny-lora.gguf"
-    _write_lora(adapter, bundled_gguf())
+    write_tiny_lora(adapter, bundled_gguf())
     tuned = LlamaCppChat(bundled_gguf(), name="smollm2", lora=adapter, n_ctx=1024)
     result = tuned.chat([Message(role="user", content="Hello")], options=OPTS)
     assert tuned.name == "smollm2+tiny-lora" and result.text.strip()

@@ -88,6 +88,19 @@ def eval_retrieval(
     help="Held-out split by article: test is never used for training.",
 )
 @click.option(
+    "--half",
+    type=click.Choice(["both", "first", "second"]),
+    default="both",
+    show_default=True,
+    help="Only one half of each article's questions (a seeded draw): the corpus fine-tuning "
+    "experiment trains on the first half and tests on the second.",
+)
+@click.option(
+    "--reader",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A LoRA adapter GGUF (openbook finetune export) for the ft-* configs instead of the shipped reader.",
+)
+@click.option(
     "--unanswerable-from",
     type=click.Path(exists=True, path_type=Path),
     help="Another dataset whose questions are asked too; the right reply is a decline.",
@@ -103,6 +116,8 @@ def eval_qa(
     model: str | None,
     limit: int | None,
     split: str,
+    half: str,
+    reader: Path | None,
     unanswerable_from: Path | None,
     unanswerable: int,
     out: Path | None,
@@ -120,7 +135,7 @@ def eval_qa(
 
     chosen = parse_configs(configs)
     ds = load_qa(dataset)
-    items = select(ds, split, limit)  # type: ignore[arg-type]
+    items = select(ds, split, limit, half)  # type: ignore[arg-type]
     if unanswerable_from is not None:
         items += unanswerable_items(load_qa(unanswerable_from), split, unanswerable)  # type: ignore[arg-type]
     if not items:
@@ -145,7 +160,16 @@ def eval_qa(
             bar.update(tasks[config], completed=done)
 
         summary = evaluate_qa(
-            ds, items, chosen, settings, embedder, out_dir, answer_model=model, say=say, progress=progress
+            ds,
+            items,
+            chosen,
+            settings,
+            embedder,
+            out_dir,
+            answer_model=model,
+            reader=reader,
+            say=say,
+            progress=progress,
         )
     png = png_chart(summary, out_dir / "qa.png")
     if as_json:

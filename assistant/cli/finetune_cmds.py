@@ -38,7 +38,32 @@ def finetune() -> None:
 @click.option("--distractors", type=int, default=3, show_default=True)
 @click.option("--p-oracle", type=float, default=0.8, show_default=True, help="Share that keeps the oracle.")
 @click.option(
-    "--passage-words", type=int, default=150, show_default=True, help="Cut passages to this many words."
+    "--passage-words",
+    type=int,
+    default=150,
+    show_default=True,
+    help="Cut passages to this many words (0: never).",
+)
+@click.option(
+    "--target",
+    type=click.Choice(["answer", "quote"]),
+    default="answer",
+    show_default=True,
+    help='answer: "SPAN [n]"; quote: the sentence quoted first, then the answer.',
+)
+@click.option(
+    "--no-oracle",
+    type=click.Choice(["decline", "answer"]),
+    default="decline",
+    show_default=True,
+    help="Target when the oracle was left out: the decline, or the answer from memory (RAFT's original).",
+)
+@click.option(
+    "--half",
+    type=click.Choice(["both", "first", "second"]),
+    default="both",
+    show_default=True,
+    help="Only one half of each article's questions (eval qa --half tests on the other).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @json_option
@@ -54,6 +79,9 @@ def finetune_data(
     distractors: int,
     p_oracle: float,
     passage_words: int,
+    target: str,
+    no_oracle: str,
+    half: str,
     seed: int,
     as_json: bool,
 ) -> None:
@@ -65,7 +93,10 @@ def finetune_data(
 
     settings = app.settings()
     embedder = make_embedder(settings.embedding, settings.ollama)
-    cfg = RaftConfig(distractors=distractors, p_oracle=p_oracle, passage_words=passage_words, seed=seed)
+    cfg = RaftConfig(
+        distractors=distractors, p_oracle=p_oracle, passage_words=passage_words, seed=seed,
+        target=target, no_oracle=no_oracle, half=half,  # type: ignore[arg-type]
+    )  # fmt: skip
     if datasets:
         stats = build(list(datasets), out, settings, embedder, per_set=per_set, cfg=cfg, say=err)
     else:
@@ -119,6 +150,13 @@ def _from_library(
 @click.option("--resume", is_flag=True, help="Continue from the last checkpoint in --out.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--no-forgetting-check", is_flag=True, help="Skip perplexity before/after on untrained text.")
+@click.option(
+    "--heldout-answers",
+    type=int,
+    default=0,
+    show_default=True,
+    help="After training, answer this many validation examples greedily and score them (F1, declines).",
+)
 @json_option
 @pass_app
 def finetune_train(
@@ -145,6 +183,7 @@ def finetune_train(
         threads=opts["threads"],  # type: ignore[arg-type]
         seed=int(opts["seed"]),  # type: ignore[call-overload]
         forgetting_check=not opts["no_forgetting_check"],
+        heldout_answers=int(opts["heldout_answers"]),  # type: ignore[call-overload]
     )
     logged = not sys.stderr.isatty() and not as_json  # a log file: a line every 10 steps instead
     first: dict[str, float] = {}

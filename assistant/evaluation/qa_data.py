@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field, ValidationError
 from .datasets import DatasetError, RetrievalDataset, _digest, clean_title
 
 Split = Literal["all", "train", "test"]
+Half = Literal["both", "first", "second"]
 TEST_SHARE = 0.2  # of articles held out for testing
 MIN_ARTICLES = 20
 
@@ -85,9 +86,24 @@ def split_of(dataset: str, group: str, test_share: float = TEST_SHARE) -> Litera
     return "test" if int.from_bytes(digest[:8], "big") / 2**64 < test_share else "train"
 
 
-def select(ds: QADataset, split: Split = "all", limit: int | None = None) -> list[QAItem]:
-    """The dataset's items in file order, of one split, the first ``limit``."""
-    items = [i for i in ds.items if split == "all" or split_of(ds.name, i.group) == split]
+def half_of(item_id: str) -> Literal["first", "second"]:
+    """A seeded draw of a question into one of two halves, within whatever article it is in: the
+    corpus fine-tuning experiment trains on one half of an article's questions and tests on the
+    other."""
+    digest = hashlib.sha256(f"half\x00{item_id}".encode()).digest()
+    return "first" if digest[0] < 128 else "second"
+
+
+def select(
+    ds: QADataset, split: Split = "all", limit: int | None = None, half: Half = "both"
+) -> list[QAItem]:
+    """The dataset's items in file order, of one split (and half), the first ``limit``."""
+    items = [
+        i
+        for i in ds.items
+        if (split == "all" or split_of(ds.name, i.group) == split)
+        and (half == "both" or half_of(i.id) == half)
+    ]
     return items if limit is None else items[:limit]
 
 

@@ -13,7 +13,7 @@ from ..embeddings import Embedder
 from ..settings import Settings
 from ..store import Store
 from .qa_data import QADataset, QAItem
-from .qa_eval import Config, Runner, append, ensure_ingested, isolated_settings, load_done, summarize
+from .qa_eval import READER, Config, Runner, append, ensure_ingested, isolated_settings, load_done, summarize
 
 Progress = Callable[[str, int, int], None]  # (config, done, total)
 
@@ -27,10 +27,12 @@ def evaluate_qa(
     out_dir: Path,
     *,
     answer_model: str | None = None,
+    reader: Path | None = None,
     models: dict[str, Any] | None = None,
     say: Callable[[str], None] = lambda _m: None,
     progress: Progress = lambda _c, _d, _t: None,
 ) -> dict[str, Any]:
+    from ..models.llamacpp_backend import bundled_gguf
     from ..models.resolve import resolve, resolve_roles
     from .retrieval_eval import eval_schema
 
@@ -50,6 +52,10 @@ def evaluate_qa(
     def resolve_answerer(name: str) -> Any:
         s = eval_settings.model_copy(deep=True)
         s.models.answerer = s.models.default.model_copy(update={"model": name})
+        if reader is not None and name == READER:  # another adapter on the bundled base, in-process
+            s.models.answerer = s.models.default.model_copy(
+                update={"model": reader.stem, "gguf": bundled_gguf(), "lora": reader, "backend": "in-process"}
+            )
         return resolve(s, "answerer").model
 
     summary: dict[str, Any] = {

@@ -21,12 +21,11 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
-
-from pydantic import BaseModel
 
 from openbook.agents.answerer import AnswerInput
 from openbook.agents.distiller import DistillInput, extract
@@ -34,22 +33,13 @@ from openbook.agents.kit.evidence import Hit, Passage, number
 from openbook.prompts import render, text
 
 from ..errors import OpenbookError
-from ..evaluation.qa_data import QADataset, QAItem, select, split_of
+from ..evaluation.qa_data import Half, QADataset, QAItem, select, split_of
 from ..evaluation.qa_metrics import has_answer
 from ..retrieval.retriever import Retriever
+from .examples import Example
 
 Format = Literal["facts", "passages"]
 FORBIDDEN = ("squaddev", "dev-v1.1", "dev_v1.1")  # SQuAD v1.1 dev stays unseen
-
-
-class Example(BaseModel):
-    messages: list[dict[str, str]]  # system + user, exactly as the answerer sends them
-    target: str  # what the assistant should reply
-    id: str
-    group: str
-    format: str
-    oracle: bool  # the oracle chunk was among the passages
-    answerable: bool  # the answer is in what the model was shown
 
 
 @dataclass
@@ -57,9 +47,12 @@ class RaftConfig:
     distractors: int = 3
     p_oracle: float = 0.8
     facts_share: float = 0.6  # the rest are in the passages format
-    passage_words: int = 150  # passages longer than this are cut (CPU training cost)
+    passage_words: int = 150  # passages longer than this are cut (CPU training cost); 0: never
     val_share: float = 0.1  # of training articles held out for validation loss
     seed: int = 0
+    target: Literal["answer", "quote"] = "answer"  # "SPAN [n]", or the sentence quoted first
+    no_oracle: Literal["decline", "answer"] = "decline"  # RAFT's original: answer from memory
+    half: Literal["both", "first", "second"] = "both"  # of each article's questions
 
 
 def refuse_forbidden(path: Path) -> None:
@@ -80,7 +73,7 @@ def _cut(hit: Hit, words: int, answers: list[str] | None = None) -> Hit:
     """At most ``words`` words of the chunk; for the oracle, a window around the first answer
     found, so that cutting (a CPU-cost measure) does not cut the answer away."""
     parts = hit.text.split()
-    if len(parts) <= words:
+    if words <= 0 or len(parts) <= words:
         return hit
     start = 0
     for answer in answers or []:
@@ -92,11 +85,26 @@ def _cut(hit: Hit, words: int, answers: list[str] | None = None) -> Hit:
     return hit.model_copy(update={"text": " ".join(parts[start : start + words])})
 
 
-def _target(item: QAItem, evidence: list[Passage]) -> tuple[str, bool]:
+SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def quoted(sentence_of: str, answer: str) -> str:
+    """The sentence of a passage that holds the answer (the whole passage if none does)."""
+    for sentence in SENTENCE.split(sentence_of):
+        if has_answer(sentence, [answer]):
+            return " ".join(sentence.split())
+    return " ".join(sentence_of.split())
+
+
+def _target(item: QAItem, evidence: list[Passage], cfg: RaftConfig) -> tuple[str, bool]:
     for p in evidence:
         for answer in item.answers:
             if has_answer(p.text, [answer]):
+                if cfg.target == "quote":
+                    return f'Quote [{p.n}]: "{quoted(p.text, answer)}"\nAnswer: {answer} [{p.n}]', True
                 return f"{answer} [{p.n}]", True
+    if cfg.no_oracle == "answer" and item.answers:
+        return item.answers[0], False  # RAFT: the answer, from what training put in the weights
     return text("decline"), False
 
 
@@ -139,7 +147,7 @@ def examples_for(
             evidence = [Passage(n=f.source, text=f.fact) for f in note.facts]
         else:
             evidence = passages
-        target, answerable = _target(item, evidence)
+        target, answerable = _target(item, evidence, cfg)
         yield Example(
             messages=prompt_messages(item.question, evidence),
             target=target,
@@ -205,20 +213,15 @@ def chunks_by_document(store: Any, corpus: Corpus) -> dict[str, list[Hit]]:
     return out
 
 
-def training_items(ds: QADataset, per_set: int | None, seed: int = 0) -> list[QAItem]:
-    """Answerable questions of the training articles only (never the test split); with
-    ``per_set``, a seeded sample spread over all training articles."""
-    items = [i for i in select(ds, "train") if i.answerable and i.gold_doc]
+def training_items(ds: QADataset, per_set: int | None, seed: int = 0, half: Half = "both") -> list[QAItem]:
+    """Answerable questions of the training articles only (never the test split), of one half
+    of each article's questions if asked; with ``per_set``, a seeded sample spread over all
+    training articles."""
+    items = [i for i in select(ds, "train", half=half) if i.answerable and i.gold_doc]
     assert all(split_of(ds.name, i.group) == "train" for i in items)
     if per_set and per_set < len(items):
         items = sorted(random.Random(seed).sample(items, per_set), key=lambda i: items.index(i))
     return items
-
-
-def load_examples(path: Path) -> list[Example]:
-    return [
-        Example.model_validate_json(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()
-    ]
 
 
 def build(
@@ -250,7 +253,7 @@ def build(
             ensure_ingested(store, embedder, ds, s, say)
             retriever = Retriever(store, embedder, s.retrieval)
             doc_chunks = chunks_by_document(store, ds)
-            items = training_items(ds, per_set, cfg.seed)
+            items = training_items(ds, per_set, cfg.seed, cfg.half)
             say(f"{ds.name}: {len(items)} training questions")
             examples += list(examples_for(ds, items, retriever, embedder.embed_batch, doc_chunks, cfg))
     stats = write_split(examples, out_dir, cfg.val_share)

@@ -25,7 +25,7 @@ def export_adapter(
 
     from ..models.llamacpp_backend import bundled_gguf
     from . import probe
-    from .data import load_examples
+    from .examples import load_examples
     from .export import to_gguf
     from .train import TrainConfig, load_base, with_lora
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..evaluation.qa_metrics import normalize
-from .data import Example
+from .examples import Example
 
 
 def torch_answers(model: Any, tok: Any, probes: list[Example], max_new_tokens: int = 32) -> list[str]:

