@@ -81,6 +81,11 @@ def eval_retrieval(
 @click.option("--model", help="The answer model for every configuration (one may name its own).")
 @click.option("--limit", type=int, help="The first N questions (in file order) of the split.")
 @click.option(
+    "--sample",
+    type=int,
+    help="A seeded random sample of N questions of the split (spread over its articles).",
+)
+@click.option(
     "--split",
     type=click.Choice(["all", "train", "test"]),
     default="all",
@@ -115,6 +120,7 @@ def eval_qa(
     configs: str,
     model: str | None,
     limit: int | None,
+    sample: int | None,
     split: str,
     half: str,
     reader: Path | None,
@@ -135,7 +141,14 @@ def eval_qa(
 
     chosen = parse_configs(configs)
     ds = load_qa(dataset)
+    if limit is not None and sample is not None:
+        raise click.UsageError("--limit and --sample both pick questions: give one of them.")
     items = select(ds, split, limit, half)  # type: ignore[arg-type]
+    if sample is not None and sample < len(items):
+        import random
+
+        keep = set(random.Random(0).sample(range(len(items)), sample))
+        items = [item for n, item in enumerate(items) if n in keep]
     if unanswerable_from is not None:
         items += unanswerable_items(load_qa(unanswerable_from), split, unanswerable)  # type: ignore[arg-type]
     if not items:

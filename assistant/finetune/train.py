@@ -116,7 +116,8 @@ def hardware(device: str) -> dict[str, Any]:
 
     gpu = torch.cuda.get_device_name(0) if device == "cuda" else None
     return {"device": device, "gpu": gpu, "cpu": platform.processor() or platform.machine(),
-            "physical_cores": physical_cores(), "torch": torch.__version__}  # fmt: skip
+            "physical_cores": physical_cores(), "torch": torch.__version__,
+            "matmul_precision": torch.get_float32_matmul_precision()}  # fmt: skip
 
 
 def device_name() -> str:
@@ -176,6 +177,8 @@ def train(
     random.seed(cfg.seed)
     torch.set_num_threads(cfg.threads or physical_cores())
     device = device_name()
+    if device == "cuda":
+        torch.set_float32_matmul_precision("high")  # TF32 matmuls on the GPU: several times faster
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     model, tok = load_base(base_gguf, device)
