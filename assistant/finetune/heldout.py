@@ -26,6 +26,8 @@ def generate(
     import torch
 
     tok.padding_side = "left"
+    if tok.pad_token is None:  # some transformers versions load the GGUF tokenizer without one
+        tok.pad_token = tok.eos_token
     pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
     stop = tok.convert_tokens_to_ids("<|im_end|>")
     replies: list[str] = []

@@ -69,6 +69,7 @@ def write(
         "training": {k: trained.get(k) for k in keep},
         "hardware": trained.get("hardware"),
         "forgetting": trained.get("forgetting"),
+        "heldout_answers": trained.get("heldout_answers"),
         "files": {model.name: export.get("sha256"), **merged},
         "probe_agreement": (export.get("probe") or {}).get("agreement"),
         "eval": {},
