@@ -244,3 +244,19 @@ def test_half_splits_each_articles_questions_in_two_stable_halves(qa_folder):
     first, second = select(ds, "all", half="first"), select(ds, "all", half="second")
     assert sorted(i.id for i in first + second) == sorted(i.id for i in ds.items)
     assert not {i.id for i in first} & {i.id for i in second}
+
+
+def test_fine_tuned_answers_resume_only_with_the_reader_that_wrote_them(tmp_path):
+    from openbook.assistant.evaluation.qa_run import _same_reader
+
+    adapter = tmp_path / "reader.gguf"
+    adapter.write_bytes(b"weights v1")
+    assert _same_reader(tmp_path, adapter, {}) == {}  # a fresh folder records the reader
+    done = {("q1", "ft-rag"): object()}
+    assert _same_reader(tmp_path, adapter, done) is done  # the same reader resumes
+    adapter.write_bytes(b"weights v2, same name")
+    with pytest.raises(OpenbookError, match="another reader") as info:
+        _same_reader(tmp_path, adapter, done)
+    assert "new --out" in info.value.hint
+    (tmp_path / "new").mkdir()
+    assert _same_reader(tmp_path / "new", adapter, {}) == {}

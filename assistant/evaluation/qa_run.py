@@ -33,12 +33,14 @@ def evaluate_qa(
     progress: Progress = lambda _c, _d, _t: None,
 ) -> dict[str, Any]:
     from ..models.llamacpp_backend import bundled_gguf
-    from ..models.resolve import resolve, resolve_roles
+    from ..models.resolve import reader_adapter, resolve, resolve_roles
     from .retrieval_eval import eval_schema
 
     out_dir.mkdir(parents=True, exist_ok=True)
     answers = out_dir / "answers.jsonl"
     done = load_done(answers)
+    if any(c.model == READER for c in configs):
+        done = _same_reader(out_dir, reader or reader_adapter(), done)
     if done:
         say(f"Resuming: {len(done)} answers already in {answers}")
     settings = settings.model_copy(deep=True)
@@ -84,6 +86,30 @@ def evaluate_qa(
             }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def _same_reader(
+    out_dir: Path, adapter: Path, done: dict[tuple[str, str], Any]
+) -> dict[tuple[str, str], Any]:
+    """Resuming the ft-* configurations is only right with the very adapter that wrote their
+    answers (a retrained reader keeps its name): ``reader.json`` in the output folder records its
+    sha256, and answers of another one are an error, not a silent resume."""
+    from ..finetune.lineage import sha256_of
+
+    stamp = out_dir / "reader.json"
+    digest = sha256_of(adapter) if adapter.exists() else None
+    previous = json.loads(stamp.read_text()).get("sha256") if stamp.exists() else None
+    ft_done = any(config.startswith("ft") for _id, config in done)
+    if ft_done and previous != digest:
+        from ..errors import OpenbookError
+
+        raise OpenbookError(
+            f"{out_dir / 'answers.jsonl'} holds fine-tuned answers of another reader "
+            f"({(previous or 'unrecorded')[:12]}…, now {(digest or 'none')[:12]}…)",
+            hint="give eval qa a new --out folder (or delete the old answers) to evaluate this reader",
+        )
+    stamp.write_text(json.dumps({"adapter": str(adapter), "sha256": digest}))
+    return done
 
 
 COLUMNS = [
