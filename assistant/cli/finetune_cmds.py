@@ -65,6 +65,13 @@ def finetune() -> None:
     show_default=True,
     help="Only one half of each article's questions (eval qa --half tests on the other).",
 )
+@click.option(
+    "--val-share",
+    type=click.FloatRange(0, 0.9),
+    default=0.1,
+    show_default=True,
+    help="Share of articles held out for validation (0: train on every article).",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @json_option
 @pass_app
@@ -82,6 +89,7 @@ def finetune_data(
     target: str,
     no_oracle: str,
     half: str,
+    val_share: float,
     seed: int,
     as_json: bool,
 ) -> None:
@@ -95,7 +103,7 @@ def finetune_data(
     embedder = make_embedder(settings.embedding, settings.ollama)
     cfg = RaftConfig(
         distractors=distractors, p_oracle=p_oracle, passage_words=passage_words, seed=seed,
-        target=target, no_oracle=no_oracle, half=half,  # type: ignore[arg-type]
+        target=target, no_oracle=no_oracle, half=half, val_share=val_share,  # type: ignore[arg-type]
     )  # fmt: skip
     if datasets:
         stats = build(list(datasets), out, settings, embedder, per_set=per_set, cfg=cfg, say=err)
