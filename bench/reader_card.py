@@ -15,6 +15,7 @@ from openbook.assistant.finetune import lineage
 from openbook.assistant.models.resolve import reader_adapter
 
 CONFIGS = ("base", "oracle", "rag", "agent", "ft", "ft-oracle", "ft-rag", "ft-agent")
+DECLINES = ("rag", "agent", "ft", "ft-rag", "ft-agent")
 
 
 def pct(v: float | None) -> str:
@@ -46,7 +47,7 @@ def main() -> None:
         f"| LoRA | rank {cfg['rank']}, alpha {cfg['alpha']}, dropout {cfg['dropout']}, "
         f"targets {', '.join(cfg['targets'])} |",
         f"| optimiser | AdamW lr {cfg['lr']}, warm-up {cfg['warmup']} steps then linear decay, batch {cfg['batch']}, "
-        f"{cfg['epochs']} epoch, seed {cfg['seed']}, max length {cfg['max_len']} |",
+        f"{cfg['epochs']} epoch(s), seed {cfg['seed']}, max length {cfg['max_len']} |",
         f"| data | {', '.join(stats.get('datasets') or [])} — training articles only (never SQuAD v1.1 dev); "
         f"sha256 `{(data.get('sha256') or '')[:16]}…` |",
         f"| examples | {tr['examples']} train / {tr['val_examples']} validation (split by article); "
@@ -55,7 +56,8 @@ def main() -> None:
         f"| steps | {tr['steps']} ({tr['seconds_per_step']} s/step, {tr['examples_per_second']} examples/s) |",
         (
             f"| hardware | {hw.get('device')} {hw.get('gpu') or ''} {hw.get('cpu') or ''}, "
-            f"{hw.get('physical_cores')} cores, torch {hw.get('torch')}; wall {tr['wall_seconds']} s |"
+            f"{hw.get('physical_cores')} cores, torch {hw.get('torch')}, float32 matmul precision "
+            f"{hw.get('matmul_precision', 'highest')}; wall {tr['wall_seconds']} s |"
             if hw
             else f"| hardware | {tr.get('device')}, {tr.get('threads')} threads (this run predates the hardware "
             f"record; see the card's notes); wall {tr['wall_seconds']} s |"
@@ -63,8 +65,15 @@ def main() -> None:
         f"| loss | train {tr['train_loss_first10']} → {tr['train_loss_last10']} (first/last 10 steps); "
         f"validation {tr['val_loss_before']} → {tr['val_loss_after']} |",
         f"| probe | PyTorch vs llama.cpp greedy answers agree on {pct(card.get('probe_agreement'))}% |",
-        "",
     ]
+    held = card.get("heldout_answers")
+    if held:
+        lines.append(
+            f"| held-out answers | PyTorch, greedy, {held['examples']} validation examples (articles never "
+            f"trained on): F1 {pct(held['f1'])} on the {held['answerable']} answerable, declines "
+            f"{pct(held['declines_answerable'])}% of those and {pct(held['declines_unanswerable'])}% of the rest |"
+        )
+    lines.append("")
     forgot = card.get("forgetting")
     if forgot:
         g, c = forgot["general_text"], forgot["chat"]
@@ -87,7 +96,7 @@ def main() -> None:
     lines += [
         "## `openbook eval qa` (held-out articles, 100 answerable questions per set)",
         "",
-        "F1 (95% CI) and, where the run had unanswerable questions, the share declined.",
+        "F1 (95% CI); declines below.",
         "",
         "| set | " + " | ".join(CONFIGS) + " |",
         "|---|" + "---|" * len(CONFIGS),
@@ -101,6 +110,20 @@ def main() -> None:
                 continue
             lo, hi = c["f1_ci95"]
             cells.append(f"{pct(c['f1'])} ({pct(lo)}–{pct(hi)})")
+        lines.append(f"| {ds} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Declines, % of answerable / unanswerable questions (unanswerable: questions of another set).",
+        "",
+        "| set | " + " | ".join(DECLINES) + " |",
+        "|---|" + "---|" * len(DECLINES),
+    ]
+    for ds, configs in sorted(card["eval"].items()):
+        cells = [
+            "—" if (c := configs.get(name)) is None
+            else f"{pct(c['decline_answerable'])} / {pct(c['decline_unanswerable'])}"
+            for name in DECLINES
+        ]  # fmt: skip
         lines.append(f"| {ds} | " + " | ".join(cells) + " |")
     notes = model.parent / "NOTES.md"  # hand-written observations about this run, if any
     if notes.exists():
