@@ -11,7 +11,8 @@ from openbook.agents.answerer import Answer, AnswerInput
 from openbook.agents.kit.evidence import Passage
 from openbook.assistant.errors import OpenbookError
 from openbook.assistant.evaluation.qa_data import load_qa, split_of
-from openbook.assistant.finetune.data import RaftConfig, build, load_examples, refuse_forbidden
+from openbook.assistant.finetune.data import RaftConfig, build, refuse_forbidden
+from openbook.assistant.finetune.examples import load_examples
 from openbook.assistant.models.llamacpp_backend import bundled_gguf
 from openbook.prompts import text
 
