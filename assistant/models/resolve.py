@@ -97,8 +97,6 @@ def _in_process(role: ModelRole, settings: Settings) -> LlamaCppChat:
             hint="set models.<role>.gguf to a .gguf path, or run it in Ollama",
         )
     name = BUNDLED_NAME if path == bundled_gguf() else path.stem
-    if role.lora is not None:
-        name = f"{name}+{Path(role.lora).stem}"  # the adapter shows in traces and eval records
     return LlamaCppChat(
         path, name=name, lora=role.lora, n_ctx=settings.models.num_ctx, threads=settings.models.threads
     )
