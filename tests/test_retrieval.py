@@ -130,3 +130,26 @@ def test_index_invalidated_after_ingest(store, embedder, solar, tmp_path):
     ingest(store, embedder, [solar], IngestSettings(), prune=True)
     assert r.retrieve("Quaoar", 3, mode="bm25") == []
     assert r.builds == 3
+
+
+def test_convex_combination_of_normalised_scores_by_hand():
+    from openbook.assistant.retrieval.fusion import convex, normalised
+
+    bm25 = RankedList("bm25", 0, [(1, 12.0), (2, 6.0), (3, 2.0)])  # 1.0, 0.4, 0.0
+    vector = RankedList("vector", 0, [(3, 0.2), (1, 0.4), (4, 0.7)])  # 1.0, 0.6, 0.0
+    assert normalised(bm25) == pytest.approx([1.0, 0.4, 0.0])
+    assert normalised(vector) == pytest.approx([1.0, 0.6, 0.0])
+    fused = convex([bm25, vector], alpha=0.5)
+    # 1: .5*1 + .5*.6 = .8; 3: .5*0 + .5*1 = .5; 2: .5*.4 = .2; 4: 0
+    assert [(f.chunk_id, round(f.score, 6)) for f in fused] == [(1, 0.8), (3, 0.5), (2, 0.2), (4, 0.0)]
+    assert fused[0].bm25_rank == 1 and fused[0].vector_rank == 2 and fused[0].vector_distance == 0.4
+    assert [f.chunk_id for f in convex([bm25, vector], alpha=1.0)][:3] == [1, 2, 3]  # BM25 alone
+    assert [f.chunk_id for f in convex([bm25, vector], alpha=0.0)][:2] == [3, 1]  # vector alone
+    # a BM25 leg that is far more confident on its top hit keeps it, where rank fusion would not
+    sure = RankedList("bm25", 0, [(1, 30.0), (2, 3.0), (3, 2.0)])
+    unsure = RankedList("vector", 0, [(2, 0.50), (3, 0.51), (1, 0.52)])
+    assert convex([sure, unsure], alpha=0.5)[0].chunk_id == 1
+    assert rrf([sure, unsure], {}, k=60)[0].chunk_id == 2
+    with pytest.raises(ValueError, match="alpha"):
+        convex([bm25], alpha=1.5)
+    assert normalised(RankedList("bm25", 0, [(5, 3.0), (6, 3.0)])) == [1.0, 1.0]

@@ -1,9 +1,17 @@
-"""Weighted reciprocal rank fusion.
+"""Fusion of ranked lists (one per leg per query): weighted reciprocal rank fusion, and the
+normalised-score convex combination of Bruch et al., "An Analysis of Fusion Functions for Hybrid
+Retrieval" (TOIS 2023).
 
-Each ranked list (one per leg per query) adds ``weight / (k + rank)`` to every chunk it holds
-(rank starts at 1). Unlike LlamaIndex's RRF, the per-leg weights really apply. A chunk found by
-several lists is counted once per list and kept once (dedup by chunk id); it remembers its best
-rank and score in each leg, and which queries found it.
+- ``rrf``: each list adds ``weight / (k + rank)`` to every chunk it holds (rank starts at 1).
+  Unlike LlamaIndex's RRF, the per-leg weights really apply.
+- ``convex``: each list's scores are normalised to [0, 1] (min-max over the list; BM25 scores as
+  they are, vector cosine distances as similarities), and a chunk gets
+  ``alpha * bm25 + (1 - alpha) * vector`` per query, summed over queries; a chunk a leg did not
+  return gets that leg's minimum, 0. Scores keep how *much* better the top hits are, which ranks
+  throw away.
+
+A chunk found by several lists is counted once per list and kept once (dedup by chunk id); it
+remembers its best rank and score in each leg, and which queries found it.
 """
 
 from __future__ import annotations
@@ -29,6 +37,23 @@ class Fused:
     queries: set[int] = field(default_factory=set)
 
 
+def _note(item: Fused, ranked: RankedList, rank: int, value: float) -> None:
+    item.queries.add(ranked.query_index)
+    if ranked.leg == "bm25":
+        if item.bm25_rank is None or rank < item.bm25_rank:
+            item.bm25_rank, item.bm25_score = rank, value
+    elif item.vector_rank is None or rank < item.vector_rank:
+        item.vector_rank, item.vector_distance = rank, value
+
+
+def _ordered(fused: dict[int, Fused]) -> list[Fused]:
+    # Ties: the better best-rank in any leg first, then the lower chunk id (stable, repeatable).
+    return sorted(
+        fused.values(),
+        key=lambda f: (-f.score, min(f.bm25_rank or 10**9, f.vector_rank or 10**9), f.chunk_id),
+    )
+
+
 def rrf(lists: list[RankedList], weights: dict[str, float], k: int = 60) -> list[Fused]:
     fused: dict[int, Fused] = {}
     for ranked in lists:
@@ -36,14 +61,31 @@ def rrf(lists: list[RankedList], weights: dict[str, float], k: int = 60) -> list
         for rank, (chunk_id, value) in enumerate(ranked.hits, start=1):
             item = fused.setdefault(chunk_id, Fused(chunk_id))
             item.score += weight / (k + rank)
-            item.queries.add(ranked.query_index)
-            if ranked.leg == "bm25":
-                if item.bm25_rank is None or rank < item.bm25_rank:
-                    item.bm25_rank, item.bm25_score = rank, value
-            elif item.vector_rank is None or rank < item.vector_rank:
-                item.vector_rank, item.vector_distance = rank, value
-    # Ties: the better best-rank in any leg first, then the lower chunk id (stable, repeatable).
-    return sorted(
-        fused.values(),
-        key=lambda f: (-f.score, min(f.bm25_rank or 10**9, f.vector_rank or 10**9), f.chunk_id),
-    )
+            _note(item, ranked, rank, value)
+    return _ordered(fused)
+
+
+def normalised(ranked: RankedList) -> list[float]:
+    """The list's scores min-max normalised to [0, 1], higher better (distances turned around);
+    a list whose scores are all equal gives 1 to each."""
+    values = [v if ranked.leg == "bm25" else -v for _c, v in ranked.hits]
+    if not values:
+        return []
+    lo, hi = min(values), max(values)
+    return [1.0 if hi == lo else (v - lo) / (hi - lo) for v in values]
+
+
+def convex(lists: list[RankedList], alpha: float = 0.5) -> list[Fused]:
+    """``alpha`` is the BM25 leg's share (0: vector alone, 1: BM25 alone)."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be within [0, 1], not {alpha}")
+    fused: dict[int, Fused] = {}
+    for ranked in lists:
+        weight = alpha if ranked.leg == "bm25" else 1.0 - alpha
+        for rank, ((chunk_id, value), norm) in enumerate(
+            zip(ranked.hits, normalised(ranked), strict=True), 1
+        ):
+            item = fused.setdefault(chunk_id, Fused(chunk_id))
+            item.score += weight * norm
+            _note(item, ranked, rank, value)
+    return _ordered(fused)
