@@ -135,16 +135,18 @@ def test_index_invalidated_after_ingest(store, embedder, solar, tmp_path):
 def test_convex_combination_of_normalised_scores_by_hand():
     from openbook.assistant.retrieval.fusion import convex, normalised
 
-    bm25 = RankedList("bm25", 0, [(1, 12.0), (2, 6.0), (3, 2.0)])  # 1.0, 0.4, 0.0
-    vector = RankedList("vector", 0, [(3, 0.2), (1, 0.4), (4, 0.7)])  # 1.0, 0.6, 0.0
-    assert normalised(bm25) == pytest.approx([1.0, 0.4, 0.0])
-    assert normalised(vector) == pytest.approx([1.0, 0.6, 0.0])
+    bm25 = RankedList("bm25", 0, [(1, 12.0), (2, 6.0), (3, 2.0)])  # score / best: 1, 1/2, 1/6
+    vector = RankedList("vector", 0, [(3, 0.2), (1, 0.4), (4, 0.7)])  # (2 - d) / 1.8: 1, 8/9, 13/18
+    assert normalised(bm25) == pytest.approx([1.0, 0.5, 1 / 6])
+    assert normalised(vector) == pytest.approx([1.0, 8 / 9, 13 / 18])
     fused = convex([bm25, vector], alpha=0.5)
-    # 1: .5*1 + .5*.6 = .8; 3: .5*0 + .5*1 = .5; 2: .5*.4 = .2; 4: 0
-    assert [(f.chunk_id, round(f.score, 6)) for f in fused] == [(1, 0.8), (3, 0.5), (2, 0.2), (4, 0.0)]
+    # 1: (1 + 8/9) / 2; 3: (1/6 + 1) / 2; 4: (13/18) / 2; 2: (1/2) / 2
+    expected = [(1, (1 + 8 / 9) / 2), (3, (1 / 6 + 1) / 2), (4, 13 / 36), (2, 0.25)]
+    assert [f.chunk_id for f in fused] == [c for c, _ in expected]
+    assert [f.score for f in fused] == pytest.approx([v for _, v in expected])
     assert fused[0].bm25_rank == 1 and fused[0].vector_rank == 2 and fused[0].vector_distance == 0.4
     assert [f.chunk_id for f in convex([bm25, vector], alpha=1.0)][:3] == [1, 2, 3]  # BM25 alone
-    assert [f.chunk_id for f in convex([bm25, vector], alpha=0.0)][:2] == [3, 1]  # vector alone
+    assert [f.chunk_id for f in convex([bm25, vector], alpha=0.0)][:3] == [3, 1, 4]  # vector alone
     # a BM25 leg that is far more confident on its top hit keeps it, where rank fusion would not
     sure = RankedList("bm25", 0, [(1, 30.0), (2, 3.0), (3, 2.0)])
     unsure = RankedList("vector", 0, [(2, 0.50), (3, 0.51), (1, 0.52)])
@@ -153,3 +155,4 @@ def test_convex_combination_of_normalised_scores_by_hand():
     with pytest.raises(ValueError, match="alpha"):
         convex([bm25], alpha=1.5)
     assert normalised(RankedList("bm25", 0, [(5, 3.0), (6, 3.0)])) == [1.0, 1.0]
+    assert normalised(RankedList("bm25", 0, [(5, 0.0)])) == [0.0]  # no term matched

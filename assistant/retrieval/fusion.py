@@ -4,8 +4,8 @@ Retrieval" (TOIS 2023).
 
 - ``rrf``: each list adds ``weight / (k + rank)`` to every chunk it holds (rank starts at 1).
   Unlike LlamaIndex's RRF, the per-leg weights really apply.
-- ``convex``: each list's scores are normalised to [0, 1] (min-max over the list; BM25 scores as
-  they are, vector cosine distances as similarities), and a chunk gets
+- ``convex``: each list's scores are normalised to [0, 1] (theoretical min-max: the list's best
+  score is 1, the score's lowest possible value 0), and a chunk gets
   ``alpha * bm25 + (1 - alpha) * vector`` per query, summed over queries; a chunk a leg did not
   return gets that leg's minimum, 0. Scores keep how *much* better the top hits are, which ranks
   throw away.
@@ -66,13 +66,15 @@ def rrf(lists: list[RankedList], weights: dict[str, float], k: int = 60) -> list
 
 
 def normalised(ranked: RankedList) -> list[float]:
-    """The list's scores min-max normalised to [0, 1], higher better (distances turned around);
-    a list whose scores are all equal gives 1 to each."""
-    values = [v if ranked.leg == "bm25" else -v for _c, v in ranked.hits]
-    if not values:
-        return []
-    lo, hi = min(values), max(values)
-    return [1.0 if hi == lo else (v - lo) / (hi - lo) for v in values]
+    """The list's scores in [0, 1], higher better, by theoretical min-max (Bruch et al.): the
+    observed maximum maps to 1 and the score's theoretical minimum to 0 — 0 for BM25, and cosine
+    similarity -1 (distance 2) for vectors. Unlike min-max over the list, a leg whose hits are all
+    about as good stays about as good, instead of being stretched over [0, 1]."""
+    if ranked.leg == "bm25":
+        top = max((v for _c, v in ranked.hits), default=0.0)
+        return [v / top if top > 0 else 0.0 for _c, v in ranked.hits]
+    nearest = min((d for _c, d in ranked.hits), default=0.0)
+    return [(2.0 - d) / (2.0 - nearest) if nearest < 2.0 else 0.0 for _c, d in ranked.hits]
 
 
 def convex(lists: list[RankedList], alpha: float = 0.5) -> list[Fused]:
