@@ -75,7 +75,10 @@ reader: $(STAMP)
 		--probe $(READER_DIR)/data/val.jsonl --data $(READER_DIR)/data
 	$(BIN)/python bench/reader_card.py
 
-# The fine-tuned configurations of `eval qa` on the four sets (after `make reader`), then the card.
+# The fine-tuned configurations of `eval qa` on the four sets (after `make reader`), folded into the
+# committed summaries, then the card.
 eval-reader: $(STAMP)
-	bash bench/eval_qa.sh ft,ft-rag,ft-agent
+	UNANSWERABLE=20 bash bench/eval_qa.sh ft,ft-rag,ft-agent bench/results/qa-reader
+	for s in new_wiki nyt reddit amazon_reviews; do $(BIN)/python bench/merge_qa_summary.py \
+		bench/results/qa-reader/$$s/summary.json bench/figures/qa/$$s.summary.json; done
 	$(BIN)/python bench/reader_card.py
