@@ -92,7 +92,18 @@ def add_eval(model: Path, dataset: str, summary: dict[str, Any]) -> None:
     if card is None:
         raise FileNotFoundError(f"no lineage card beside {model}")
     card.setdefault("eval", {})[dataset] = {
-        name: {k: c.get(k) for k in ("f1", "f1_ci95", "em", "decline_unanswerable", "questions")}
+        name: {
+            k: c.get(k)
+            for k in (
+                "f1",
+                "f1_ci95",
+                "em",
+                "decline_answerable",
+                "decline_unanswerable",
+                "questions",
+                "unanswerable",
+            )
+        }
         for name, c in summary["configs"].items()
     }
     card_path(model).write_text(json.dumps(card, indent=2))
