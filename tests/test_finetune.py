@@ -137,10 +137,15 @@ def test_tiny_run_trains_exports_loads_and_answers(squad, settings, embedder, tm
     data = tmp_path / "data"
     build([squad], data, settings, embedder, cfg=RaftConfig(distractors=1, val_share=0.3))
     cfg = TrainConfig(
-        rank=4, alpha=8, batch=2, max_steps=2, max_len=512, save_every=1, lr=1e-3, forgetting_check=False
-    )
+        rank=4, alpha=8, batch=2, max_steps=2, max_len=512, save_every=1, lr=1e-3, forgetting_check=False,
+        heldout_answers=2,
+    )  # fmt: skip
     report = train(data, tmp_path / "run", bundled_gguf(), cfg)
     assert report["steps"] == 2 and report["examples"] > 0
+    held = report["heldout_answers"]  # greedy answers to validation examples, scored
+    assert (
+        1 <= held["examples"] <= 2 and 0.0 <= held["f1"] <= 1.0 and len(held["samples"]) <= held["answerable"]
+    )
     assert (tmp_path / "run" / "checkpoint" / "state.json").exists()
     # resumed through the training-stack-only entry point (python -m …finetune.train): nothing
     # is left to do after the checkpoint of step 2

@@ -47,6 +47,14 @@ def set_override(ctx: AppContext, dotted: str, value: Any) -> None:
 pass_app = click.make_pass_decorator(AppContext, ensure=True)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+half_option = click.option(
+    "--half",
+    type=click.Choice(["both", "first", "second"]),
+    default="both",
+    show_default=True,
+    help="Only one half of each article's questions (a seeded draw): the corpus fine-tuning "
+    "experiment trains on the first half (finetune data) and tests on the second (eval qa).",
+)
 
 
 def emit_json(data: Any) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ..evaluation.qa_eval import CONFIGS, DEFAULT_CONFIGS
-from .common import AppContext, emit_json, err, json_option, pass_app
+from .common import AppContext, emit_json, err, half_option, json_option, pass_app
 
 
 @click.group("eval")
@@ -92,14 +92,7 @@ def eval_retrieval(
     show_default=True,
     help="Held-out split by article: test is never used for training.",
 )
-@click.option(
-    "--half",
-    type=click.Choice(["both", "first", "second"]),
-    default="both",
-    show_default=True,
-    help="Only one half of each article's questions (a seeded draw): the corpus fine-tuning "
-    "experiment trains on the first half and tests on the second.",
-)
+@half_option
 @click.option(
     "--reader",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from .common import AppContext, emit_json, err, json_option, pass_app
+from .common import AppContext, emit_json, err, half_option, json_option, pass_app
 
 
 @click.group()
@@ -58,13 +58,7 @@ def finetune() -> None:
     show_default=True,
     help="Target when the oracle was left out: the decline, or the answer from memory (RAFT's original).",
 )
-@click.option(
-    "--half",
-    type=click.Choice(["both", "first", "second"]),
-    default="both",
-    show_default=True,
-    help="Only one half of each article's questions (eval qa --half tests on the other).",
-)
+@half_option
 @click.option(
     "--val-share",
     type=click.FloatRange(0, 0.9),

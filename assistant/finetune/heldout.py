@@ -25,7 +25,7 @@ def generate(
 ) -> list[str]:
     import torch
 
-    tok.padding_side = "left"
+    side, tok.padding_side = tok.padding_side, "left"  # restored below: training pads on the right
     if tok.pad_token is None:  # some transformers versions load the GGUF tokenizer without one
         tok.pad_token = tok.eos_token
     pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
@@ -44,6 +44,7 @@ def generate(
             )
         replies += tok.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
     model.train()
+    tok.padding_side = side
     return [r.strip() for r in replies]
 
 

@@ -189,10 +189,11 @@ def train(
         rows.append(enc) if enc else None
         skipped += enc is None
     val_path = data_dir / "val.jsonl"
-    val_examples = (
-        [x for x in load_examples(val_path) if encode(tok, x, cfg.max_len)] if val_path.exists() else []
+    val_pairs = (
+        [(x, encode(tok, x, cfg.max_len)) for x in load_examples(val_path)] if val_path.exists() else []
     )
-    val_rows = [e for e in (encode(tok, x, cfg.max_len) for x in val_examples) if e]
+    val_examples = [x for x, enc in val_pairs if enc]  # the ones that fit, each encoded once
+    val_rows = [enc for _x, enc in val_pairs if enc]
     if not rows:
         raise ValueError(f"no training examples fit in {cfg.max_len} tokens in {data_dir / 'train.jsonl'}")
     model = with_lora(model, cfg)
