@@ -27,6 +27,7 @@ from pydantic_settings import (
 
 from . import paths
 from .errors import ConfigError
+from .retrieval.fusion import Fusion
 
 LIBPQ_VARS = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE")
 
@@ -89,16 +90,40 @@ class RetrievalSettings(_Section):
     mode: Literal["hybrid", "bm25", "vector"] = Field("hybrid", description="Which legs to use.")
     k: int = Field(8, ge=1, le=1000, description="Chunks returned per retrieval.")
     candidates: int = Field(50, ge=1, le=5000, description="Results per leg per query before fusion.")
-    # Tuned on SQuAD-Shifts (bench/tune_fusion.py; figures in the README): with the bundled
-    # MiniLM embedder the BM25 leg is much stronger there, and the usual k=60 with equal weights
-    # lets the weaker leg pull hybrid below BM25 on every set; k=3 with BM25 weighted 3:1 keeps
-    # BM25's confident top ranks and lets the vector leg re-rank the rest.
+    # Fusion of the legs: the safe default (bench/tune_fusion.py on six dev corpora; figures in
+    # the README). A library calibrated by `openbook tune retrieval` uses its own values instead
+    # while `calibrated` is on.
+    fusion: Literal["rrf", "convex"] = Field(
+        "rrf", description="rrf: weighted reciprocal rank fusion; convex: normalised-score mix."
+    )
     rrf_k: int = Field(3, ge=1, description="Reciprocal rank fusion constant (60 is the classic).")
-    bm25_weight: float = Field(3.0, ge=0, description="Weight of the BM25 leg in fusion.")
-    vector_weight: float = Field(1.0, ge=0, description="Weight of the vector leg in fusion.")
+    bm25_weight: float = Field(3.0, ge=0, description="Weight of the BM25 leg in RRF.")
+    vector_weight: float = Field(1.0, ge=0, description="Weight of the vector leg in RRF.")
+    convex_alpha: float = Field(
+        0.5, ge=0, le=1, description="Convex fusion: the BM25 leg's share (0 = vector only)."
+    )
+    calibrated: bool = Field(
+        True, description="Use the library's calibrated fusion (openbook tune retrieval) if any."
+    )
+    anchor_rank: int = Field(
+        1,
+        ge=0,
+        le=1000,
+        description="The question's own top hit ranks no lower than this whatever its rewrites "
+        "find (0: rewrites may outvote it).",
+    )
     ef_search: int = Field(100, ge=1, le=1000, description="pgvector hnsw.ef_search.")
     bm25_k1: float = Field(1.5, gt=0, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation.")
+
+    def default_fusion(self) -> Fusion:
+        return Fusion(
+            method=self.fusion,
+            rrf_k=self.rrf_k,
+            bm25_weight=self.bm25_weight,
+            vector_weight=self.vector_weight,
+            alpha=self.convex_alpha,
+        )
 
 
 class PipelineSettings(_Section):

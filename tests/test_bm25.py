@@ -53,6 +53,18 @@ def test_same_scores_and_top_k_as_rank_bm25(corpus):
         assert [s for _, s in got] == pytest.approx([expected[i] for i in positive])
 
 
+def test_score_text_scores_a_text_as_one_more_chunk(corpus):
+    index = BM25Index.build(list(range(len(corpus))), corpus, generation=1)
+    for query in QUERIES:
+        scores = index.scores(query)
+        for j in (0, 7, len(corpus) - 1):  # a stored chunk's own text gets its own score
+            assert index.score_text(query, corpus[j]) == pytest.approx(scores[j], abs=1e-12)
+    # A chunk with its matching sentence taken out scores lower.
+    text = "Venus is hot because of a runaway greenhouse effect. It rotates slowly."
+    assert index.score_text("greenhouse effect", text) > 0
+    assert index.score_text("greenhouse effect", "It rotates slowly.") == 0
+
+
 def test_filter_mask_and_ties():
     texts = ["apple banana", "apple banana", "apple cherry", "banana"] + [f"filler{i}" for i in range(6)]
     index = BM25Index.build([30, 10, 20, 40] + list(range(100, 106)), texts, generation=1)

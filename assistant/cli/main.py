@@ -65,6 +65,7 @@ def _register() -> None:
         quickstart,
         search_cmds,
         traces_cmds,
+        tune_cmds,
     )
 
     cli.add_command(config_cmd.config)
@@ -77,6 +78,7 @@ def _register() -> None:
     cli.add_command(search_cmds.search)
     cli.add_command(eval_cmds.eval_group)
     cli.add_command(finetune_cmds.finetune)
+    cli.add_command(tune_cmds.tune)
     cli.add_command(models_cmds.models)
     cli.add_command(traces_cmds.traces)
     cli.add_command(ask_cmd.ask)

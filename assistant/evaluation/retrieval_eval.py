@@ -22,7 +22,6 @@ from .. import library
 from ..embeddings import Embedder
 from ..ingest.parse import parse_text, signature
 from ..ingest.pipeline import IngestReport, QuietProgress, store_parsed
-from ..retrieval.fusion import rrf
 from ..retrieval.retriever import Retriever
 from ..settings import Settings
 from ..store import Store
@@ -104,6 +103,7 @@ def evaluate(
         vectors = embedder.embed_batch([ds.queries[q] for q in qids])
         embed_s = time.perf_counter() - t0
         s = eval_settings.retrieval
+        fusion, source = retriever.fusion()
         depth = max(s.candidates, 3 * k)
         sums: dict[str, dict[str, float]] = {m: {} for m in modes}
         leg_ms = {"bm25": 0.0, "vector": 0.0}
@@ -116,7 +116,7 @@ def evaluate(
             leg_ms["vector"] += timing.get("vector_ms", 0.0)
             for mode in modes:
                 chosen = [r for r in lists if mode == "hybrid" or r.leg == mode]
-                fused = rrf(chosen, {"bm25": s.bm25_weight, "vector": s.vector_weight}, s.rrf_k)
+                fused = fusion.fuse(chosen)
                 ranked = list(dict.fromkeys(doc_of[f.chunk_id] for f in fused))[: max(k, 10)]
                 for name, value in all_metrics(ranked, ds.qrels[qid], k).items():
                     sums[mode][name] = sums[mode].get(name, 0.0) + value
@@ -127,9 +127,8 @@ def evaluate(
         "queries": len(qids),
         "schema": schema,
         "settings": {
-            "rrf_k": s.rrf_k,
-            "bm25_weight": s.bm25_weight,
-            "vector_weight": s.vector_weight,
+            "fusion": fusion.model_dump(),
+            "fusion_source": source,
             "candidates": depth,
             "ef_search": s.ef_search,
         },

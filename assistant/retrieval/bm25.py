@@ -31,7 +31,7 @@ import numpy as np
 from openbook.agents.kit.words import tokenize
 
 log = logging.getLogger(__name__)
-FORMAT = 2  # bump when the pickled layout or the tokenizer changes
+FORMAT = 3  # bump when the pickled layout or the tokenizer changes
 
 
 @dataclass
@@ -44,6 +44,7 @@ class BM25Index:
     b: float
     build_seconds: float = 0.0
     meta: dict[str, object] = field(default_factory=dict)
+    idf: np.ndarray | None = None  # per vocab row, rank-bm25's idf (for ``score_text``)
 
     @classmethod
     def build(
@@ -63,7 +64,7 @@ class BM25Index:
         corpus = [tokenize(texts[i]) for i in order]
         vocab: dict[str, int] = {}
         if not corpus:
-            return cls(ids, vocab, csr_matrix((0, 0)), generation, k1, b, 0.0)
+            return cls(ids, vocab, csr_matrix((0, 0)), generation, k1, b, 0.0, {}, np.zeros(0))
         # rank-bm25 rejects an all-empty corpus (division by zero); an empty chunk gets a dummy
         # token that no query can produce, which leaves every real score unchanged.
         corpus = [toks or ["\x00"] for toks in corpus]
@@ -81,8 +82,11 @@ class BM25Index:
             shape=(len(vocab), len(ids)),
         )
         matrix.sum_duplicates()
+        idf = np.zeros(len(vocab), dtype=np.float64)
+        for term, row in vocab.items():
+            idf[row] = ref.idf.get(term) or 0.0
         took = time.perf_counter() - started
-        return cls(ids, vocab, matrix, generation, k1, b, took, {"avgdl": ref.avgdl})
+        return cls(ids, vocab, matrix, generation, k1, b, took, {"avgdl": ref.avgdl}, idf)
 
     def __len__(self) -> int:
         return len(self.chunk_ids)
@@ -95,6 +99,24 @@ class BM25Index:
             start, end = self.matrix.indptr[row], self.matrix.indptr[row + 1]
             out[self.matrix.indices[start:end]] += self.matrix.data[start:end]
         return out
+
+    def score_text(self, query: str, text: str) -> float:
+        """The score ``text`` would get for ``query`` as one more chunk of this corpus (same idf
+        and average length): how a chunk would rank if its text were different."""
+        if self.idf is None or not len(self.chunk_ids):
+            return 0.0
+        toks = tokenize(text)
+        counts: dict[str, int] = {}
+        for t in toks:
+            counts[t] = counts.get(t, 0) + 1
+        avgdl = float(self.meta.get("avgdl") or 1.0)  # type: ignore[arg-type]
+        norm = self.k1 * (1 - self.b + self.b * len(toks) / avgdl)
+        score = 0.0
+        for t in tokenize(query):
+            tf = counts.get(t, 0)
+            if tf and t in self.vocab:
+                score += float(self.idf[self.vocab[t]]) * tf * (self.k1 + 1) / (tf + norm)
+        return score
 
     def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top-k (chunk id, score) with score > 0, best first; ties by chunk id."""

@@ -12,11 +12,18 @@ Retrieval" (TOIS 2023).
 
 A chunk found by several lists is counted once per list and kept once (dedup by chunk id); it
 remembers its best rank and score in each leg, and which queries found it.
+
+``Fusion`` is one choice of function and parameters (the settings' default, or a library's
+calibrated one); ``anchored`` keeps the original question's own top hit from being demoted by the
+lists of its rewrites.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 @dataclass
@@ -91,3 +98,42 @@ def convex(lists: list[RankedList], alpha: float = 0.5) -> list[Fused]:
             item.score += weight * norm
             _note(item, ranked, rank, value)
     return _ordered(fused)
+
+
+class Fusion(BaseModel):
+    """A fusion function and its parameters."""
+
+    model_config = ConfigDict(frozen=True)
+
+    method: Literal["rrf", "convex"] = "rrf"
+    rrf_k: int = Field(60, ge=1)
+    bm25_weight: float = Field(1.0, ge=0)
+    vector_weight: float = Field(1.0, ge=0)
+    alpha: float = Field(0.5, ge=0, le=1)  # convex: the BM25 leg's share
+
+    def fuse(self, lists: list[RankedList]) -> list[Fused]:
+        if self.method == "convex":
+            return convex(lists, self.alpha)
+        return rrf(lists, {"bm25": self.bm25_weight, "vector": self.vector_weight}, self.rrf_k)
+
+    def label(self) -> str:
+        if self.method == "convex":
+            return f"convex alpha={self.alpha:g}"
+        return f"rrf k={self.rrf_k} bm25={self.bm25_weight:g} vector={self.vector_weight:g}"
+
+
+def anchored(fusion: Fusion, lists: list[RankedList], originals: int, rank: int) -> list[Fused]:
+    """Fuse every list, then make sure the top hit of the original queries' own lists (query
+    index < ``originals``) ranks no lower than ``rank``: rewrites may add hits above it, but they
+    cannot outvote what the question itself found best. ``rank`` 0 turns the anchor off."""
+    fused = fusion.fuse(lists)
+    own = [r for r in lists if r.query_index < originals]
+    if rank <= 0 or not own or len(own) == len(lists):
+        return fused
+    top = fusion.fuse(own)
+    if not top:
+        return fused
+    at = next(i for i, f in enumerate(fused) if f.chunk_id == top[0].chunk_id)
+    if at >= rank:
+        fused.insert(rank - 1, fused.pop(at))
+    return fused

@@ -1,4 +1,6 @@
-"""``Retriever.retrieve(queries, k)``: every query through BM25 and pgvector, fused with RRF."""
+"""``Retriever.retrieve(queries, k)``: every query through BM25 and pgvector, fused — with the
+library's calibrated fusion when it has one (``openbook tune retrieval``), else the settings'
+safe default — and the first query (the question itself) anchored against its rewrites."""
 
 from __future__ import annotations
 
@@ -12,15 +14,28 @@ import numpy as np
 from openbook.agents.kit.evidence import Filters, Hit
 from openbook.db import chunks as chunk_rows
 from openbook.db import documents as doc_rows
+from openbook.db import meta
 
 from .. import library, paths
 from ..embeddings import Embedder
 from ..settings import RetrievalSettings
 from ..store import Store
 from . import bm25
-from .fusion import RankedList, rrf
+from .fusion import Fusion, RankedList, anchored
 
 Mode = Literal["hybrid", "bm25", "vector"]
+
+
+CALIBRATION_KEY = "fusion_calibration"  # meta key of `openbook tune retrieval`'s result
+
+STALE_RATIO = 0.5  # a calibration stops applying when the chunk count moved by more than this
+
+
+def stale(calibration: dict | None, chunks: int) -> bool:
+    """True when the corpus has changed size by more than ``STALE_RATIO`` since calibration."""
+    if not calibration or not calibration.get("chunks"):
+        return False
+    return abs(chunks - calibration["chunks"]) > STALE_RATIO * calibration["chunks"]
 
 
 # Retrieval returns the agents' evidence type.
@@ -128,9 +143,25 @@ class Retriever:
         return lists, timings
 
     # -- fused ----------------------------------------------------------------------------------
-    def fuse(self, lists: list[RankedList], k: int) -> list[RetrievedChunk]:
-        s = self.settings
-        fused = rrf(lists, {"bm25": s.bm25_weight, "vector": s.vector_weight}, s.rrf_k)[:k]
+    def fusion(self) -> tuple[Fusion, str]:
+        """The fusion in force, and where it comes from: "calibrated", "default", or "default
+        (calibration stale: …)" when the library has changed size a lot since it was tuned."""
+        if self.settings.calibrated:
+            stored = meta.get(self.store, CALIBRATION_KEY)
+            if stored and stored.get("fusion"):
+                now = chunk_rows.count(self.store)
+                if not stale(stored, now):
+                    return Fusion.model_validate(stored["fusion"]), "calibrated"
+                return self.settings.default_fusion(), (
+                    f"default (calibration stale: {stored['chunks']} chunks then, {now} now; "
+                    "rerun openbook tune retrieval)"
+                )
+        return self.settings.default_fusion(), "default"
+
+    def fuse(self, lists: list[RankedList], k: int, originals: int = 1) -> list[RetrievedChunk]:
+        """``originals``: how many leading queries are the question itself (not rewrites)."""
+        fusion, _source = self.fusion()
+        fused = anchored(fusion, lists, originals, self.settings.anchor_rank)[:k]
         if not fused:
             return []
         rows = chunk_rows.by_ids(self.store, [f.chunk_id for f in fused])

@@ -38,3 +38,9 @@ SELECT c.id, d.source FROM chunks c JOIN documents d ON d.id = c.document_id;
 -- name: chunks_with_vectors
 SELECT c.id, c.text, c.embedding, d.source, d.title
 FROM chunks c JOIN documents d ON d.id = c.document_id ORDER BY c.id;
+
+-- name: chunks_for_tuning
+SELECT c.id, c.document_id, c.ordinal, c.text FROM chunks c ORDER BY c.id;
+
+-- name: chunk_count
+SELECT count(*) AS n FROM chunks;

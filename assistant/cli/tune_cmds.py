@@ -1,0 +1,98 @@
+"""``openbook tune retrieval``: calibrate fusion to this library."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .common import AppContext, emit_json, err, json_option, open_store, pass_app
+
+
+@click.group("tune")
+def tune() -> None:
+    """Calibrate retrieval to this library."""
+
+
+@tune.command("retrieval")
+@click.option(
+    "--kind",
+    type=click.Choice(["masked", "generated"]),
+    default="masked",
+    show_default=True,
+    help="Pseudo-queries: a sentence held out of its chunk (no model), or a model's questions.",
+)
+@click.option("--queries", type=click.IntRange(10, 5000), default=200, show_default=True)
+@click.option(
+    "--teacher", help="--kind generated: the model that writes questions (default: models.teacher)."
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--dry-run", is_flag=True, help="Measure and show, but keep the current fusion.")
+@click.option("--reset", is_flag=True, help="Forget the calibration: turns use the safe default.")
+@json_option
+@pass_app
+def tune_retrieval(
+    app: AppContext,
+    kind: str,
+    queries: int,
+    teacher: str | None,
+    seed: int,
+    dry_run: bool,
+    reset: bool,
+    as_json: bool,
+) -> None:
+    """Pick the fusion of the BM25 and vector legs for this library from pseudo-queries made from
+    it, store it with the library, and show before/after. The safe default stays unless the
+    calibrated choice is surely better on them."""
+    from ..retrieval import tune as tuning
+    from ..retrieval.retriever import Retriever
+
+    settings = app.settings()
+    model = _teacher(settings, teacher) if kind == "generated" else None
+    with open_store(settings, with_embedder=True) as (store, embedder):
+        store.check_embedding(embedder.identity)
+        retriever = Retriever(store, embedder, settings.retrieval)
+        if reset:
+            had = tuning.forget(retriever)
+            click.echo(
+                "Calibration forgotten; turns use the safe default." if had else "No calibration stored."
+            )
+            return
+        before, source = retriever.fusion()
+        result = tuning.run(retriever, kind, queries, teacher=model, seed=seed, say=err)  # type: ignore[arg-type]
+        result["stored"] = not dry_run
+        if not dry_run:
+            tuning.save(retriever, result)
+    if as_json:
+        emit_json({**result, "before": {"label": before.label(), "source": source}})
+        return
+    _show(result, f"{before.label()} ({source})", dry_run)
+
+
+def _teacher(settings: Any, name: str | None) -> Any:
+    from ..models.resolve import resolve
+
+    if name:
+        settings = settings.model_copy(deep=True)
+        settings.models.teacher = settings.models.default.model_copy(update={"model": name})
+    resolved = resolve(settings, "teacher")
+    err(f"[teacher: {resolved.label}: {resolved.reason}]")
+    return resolved.model
+
+
+def _show(result: dict[str, Any], before: str, dry_run: bool) -> None:
+    f = result["figures"]
+    click.echo(
+        f"{result['queries']} {result['kind']} pseudo-queries from {result['chunks']} chunks "
+        f"({result['seconds']} s), nDCG@10 of the right chunk:"
+    )
+    click.echo(f"  BM25 alone       {f['bm25_ndcg']:.4f}")
+    click.echo(f"  vector alone     {f['vector_ndcg']:.4f}")
+    click.echo(f"  safe default     {f['default_ndcg']:.4f}   {result['default']}")
+    interval = f"95% {f['gain_low']:+.4f} to {f['gain_high']:+.4f}"
+    click.echo(f"  best candidate   {f['best_ndcg']:.4f}   gain {f['gain']:+.4f} ({interval})")
+    click.echo(f"Before: {before}")
+    verb = "Would use" if dry_run else "Now using"
+    click.echo(f"{verb}: {result['label']} (nDCG@10 {f['chosen_ndcg']:.4f})")
+    if result["label"] == result["default"]:
+        click.echo("The safe default stays: no candidate was surely better on this library.")

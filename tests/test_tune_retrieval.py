@@ -1,0 +1,122 @@
+"""`openbook tune retrieval` on a synthetic library where the right fusion is known: each document
+is a made-up name followed by sentences drawn from a small shared pool, so a held-out sentence is
+found by its document's name (BM25: a rare word, in every sentence) and the vector leg is led
+astray by the many other documents that hold the same pooled sentence verbatim."""
+
+import json
+import random
+
+from openbook.assistant.retrieval import calibrate, tune
+from openbook.assistant.retrieval.retriever import CALIBRATION_KEY, Retriever, stale
+from openbook.assistant.settings import RetrievalSettings
+from openbook.db import meta
+
+from .test_cli import cleanup_schema, run  # noqa: F401  (fixture)
+
+POOL = [
+    "the committee approved the annual budget after a long debate",
+    "heavy rain flooded the main road near the old bridge",
+    "the children planted tomatoes and beans in the school garden",
+    "a new bakery opened on the corner selling fresh bread",
+    "the orchestra rehearsed the symphony late into the evening",
+    "engineers tested the engine under very cold conditions",
+]
+
+
+def _library(root, n, seed):
+    rng = random.Random(seed)
+    root.mkdir(exist_ok=True)
+    for i in range(n):
+        name = "".join(rng.choice("bcdfgklmnprstvz") + rng.choice("aeiou") for _ in range(3)).capitalize()
+        body = " ".join(f"{name} says {s}." for s in rng.sample(POOL, 4))
+        (root / f"doc{seed}-{i}.txt").write_text(body)
+    return root
+
+
+def test_masked_queries_hold_out_a_sentence_of_their_chunk():
+    shared = "The held out sentence has eight words here."
+    rows = [
+        {
+            "id": 1,
+            "document_id": 1,
+            "ordinal": 0,
+            "text": "Alpha beta gamma delta epsilon zeta eta. " * 3 + shared,
+        },
+        {"id": 2, "document_id": 1, "ordinal": 1, "text": f"{shared} Short."},
+    ]
+    pseudo = tune.masked_queries(rows, 5)
+    # Chunk 2 is too short once masked; chunk 1's last sentence is also in chunk 2 (overlap): unusable.
+    assert [p.chunk_id for p in pseudo] == [1]
+    assert pseudo[0].query == "Alpha beta gamma delta epsilon zeta eta."
+    assert (pseudo[0].masked or "").count("Alpha beta") == 2
+
+
+def test_calibration_picks_the_known_best_fusion_and_turns_use_it(
+    capsys,
+    overrides,
+    settings,
+    tmp_path,
+    embedder,
+    monkeypatch,
+    cleanup_schema,  # noqa: F811
+):
+    # Start from a vector-heavy fusion, wrong for this library by construction.
+    monkeypatch.setenv("OPENBOOK_RETRIEVAL__FUSION", "convex")
+    monkeypatch.setenv("OPENBOOK_RETRIEVAL__CONVEX_ALPHA", "0.2")
+    lib = _library(tmp_path / "lib", 80, seed=0)
+    assert run(capsys, overrides, "ingest", str(lib))[0] == 0
+
+    code, out, err = run(capsys, overrides, "tune", "retrieval", "--queries", "80", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    f = result["figures"]
+    assert f["bm25_ndcg"] == 1.0 and f["vector_ndcg"] < 0.2  # the known situation
+    assert result["default"] == "convex alpha=0.2" and f["default_ndcg"] < 0.5
+    assert f["chosen_ndcg"] == 1.0 and f["gain_low"] > 0.3  # the known best: as good as BM25 alone
+    chosen = result["fusion"]
+    assert (chosen["method"] == "convex" and chosen["alpha"] >= 0.5) or (
+        chosen["method"] == "rrf" and chosen["bm25_weight"] > chosen["vector_weight"]
+    )
+    assert result["stored"] and result["before"]["source"] == "default"
+
+    from openbook.assistant.store import Store
+
+    with Store(settings, embedding=embedder.identity) as store:
+        retriever = Retriever(store, embedder, RetrievalSettings(), cache_dir=tmp_path / "cache")
+        fusion, source = retriever.fusion()
+        assert source == "calibrated" and fusion.label() == result["label"]
+        # The stored choice really is the best on its own pseudo-queries.
+        cases = tune.cases_for(retriever, tune.masked_queries(tune_rows(store), 80), 50)
+        assert calibrate.mean(calibrate.per_case(fusion, cases, str)) == 1.0
+        # Settings can switch it off.
+        off = Retriever(store, embedder, RetrievalSettings(calibrated=False), cache_dir=tmp_path / "c2")
+        assert off.fusion()[1] == "default"
+
+    # The corpus triples: the calibration no longer applies, and says why.
+    assert run(capsys, overrides, "ingest", str(_library(tmp_path / "more", 160, seed=1)))[0] == 0
+    with Store(settings, embedding=embedder.identity) as store:
+        retriever = Retriever(store, embedder, RetrievalSettings(), cache_dir=tmp_path / "cache")
+        fusion, source = retriever.fusion()
+        assert (
+            source.startswith("default (calibration stale") and fusion == RetrievalSettings().default_fusion()
+        )
+        assert "80 chunks then, 240 now" in source
+        assert stale(meta.get(store, CALIBRATION_KEY), 240)
+
+    code, out, _ = run(capsys, overrides, "tune", "retrieval", "--reset")
+    assert code == 0 and "forgotten" in out
+    with Store(settings, embedding=embedder.identity) as store:
+        assert meta.get(store, CALIBRATION_KEY) is None
+
+
+def tune_rows(store):
+    from openbook.db import chunks as chunk_rows
+
+    return chunk_rows.all_for_tuning(store)
+
+
+def test_too_small_a_library_is_a_clear_error(capsys, overrides, tmp_path, cleanup_schema):  # noqa: F811
+    lib = _library(tmp_path / "tiny", 5, seed=3)
+    assert run(capsys, overrides, "ingest", str(lib))[0] == 0
+    code, _out, err = run(capsys, overrides, "tune", "retrieval")
+    assert code != 0 and "calibration needs at least 20" in err and "safe default" in err
