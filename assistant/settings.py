@@ -105,6 +105,9 @@ class RetrievalSettings(_Section):
     calibrated: bool = Field(
         True, description="Use the library's calibrated fusion (openbook tune retrieval) if any."
     )
+    rewrite_weight: float = Field(
+        1.0, ge=0, le=1, description="Weight of a rewrite's lists in fusion; the question's are 1."
+    )
     anchor_rank: int = Field(
         1,
         ge=0,

@@ -59,9 +59,21 @@ def test_no_rewrite_can_demote_the_top_hit_below_the_stated_rank_random_lists():
                 lists.append(RankedList(leg, q, list(zip(ids, values, strict=True))))
         rank = rng.randint(1, 5)
         own_top = fusion.fuse([r for r in lists if r.query_index == 0])[0].chunk_id
-        order = [f.chunk_id for f in anchored(fusion, lists, 1, rank)]
+        order = [f.chunk_id for f in anchored(fusion, lists, 1, rank, rng.choice([1.0, 0.5, 0.0]))]
         assert order.index(own_top) < rank, (trial, fusion)
         assert len(order) == len(set(order))
+
+
+def test_rewrite_weight_scales_the_rewrites_say():
+    lists = _question_and_rewrites()
+    # By hand, k=60, rewrites at 0.1: chunk 1 = 2/61 = 0.0328; chunk 9 = 1/62 + 0.1 * 6/61 = 0.0260;
+    # chunk 8 = 1/62 + 0.1 * 6/62 = 0.0258; chunk 7 = 0.1 * 6/63. (At 1 they were 9, 8, 7, 1.)
+    fused = anchored(Fusion(rrf_k=60), lists, originals=1, rank=0, rewrite_weight=0.1)
+    assert [f.chunk_id for f in fused] == [1, 9, 8, 7]
+    assert fused[1].score == pytest.approx(1 / 62 + 0.1 * 6 / 61)
+    # At 0, rewrites only add chunks after the question's own: its order stands.
+    fused = anchored(Fusion(rrf_k=60), lists, originals=1, rank=0, rewrite_weight=0.0)
+    assert [f.chunk_id for f in fused][:3] == [1, 9, 8] and fused[3].chunk_id == 7
 
 
 def _cases(n, gold_bm25_rank, gold_vector_rank, seed=0):

@@ -33,12 +33,32 @@ def eval_group() -> None:
 )
 @click.option("--limit", type=int, help="Evaluate a fixed random sample of this many queries.")
 @click.option("-k", "k", type=int, default=10, show_default=True, help="k of recall@k.")
+@click.option(
+    "--split",
+    type=click.Choice(["all", "train", "test"]),
+    default="all",
+    show_default=True,
+    help="Questions of the held-out (test) or training articles only, split as `eval qa` does.",
+)
+@click.option(
+    "--rewrites",
+    is_flag=True,
+    help="Also search each question plus the rewriter role's rewrites (plain, and anchored).",
+)
 @json_option
 @pass_app
 def eval_retrieval(
-    app: AppContext, datasets: tuple[Path, ...], mode: str, limit: int | None, k: int, as_json: bool
+    app: AppContext,
+    datasets: tuple[Path, ...],
+    mode: str,
+    limit: int | None,
+    k: int,
+    split: str,
+    rewrites: bool,
+    as_json: bool,
 ) -> None:
-    """hit@1/5/10, recall@k, MRR@10 and nDCG@10 per retrieval mode."""
+    """hit@1/5/10, recall@k, MRR@10 and nDCG@10 per retrieval mode; with --rewrites, also of the
+    question plus its rewrites, as a turn searches it."""
     from ..embeddings import make_embedder
     from ..evaluation.datasets import load
     from ..evaluation.retrieval_eval import MODES, as_table, evaluate
@@ -46,6 +66,13 @@ def eval_retrieval(
     settings = app.settings()
     embedder = make_embedder(settings.embedding, settings.ollama)
     modes = MODES if mode == "all" else (mode,)
+    rewriter = None
+    if rewrites:
+        from ..models.resolve import resolve
+
+        resolved = resolve(settings, "rewriter")
+        err(f"[rewriter: {resolved.label}: {resolved.reason}]")
+        rewriter = resolved.model
     results = []
     for path in datasets:
         ds = load(path)
@@ -56,6 +83,8 @@ def eval_retrieval(
             modes=modes,
             limit=limit,
             k=k,
+            split=split,
+            rewriter=rewriter,
             say=(lambda m: None) if as_json else err,
         )
         results.append(result)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..errors import OpenbookError
 
+MIN_ARTICLES = 20  # fewer articles than this: held-out splits go by document instead
 LOADER_VERSION = "2"  # part of every fingerprint: a loader change re-ingests the dataset
 
 
@@ -35,6 +36,7 @@ class RetrievalDataset:
     docs: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (title, text)
     queries: dict[str, str] = field(default_factory=dict)  # id -> text
     qrels: dict[str, dict[str, int]] = field(default_factory=dict)  # query id -> doc id -> grade
+    groups: dict[str, str] = field(default_factory=dict)  # query id -> article/document, for splits
 
 
 def _digest(paths: list[Path]) -> str:
@@ -88,6 +90,7 @@ def load_beir(root: Path, split: str | None = None) -> RetrievalDataset:
             if grade > 0 and did in ds.docs and qid in all_queries:
                 ds.qrels.setdefault(qid, {})[did] = grade
     ds.queries = {q: all_queries[q] for q in ds.qrels}
+    ds.groups = {q: min(rel) for q, rel in ds.qrels.items()}  # a query's document
     return ds
 
 
@@ -99,6 +102,8 @@ def load_squad(path: Path) -> RetrievalDataset:
         raise DatasetError(f"{path} is not SQuAD-format JSON (expected a 'data' list)") from exc
     ds = RetrievalDataset(f"squad-{path.stem}", _digest([path]))
     seen: dict[str, str] = {}
+    name = path.stem.removesuffix("_v1.0")
+    by_article = len(data) >= MIN_ARTICLES
     for a, article in enumerate(data):
         title = clean_title(str(article.get("title", "")))
         for p, para in enumerate(article.get("paragraphs", [])):
@@ -109,4 +114,6 @@ def load_squad(path: Path) -> RetrievalDataset:
                 qid = str(qa["id"])
                 ds.queries[qid] = qa["question"]
                 ds.qrels[qid] = {doc_id: 1}
+                # The same groups as `eval qa`'s, so both commands split articles alike.
+                ds.groups[qid] = f"{name}/{title}" if by_article else f"{name}/{doc_id}"
     return ds

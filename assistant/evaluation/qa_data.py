@@ -23,12 +23,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from .datasets import DatasetError, RetrievalDataset, _digest, clean_title
+from .datasets import MIN_ARTICLES, DatasetError, RetrievalDataset, _digest, clean_title
 
 Split = Literal["all", "train", "test"]
 Half = Literal["both", "first", "second"]
 TEST_SHARE = 0.2  # of articles held out for testing
-MIN_ARTICLES = 20
 
 
 class QAItem(BaseModel):

@@ -22,6 +22,7 @@ from .. import library
 from ..embeddings import Embedder
 from ..ingest.parse import parse_text, signature
 from ..ingest.pipeline import IngestReport, QuietProgress, store_parsed
+from ..retrieval.fusion import anchored
 from ..retrieval.retriever import Retriever
 from ..settings import Settings
 from ..store import Store
@@ -83,15 +84,32 @@ def evaluate(
     limit: int | None = None,
     k: int = 10,
     seed: int = 0,
+    rewriter: Any = None,
+    split: str = "all",
     say: Callable[[str], None] = lambda _m: None,
 ) -> dict[str, Any]:
+    """With a ``rewriter`` model, also hybrid retrieval of the question plus its rewrites (the
+    rewrite step's keywords and HyDE passage), with the anchor off and at ``anchor_rank``."""
     schema = eval_schema(ds, settings, embedder)
     from .qa_eval import isolated_settings
 
     eval_settings = isolated_settings(settings, schema)
     qids = sorted(ds.qrels)
+    if split != "all":
+        from .qa_data import split_of
+
+        qids = [q for q in qids if split_of(ds.name, ds.groups.get(q, q)) == split]
     if limit and limit < len(qids):
         qids = sorted(random.Random(seed).sample(qids, limit))
+    rewritten: dict[str, list[str]] = {}
+    rewriter_id = None
+    if rewriter is not None:
+        from .. import paths
+        from .rewrites import rewrites_for
+
+        questions = {q: ds.queries[q] for q in qids}
+        rewritten, rewriter_id = rewrites_for(rewriter, questions, paths.cache_dir(), say)
+        modes = (*modes, "rewrites", "anchored")
     with Store(eval_settings, embedding=embedder.identity) as store:
         store.check_embedding(embedder.identity)
         _ensure_ingested(store, embedder, ds, eval_settings, say)
@@ -114,9 +132,18 @@ def evaluate(
             )
             leg_ms["bm25"] += timing.get("bm25_ms", 0.0)
             leg_ms["vector"] += timing.get("vector_ms", 0.0)
+            if rewritten:
+                extra, _ = retriever.legs(rewritten[qid], "hybrid", depth=depth)
+                for r in extra:
+                    r.query_index += 1
+                rewrite_lists = lists + extra
             for mode in modes:
-                chosen = [r for r in lists if mode == "hybrid" or r.leg == mode]
-                fused = fusion.fuse(chosen)
+                if mode == "rewrites":
+                    fused = anchored(fusion, rewrite_lists, 1, 0)
+                elif mode == "anchored":
+                    fused = anchored(fusion, rewrite_lists, 1, s.anchor_rank, s.rewrite_weight)
+                else:
+                    fused = fusion.fuse([r for r in lists if mode == "hybrid" or r.leg == mode])
                 ranked = list(dict.fromkeys(doc_of[f.chunk_id] for f in fused))[: max(k, 10)]
                 for name, value in all_metrics(ranked, ds.qrels[qid], k).items():
                     sums[mode][name] = sums[mode].get(name, 0.0) + value
@@ -125,10 +152,14 @@ def evaluate(
         "dataset": ds.name,
         "documents": len(ds.docs),
         "queries": len(qids),
+        "split": split,
         "schema": schema,
         "settings": {
             "fusion": fusion.model_dump(),
             "fusion_source": source,
+            "rewriter": rewriter_id,
+            "anchor_rank": s.anchor_rank,
+            "rewrite_weight": s.rewrite_weight,
             "candidates": depth,
             "ef_search": s.ef_search,
         },
@@ -145,11 +176,18 @@ def as_table(result: dict[str, Any]) -> str:
     metrics = result["metrics"]
     names = list(next(iter(metrics.values())).keys())
     lines = [
-        f"{result['dataset']}: {result['queries']} queries, {result['documents']} documents",
-        f"{'mode':<8}" + "".join(f"{n:>11}" for n in names),
+        f"{result['dataset']}: {result['queries']} queries ({result.get('split', 'all')}), "
+        f"{result['documents']} documents",
+        f"{'mode':<10}" + "".join(f"{n:>11}" for n in names),
     ]
     for mode, values in metrics.items():
-        lines.append(f"{mode:<8}" + "".join(f"{values[n]:>11.4f}" for n in names))
+        lines.append(f"{mode:<10}" + "".join(f"{values[n]:>11.4f}" for n in names))
+    if result["settings"].get("rewriter"):
+        lines.append(
+            f"rewrites: hybrid of the question plus {result['settings']['rewriter']}'s rewrites; "
+            f"anchored: rewrites weighted {result['settings']['rewrite_weight']:g}, the question's own "
+            f"top hit kept at rank <= {result['settings']['anchor_rank']}"
+        )
     return "\n".join(lines)
 
 

@@ -20,7 +20,7 @@ lists of its rewrites.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,6 +31,7 @@ class RankedList:
     leg: str  # "bm25" or "vector"
     query_index: int
     hits: list[tuple[int, float]]  # (chunk id, bm25 score or cosine distance), best first
+    weight: float = 1.0  # this list's say in fusion (the question's lists 1, rewrites' lists less)
 
 
 @dataclass
@@ -64,7 +65,7 @@ def _ordered(fused: dict[int, Fused]) -> list[Fused]:
 def rrf(lists: list[RankedList], weights: dict[str, float], k: int = 60) -> list[Fused]:
     fused: dict[int, Fused] = {}
     for ranked in lists:
-        weight = weights.get(ranked.leg, 1.0)
+        weight = weights.get(ranked.leg, 1.0) * ranked.weight
         for rank, (chunk_id, value) in enumerate(ranked.hits, start=1):
             item = fused.setdefault(chunk_id, Fused(chunk_id))
             item.score += weight / (k + rank)
@@ -90,7 +91,7 @@ def convex(lists: list[RankedList], alpha: float = 0.5) -> list[Fused]:
         raise ValueError(f"alpha must be within [0, 1], not {alpha}")
     fused: dict[int, Fused] = {}
     for ranked in lists:
-        weight = alpha if ranked.leg == "bm25" else 1.0 - alpha
+        weight = (alpha if ranked.leg == "bm25" else 1.0 - alpha) * ranked.weight
         for rank, ((chunk_id, value), norm) in enumerate(
             zip(ranked.hits, normalised(ranked), strict=True), 1
         ):
@@ -122,10 +123,14 @@ class Fusion(BaseModel):
         return f"rrf k={self.rrf_k} bm25={self.bm25_weight:g} vector={self.vector_weight:g}"
 
 
-def anchored(fusion: Fusion, lists: list[RankedList], originals: int, rank: int) -> list[Fused]:
-    """Fuse every list, then make sure the top hit of the original queries' own lists (query
-    index < ``originals``) ranks no lower than ``rank``: rewrites may add hits above it, but they
-    cannot outvote what the question itself found best. ``rank`` 0 turns the anchor off."""
+def anchored(
+    fusion: Fusion, lists: list[RankedList], originals: int, rank: int, rewrite_weight: float = 1.0
+) -> list[Fused]:
+    """Fuse every list — a rewrite's lists (query index >= ``originals``) weighted by
+    ``rewrite_weight`` against the question's — then make sure the top hit of the question's own
+    lists ranks no lower than ``rank``: rewrites may add hits above it, but they cannot outvote
+    what the question itself found best. ``rank`` 0 turns the anchor off."""
+    lists = [r if r.query_index < originals else replace(r, weight=r.weight * rewrite_weight) for r in lists]
     fused = fusion.fuse(lists)
     own = [r for r in lists if r.query_index < originals]
     if rank <= 0 or not own or len(own) == len(lists):

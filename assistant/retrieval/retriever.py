@@ -161,7 +161,8 @@ class Retriever:
     def fuse(self, lists: list[RankedList], k: int, originals: int = 1) -> list[RetrievedChunk]:
         """``originals``: how many leading queries are the question itself (not rewrites)."""
         fusion, _source = self.fusion()
-        fused = anchored(fusion, lists, originals, self.settings.anchor_rank)[:k]
+        s = self.settings
+        fused = anchored(fusion, lists, originals, s.anchor_rank, s.rewrite_weight)[:k]
         if not fused:
             return []
         rows = chunk_rows.by_ids(self.store, [f.chunk_id for f in fused])
