@@ -36,7 +36,7 @@ def cases_of(path: Path, limit: int, cache: Path) -> tuple[str, list[calibrate.C
     embedder = make_embedder(settings.embedding, settings.ollama)
     ds = load(path)
     schema = ev.eval_schema(ds, settings, embedder)
-    stored = cache / f"{schema}-{limit}.pickle"
+    stored = cache / f"{schema}-{limit}-v2.pickle"  # v2: BM25 lists carry the query's own score
     if stored.exists():
         return pickle.loads(stored.read_bytes())
     eval_settings = load_settings({"database": {"db_schema": schema}})

@@ -5,7 +5,7 @@ import random
 import pytest
 
 from openbook.assistant.retrieval import calibrate
-from openbook.assistant.retrieval.fusion import Fusion, RankedList, anchored, convex, rrf
+from openbook.assistant.retrieval.fusion import Fusion, RankedList, absolute, anchored, convex, rrf
 
 
 def test_fusion_dispatches_to_its_function():
@@ -20,6 +20,27 @@ def test_fusion_dispatches_to_its_function():
     assert f.label() == "rrf k=5 bm25=2 vector=1" and c.label() == "convex alpha=0.3"
     with pytest.raises(ValueError):
         Fusion(method="convex", alpha=1.5)
+
+
+def test_absolute_scores_by_hand():
+    vector = RankedList("vector", 0, [(2, 0.2), (3, 0.3)])  # similarities 0.8, 0.7 (the floor)
+    sure = RankedList("bm25", 0, [(1, 8.0), (2, 4.0)], scale=10.0)  # 0.8, 0.4 of the query's own
+    fused = absolute([sure, vector], 0.5)
+    # 1: 0.5*0.8 + 0.5*0.7 (not in the vector list: its floor); 2: 0.5*0.4 + 0.5*0.8; 3: 0.5*0.7
+    assert [(f.chunk_id, round(f.score, 6)) for f in fused] == [(1, 0.75), (2, 0.6), (3, 0.35)]
+    # The same BM25 ranks, but a weak match (a tenth of the query's own score): vectors decide.
+    weak = RankedList("bm25", 0, [(1, 8.0), (2, 4.0)], scale=80.0)
+    fused = absolute([weak, vector], 0.5)
+    assert [(f.chunk_id, round(f.score, 6)) for f in fused] == [(2, 0.425), (1, 0.4), (3, 0.35)]
+    # Min-max scaling cannot tell the two apart: both BM25 lists scale to 1, 0.5.
+    assert [f.chunk_id for f in convex([sure, vector], 0.5)] == [
+        f.chunk_id for f in convex([weak, vector], 0.5)
+    ]
+    # A score above the query's own is capped at 1; unknown scale: the list's best is 1.
+    over = RankedList("bm25", 0, [(1, 30.0)], scale=10.0)
+    assert absolute([over], 1.0)[0].score == 1.0
+    assert absolute([RankedList("bm25", 0, [(1, 6.0), (2, 3.0)])], 1.0)[1].score == 0.5
+    assert Fusion(method="absolute", alpha=0.5).label() == "absolute alpha=0.5"
 
 
 def _question_and_rewrites():

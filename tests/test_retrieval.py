@@ -88,8 +88,11 @@ def test_multi_query_dedups_chunks(store, embedder, solar, tmp_path):
 
 def test_leg_weights_change_the_fused_order(store, embedder, solar, tmp_path):
     query = "a storm bigger than Earth"
-    bm25 = _retriever(store, embedder, tmp_path, vector_weight=0.0).retrieve(query, 5)
-    vector = _retriever(store, embedder, tmp_path, bm25_weight=0.0).retrieve(query, 5)
+    bm25 = _retriever(store, embedder, tmp_path, fusion="rrf", vector_weight=0.0).retrieve(query, 5)
+    vector = _retriever(store, embedder, tmp_path, fusion="rrf", bm25_weight=0.0).retrieve(query, 5)
+    assert [h.chunk_id for h in _retriever(store, embedder, tmp_path, alpha=1.0).retrieve(query, 5)] == [
+        h.chunk_id for h in bm25
+    ]
     only_bm25 = _retriever(store, embedder, tmp_path).retrieve(query, 5, mode="bm25")
     only_vec = _retriever(store, embedder, tmp_path).retrieve(query, 5, mode="vector")
     assert [h.chunk_id for h in bm25] == [h.chunk_id for h in only_bm25]

@@ -62,7 +62,7 @@ def test_calibration_picks_the_known_best_fusion_and_turns_use_it(
 ):
     # Start from a vector-heavy fusion, wrong for this library by construction.
     monkeypatch.setenv("OPENBOOK_RETRIEVAL__FUSION", "convex")
-    monkeypatch.setenv("OPENBOOK_RETRIEVAL__CONVEX_ALPHA", "0.2")
+    monkeypatch.setenv("OPENBOOK_RETRIEVAL__ALPHA", "0.2")
     lib = _library(tmp_path / "lib", 80, seed=0)
     assert run(capsys, overrides, "ingest", str(lib))[0] == 0
 

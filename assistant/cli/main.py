@@ -63,6 +63,7 @@ def _register() -> None:
         library_cmds,
         models_cmds,
         quickstart,
+        rewriter_cmd,
         search_cmds,
         traces_cmds,
         tune_cmds,
@@ -78,6 +79,7 @@ def _register() -> None:
     cli.add_command(search_cmds.search)
     cli.add_command(eval_cmds.eval_group)
     cli.add_command(finetune_cmds.finetune)
+    finetune_cmds.finetune.add_command(rewriter_cmd.finetune_rewriter)
     cli.add_command(tune_cmds.tune)
     cli.add_command(models_cmds.models)
     cli.add_command(traces_cmds.traces)

