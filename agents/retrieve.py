@@ -44,6 +44,7 @@ class Retrieve(Step[RetrieveInput, RetrieveOutput]):
         hits = ctx.library.search(inp.queries, s.max_passages if self.plain else s.k_per_piece, inp.filters)
         if ctx.span is not None:
             ctx.span.chunks = hits
+            ctx.note(ctx.library.search_note())
         if self.plain:
             return RetrieveOutput(hits=hits, chunks=[h.chunk_id for h in hits])
         near = [h for h in hits if h.vector_distance is not None and h.vector_distance <= s.max_distance]

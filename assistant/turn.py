@@ -73,6 +73,14 @@ class LibraryAccess:
     def open_document(self, name: str, limit: int) -> list[Hit]:
         return library.document_hits(self.store, name, limit)
 
+    def search_note(self) -> str:
+        fusion, source = self.retriever.fusion()
+        s = self.retriever.settings
+        return (
+            f"fusion: {fusion.label()} ({source}); rewrites weighted {s.rewrite_weight:g}, "
+            f"the question's top hit kept at rank <= {s.anchor_rank}"
+        )
+
     def embed(self, texts: list[str]) -> np.ndarray:
         return self.retriever.embedder.embed_batch(texts)
 

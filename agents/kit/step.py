@@ -38,6 +38,10 @@ class Library(Protocol):
 
     def open_document(self, name: str, limit: int) -> list[Hit]: ...
 
+    def search_note(self) -> str:
+        """How searches are fused (for the trace): the fusion in force and where it came from."""
+        ...
+
     def embed(self, texts: list[str]) -> np.ndarray: ...
 
 
