@@ -131,12 +131,11 @@ def _qa_sources(stack: Any, settings: Any, embedder: Any, datasets: Any, per_set
 def _library_source(stack: Any, settings: Any, embedder: Any, teacher: str | None, n: int, seed: int) -> list:
     import random
 
-    from openbook.agents.kit.evidence import Hit
     from openbook.db import chunks as chunk_rows
 
     from ..finetune.rewriter import Question, Scorer
     from ..retrieval.retriever import Retriever
-    from ..retrieval.tune import generated_queries
+    from ..retrieval.tune import as_hits, generated_queries
     from ..store import Store
     from .tune_cmds import _teacher
 
@@ -149,9 +148,7 @@ def _library_source(stack: Any, settings: Any, embedder: Any, teacher: str | Non
             f"The library has {len(rows)} chunks; a rewriter needs at least 20 to learn from."
         )
     chosen = random.Random(seed).sample(rows, min(n, len(rows)))
-    hits = [Hit(chunk_id=int(r["id"]), document_id=int(r["document_id"]), source="", title="",
-                ordinal=int(r["ordinal"]), text=r["text"], metadata={}, rank=1, fused_score=0.0)
-            for r in chosen]  # fmt: skip
+    hits = as_hits(chosen)
     doc_of = {int(r["id"]): str(r["document_id"]) for r in rows}
     pseudo = generated_queries(_teacher(settings, teacher), hits, err)
     questions = [

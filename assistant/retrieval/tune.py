@@ -77,6 +77,15 @@ def masked_queries(rows: list[dict[str, Any]], n: int, seed: int = 0) -> list[Ps
     return out
 
 
+def as_hits(rows: list[dict[str, Any]]) -> list[Any]:
+    """Chunk rows as the agents' Hit (what the teacher reads)."""
+    from openbook.agents.kit.evidence import Hit
+
+    return [Hit(chunk_id=int(r["id"]), document_id=int(r["document_id"]), source="", title="",
+                ordinal=int(r["ordinal"]), text=r["text"], metadata={}, rank=1, fused_score=0.0)
+            for r in rows]  # fmt: skip
+
+
 def generated_queries(teacher: Any, hits: list[Any], say: Callable[[str], None]) -> list[Pseudo]:
     from ..finetune.library_data import teach
 
@@ -153,13 +162,8 @@ def run(
             raise OpenbookError(
                 "Generated pseudo-queries need a model", hint="set models.teacher or --teacher"
             )
-        from openbook.agents.kit.evidence import Hit
-
-        chosen = random.Random(seed).sample(rows, min(queries, len(rows)))
-        hits = [Hit(chunk_id=int(r["id"]), document_id=int(r["document_id"]), source="", title="",
-                    ordinal=int(r["ordinal"]), text=r["text"], metadata={}, rank=1, fused_score=0.0)
-                for r in chosen]  # fmt: skip
-        pseudo = generated_queries(teacher, hits, say)
+        sampled = random.Random(seed).sample(rows, min(queries, len(rows)))
+        pseudo = generated_queries(teacher, as_hits(sampled), say)
     if len(pseudo) < 10:
         raise OpenbookError(f"Only {len(pseudo)} usable pseudo-queries; calibration needs at least 10")
     say(f"Scoring {len(calibrate.grid())} fusion candidates on {len(pseudo)} {kind} pseudo-queries…")
