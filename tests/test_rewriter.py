@@ -87,6 +87,12 @@ def test_finetune_rewriter_end_to_end(capsys, overrides, settings, squad, tmp_pa
         StepContext(models={"rewriter": resolved.model}), RewriteInput(question="Who found Neptune?")
     )
     assert isinstance(out_step.keywords, str)
+    # `openbook models` lists it with its lineage.
+    code, stdout, _ = run(capsys, overrides, "models", "--json")
+    listed = {m["name"]: m for m in json.loads(stdout)["fine_tuned"]}
+    assert listed["openbook-rewriter"]["installed"] and "steps" in (
+        listed["openbook-rewriter"]["lineage"] or ""
+    )
     # Turned off by setting, the role is the base model again.
     off = settings.model_copy(deep=True)
     off.models.learned_rewriter = False

@@ -75,10 +75,13 @@ def fine_tuned(settings: Settings, ollama_models: list[str] | None) -> list[dict
     """The fine-tuned models Openbook knows (the shipped reader, any role's LoRA), their lineage,
     and which runtime serves each and why."""
     from ..finetune.lineage import read, summary_line
-    from ..models.resolve import READER_NAME, reader_adapter
+    from ..models.resolve import READER_NAME, REWRITER_NAME, learned_rewriter_path, reader_adapter
     from ..settings import ROLES
 
     adapters = {READER_NAME: reader_adapter()}
+    learned = learned_rewriter_path(settings)
+    if learned.exists():  # this library's learned rewriter (`openbook finetune rewriter --install`)
+        adapters[REWRITER_NAME] = learned
     for role in ROLES:
         lora = settings.models.for_role(role).lora
         if lora is not None:
@@ -86,7 +89,9 @@ def fine_tuned(settings: Settings, ollama_models: list[str] | None) -> list[dict
     out: list[dict[str, object]] = []
     for name, path in adapters.items():
         card = read(path)
-        if ollama_models is not None and any(m.split(":")[0] == name for m in ollama_models):
+        if name == REWRITER_NAME:
+            served = f"in-process: base + {path.name} (this library's learned rewriter)"
+        elif ollama_models is not None and any(m.split(":")[0] == name for m in ollama_models):
             served = f"Ollama at {settings.ollama.host} (created there with `openbook models install`)"
         elif path.exists():
             why = "Ollama is not running" if ollama_models is None else f"Ollama has no {name}"

@@ -81,7 +81,7 @@ def learned_rewriter_path(settings: Settings) -> Path:
     db = settings.database
     where = db.url.get_secret_value() if db.url is not None else str(db.data_dir or "embedded")
     key = hashlib.sha256(f"{where}|{db.db_schema}".encode()).hexdigest()[:12]
-    return paths.data_dir() / "rewriters" / f"{db.db_schema}-{key}.gguf"
+    return paths.data_dir() / "rewriters" / f"{db.db_schema}-{key}" / f"{REWRITER_NAME}.gguf"
 
 
 def _in_process(role: ModelRole, settings: Settings) -> LlamaCppChat:
