@@ -66,7 +66,9 @@ def test_calibration_picks_the_known_best_fusion_and_turns_use_it(
     lib = _library(tmp_path / "lib", 80, seed=0)
     assert run(capsys, overrides, "ingest", str(lib))[0] == 0
 
-    code, out, err = run(capsys, overrides, "tune", "retrieval", "--queries", "80", "--json")
+    code, out, err = run(
+        capsys, overrides, "tune", "retrieval", "--kind", "masked", "--queries", "80", "--json"
+    )
     assert code == 0, err
     result = json.loads(out)
     f = result["figures"]
@@ -120,3 +122,25 @@ def test_too_small_a_library_is_a_clear_error(capsys, overrides, tmp_path, clean
     assert run(capsys, overrides, "ingest", str(lib))[0] == 0
     code, _out, err = run(capsys, overrides, "tune", "retrieval")
     assert code != 0 and "calibration needs at least 20" in err and "safe default" in err
+
+
+def test_generated_pseudo_queries_come_from_the_teacher_and_answers_must_be_in_the_chunk(
+    store, embedder, tmp_path
+):
+    from openbook.assistant.ingest.pipeline import ingest
+    from openbook.assistant.settings import IngestSettings
+
+    from .fakes import FakeChat
+
+    ingest(store, embedder, [_library(tmp_path / "lib", 30, seed=5)], IngestSettings())
+    retriever = Retriever(store, embedder, RetrievalSettings(), cache_dir=tmp_path / "cache")
+    teacher = FakeChat("teacher")
+    # 12 chunks asked: every chunk holds "says"; one answer is not in its chunk, one question repeats.
+    replies = [{"question": f"Who says something about topic {i}?", "answer": "says"} for i in range(10)]
+    replies += [{"question": "Who says something about topic 0?", "answer": "says"}]
+    replies += [{"question": "What is nowhere in the passage?", "answer": "zeppelin"}]
+    teacher.enqueue(*replies)
+    result = tune.run(retriever, "generated", 12, teacher=teacher)
+    assert result["kind"] == "generated" and result["queries"] == 10
+    assert len(teacher.calls) == 12 and "Passage:" in teacher.calls[0]["messages"][0].content
+    assert 0.0 <= result["figures"]["chosen_ndcg"] <= 1.0
