@@ -144,3 +144,25 @@ def test_generated_pseudo_queries_come_from_the_teacher_and_answers_must_be_in_t
     assert result["kind"] == "generated" and result["queries"] == 10
     assert len(teacher.calls) == 12 and "Passage:" in teacher.calls[0]["messages"][0].content
     assert 0.0 <= result["figures"]["chosen_ndcg"] <= 1.0
+
+
+def test_calibration_on_the_users_own_questions(capsys, overrides, tmp_path, cleanup_schema):  # noqa: F811
+    lib = _library(tmp_path / "lib", 30, seed=6)
+    assert run(capsys, overrides, "ingest", str(lib))[0] == 0
+    lines = []
+    for doc in sorted(lib.glob("*.txt"))[:12]:
+        name = doc.read_text().split()[0]
+        lines.append(json.dumps({"question": f"What does {name} say?", "gold_doc": doc.name}))
+    qfile = tmp_path / "questions.jsonl"
+    qfile.write_text("\n".join(lines) + "\n")
+    code, out, err = run(
+        capsys, overrides, "tune", "retrieval", "--kind", "questions", "--questions", str(qfile), "--dry-run"
+    )
+    assert code == 0, err
+    assert "12 of your questions" in out and "nDCG@10 of the right document" in out and "Would use:" in out
+    # A question about a document that is not stored is a clear error, and nothing is stored.
+    qfile.write_text(qfile.read_text() + json.dumps({"question": "Who?", "gold_doc": "missing.txt"}) + "\n")
+    code, _out, err = run(
+        capsys, overrides, "tune", "retrieval", "--kind", "questions", "--questions", str(qfile)
+    )
+    assert code != 0 and "missing.txt is not stored" in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -17,11 +18,18 @@ def tune() -> None:
 @tune.command("retrieval")
 @click.option(
     "--kind",
-    type=click.Choice(["generated", "masked"]),
+    type=click.Choice(["generated", "masked", "questions"]),
     default="generated",
     show_default=True,
     help="Pseudo-queries: a model's questions about sampled chunks (models.teacher), or a sentence "
-    "held out of its chunk (no model; measured to favour the vector leg too much: README).",
+    "held out of its chunk (no model; measured to favour the vector leg too much: README), or "
+    "your own questions (--questions).",
+)
+@click.option(
+    "--questions",
+    "questions_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help='--kind questions: lines {"question": "...", "gold_doc": "a stored document"}.',
 )
 @click.option(
     "--queries",
@@ -43,6 +51,7 @@ def tune_retrieval(
     kind: str,
     queries: int,
     teacher: str | None,
+    questions_file: Path | None,
     seed: int,
     dry_run: bool,
     reset: bool,
@@ -66,7 +75,15 @@ def tune_retrieval(
             )
             return
         before, source = retriever.fusion()
-        result = tuning.run(retriever, kind, queries, teacher=model, seed=seed, say=err)  # type: ignore[arg-type]
+        result = tuning.run(
+            retriever,
+            kind,
+            queries,
+            teacher=model,
+            questions=questions_file,
+            seed=seed,
+            say=err,  # type: ignore[arg-type]
+        )
         result["stored"] = not dry_run
         if not dry_run:
             tuning.save(retriever, result)
@@ -89,9 +106,11 @@ def _teacher(settings: Any, name: str | None) -> Any:
 
 def _show(result: dict[str, Any], before: str, dry_run: bool) -> None:
     f = result["figures"]
+    what = "of your questions" if result["kind"] == "questions" else f"{result['kind']} pseudo-queries"
+    right = "document" if result["kind"] == "questions" else "chunk"
     click.echo(
-        f"{result['queries']} {result['kind']} pseudo-queries from {result['chunks']} chunks "
-        f"({result['seconds']} s), nDCG@10 of the right chunk:"
+        f"{result['queries']} {what}, {result['chunks']} chunks ({result['seconds']} s), "
+        f"nDCG@10 of the right {right}:"
     )
     click.echo(f"  BM25 alone       {f['bm25_ndcg']:.4f}")
     click.echo(f"  vector alone     {f['vector_ndcg']:.4f}")

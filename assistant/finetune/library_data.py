@@ -77,9 +77,10 @@ def teach(
     return items, counts
 
 
-def read_questions(path: Path, sources: set[str]) -> list[QAItem]:
+def read_questions(path: Path, sources: set[str], need_answers: bool = True) -> list[QAItem]:
     """``questions.jsonl`` lines ``{"question", "answers", "gold_doc"}`` with ``gold_doc`` a stored
-    document's source path (or its file name, when that is unique)."""
+    document's source path (or its file name, when that is unique); ``answers`` may be left out
+    when only the document matters (calibration)."""
     by_name: dict[str, list[str]] = {}
     for s in sources:
         by_name.setdefault(Path(s).name, []).append(s)
@@ -89,7 +90,8 @@ def read_questions(path: Path, sources: set[str]) -> list[QAItem]:
             continue
         try:
             row = json.loads(line)
-            question, answers, gold = row["question"], list(row["answers"]), str(row["gold_doc"])
+            answers = list(row["answers"] if need_answers else row.get("answers", []))
+            question, gold = row["question"], str(row["gold_doc"])
         except (ValueError, KeyError, TypeError) as exc:
             raise OpenbookError(
                 f"{path}:{i} is not a question line ({exc})",

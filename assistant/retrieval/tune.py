@@ -9,6 +9,9 @@ Two kinds of pseudo-query, both with a known right chunk:
   also appear in a neighbouring chunk (chunk overlap) are not used.
 - ``generated``: a model role (``models.teacher``) writes a question for each sampled chunk, kept
   when its answer is in the chunk.
+- ``questions``: real questions with known answers, from the user (``questions.jsonl`` lines
+  ``{"question", "gold_doc"}``, as `finetune data --questions` reads them); the right *document*
+  is the relevant one. The best probe when a user has a few dozen such questions.
 
 Every candidate fusion of ``calibrate.grid()`` is scored on them (nDCG@10 of the right chunk);
 the best one replaces the safe default only when its gain is surely above zero (``choose``). The
@@ -24,6 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -36,7 +40,7 @@ from . import calibrate
 from .fusion import RankedList
 from .retriever import CALIBRATION_KEY, Retriever
 
-Kind = Literal["masked", "generated"]
+Kind = Literal["masked", "generated", "questions"]
 
 
 @dataclass
@@ -130,6 +134,18 @@ def cases_for(retriever: Retriever, pseudo: list[Pseudo], depth: int) -> list[ca
     return cases
 
 
+def question_cases(retriever: Retriever, items: list[Any], depth: int) -> list[calibrate.Case]:
+    """Document-level cases (keys: document sources) of questions with a known gold document."""
+    vectors = retriever.embedder.embed_batch([i.question for i in items])
+    return [
+        calibrate.Case(
+            retriever.legs([i.question], "hybrid", vectors=vectors[n : n + 1], depth=depth)[0],
+            {i.gold_doc: 1},
+        )
+        for n, i in enumerate(items)
+    ]
+
+
 def retriever_rows(retriever: Retriever, ids: list[int]) -> dict[int, dict[str, Any]]:
     from openbook.db import chunks as chunk_rows
 
@@ -142,6 +158,7 @@ def run(
     queries: int = 200,
     *,
     teacher: Any = None,
+    questions: Path | None = None,
     seed: int = 0,
     say: Callable[[str], None] = lambda _m: None,
 ) -> dict[str, Any]:
@@ -155,7 +172,20 @@ def run(
             f"The library has {len(rows)} chunks; calibration needs at least 20",
             hint="add documents first (openbook ingest PATH); the safe default fusion applies meanwhile",
         )
-    if kind == "masked":
+    key: Callable[[int], str] = str
+    depth = retriever.settings.candidates
+    if kind == "questions":
+        if questions is None:
+            raise OpenbookError("Calibrating on your questions needs them", hint="--questions FILE")
+        from ..finetune.library_data import read_questions
+
+        sources = chunk_rows.sources(retriever.store)
+        items = read_questions(questions, set(sources.values()), need_answers=False)
+        if len(items) < 10:
+            raise OpenbookError(f"{questions} has {len(items)} questions; calibration needs at least 10")
+        say(f"Scoring {len(calibrate.grid())} fusion candidates on {len(items)} of your questions…")
+        cases, key, n_queries = question_cases(retriever, items, depth), sources.__getitem__, len(items)
+    elif kind == "masked":
         pseudo = masked_queries(rows, queries, seed)
     else:
         if teacher is None:
@@ -164,22 +194,22 @@ def run(
             )
         sampled = random.Random(seed).sample(rows, min(queries, len(rows)))
         pseudo = generated_queries(teacher, as_hits(sampled), say)
-    if len(pseudo) < 10:
-        raise OpenbookError(f"Only {len(pseudo)} usable pseudo-queries; calibration needs at least 10")
-    say(f"Scoring {len(calibrate.grid())} fusion candidates on {len(pseudo)} {kind} pseudo-queries…")
-    depth = retriever.settings.candidates
-    cases = cases_for(retriever, pseudo, depth)
+    if kind != "questions":
+        if len(pseudo) < 10:
+            raise OpenbookError(f"Only {len(pseudo)} usable pseudo-queries; calibration needs at least 10")
+        say(f"Scoring {len(calibrate.grid())} fusion candidates on {len(pseudo)} {kind} pseudo-queries…")
+        cases, n_queries = cases_for(retriever, pseudo, depth), len(pseudo)
     default = retriever.settings.default_fusion()
-    scores = calibrate.sweep(cases, str, [*calibrate.grid(), default])
+    scores = calibrate.sweep(cases, key, [*calibrate.grid(), default])
     chosen, figures = calibrate.choose(scores, default)
-    legs = {leg: round(calibrate.mean(calibrate.per_case(calibrate.leg_only(leg), cases, str)), 4)
+    legs = {leg: round(calibrate.mean(calibrate.per_case(calibrate.leg_only(leg), cases, key)), 4)
             for leg in ("bm25", "vector")}  # fmt: skip
     return {
         "fusion": chosen.model_dump(),
         "label": chosen.label(),
         "default": default.label(),
         "kind": kind,
-        "queries": len(pseudo),
+        "queries": n_queries,
         "chunks": len(rows),
         "figures": {**figures, **{f"{k}_ndcg": v for k, v in legs.items()}},
         "seed": seed,
