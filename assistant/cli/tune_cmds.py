@@ -64,6 +64,10 @@ def tune_retrieval(
     from ..retrieval.retriever import Retriever
 
     settings = app.settings()
+    if questions_file is not None:
+        kind = "questions"  # your questions are the best probe there is
+    elif kind == "questions":
+        raise click.UsageError("--kind questions needs --questions FILE.")
     model = _teacher(settings, teacher) if kind == "generated" else None
     with open_store(settings, with_embedder=True) as (store, embedder):
         store.check_embedding(embedder.identity)
