@@ -85,7 +85,11 @@ def run_rounds(
         adapter = folder / f"{REWRITER_NAME}.gguf"
         if not adapter.exists():
             say(f"Round {r}: training on {counts['train']} best rewrites ({counts['val']} to validate)…")
-            trained = train(folder / "data", folder / "run", base, cfg, say=say)
+            def progress(step: int, total: int, loss: float) -> None:
+                if step % 10 == 0 or step == total:
+                    say(f"  step {step}/{total} loss {loss:.3f}")
+
+            trained = train(folder / "data", folder / "run", base, cfg, progress=progress, say=say)
             exported = export_adapter(folder / "run", adapter, folder / "data" / "val.jsonl", 4, say=say)
         else:
             trained = json.loads((folder / "run" / "train.json").read_text())
