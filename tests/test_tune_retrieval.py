@@ -94,16 +94,19 @@ def test_calibration_picks_the_known_best_fusion_and_turns_use_it(
         off = Retriever(store, embedder, RetrievalSettings(calibrated=False), cache_dir=tmp_path / "c2")
         assert off.fusion()[1] == "default"
 
-    # The corpus triples: the calibration no longer applies, and says why.
-    assert run(capsys, overrides, "ingest", str(_library(tmp_path / "more", 160, seed=1)))[0] == 0
+    # The corpus triples: ingest calibrates again, the way it was done (masked: no model needed).
+    code, _out, err = run(capsys, overrides, "ingest", str(_library(tmp_path / "more", 160, seed=1)))
+    assert code == 0 and "80 chunks when fusion was calibrated): fusion calibrated again" in err
     with Store(settings, embedding=embedder.identity) as store:
+        again = meta.get(store, CALIBRATION_KEY)
+        assert again["chunks"] == 240 and again["kind"] == "masked"
         retriever = Retriever(store, embedder, RetrievalSettings(), cache_dir=tmp_path / "cache")
+        assert retriever.fusion()[1] == "calibrated"
+        # A stale calibration (here: one made at a third of today's size) no longer applies, and says why.
+        meta.put(store, CALIBRATION_KEY, {**again, "chunks": 80})
         fusion, source = retriever.fusion()
-        assert (
-            source.startswith("default (calibration stale") and fusion == RetrievalSettings().default_fusion()
-        )
-        assert "80 chunks then, 240 now" in source
-        assert stale(meta.get(store, CALIBRATION_KEY), 240)
+        assert source.startswith("default (calibration stale") and "80 chunks then, 240 now" in source
+        assert fusion == RetrievalSettings().default_fusion() and stale(meta.get(store, CALIBRATION_KEY), 240)
 
     code, out, _ = run(capsys, overrides, "tune", "retrieval", "--reset")
     assert code == 0 and "forgotten" in out
@@ -160,6 +163,10 @@ def test_calibration_on_the_users_own_questions(capsys, overrides, tmp_path, cle
     )
     assert code == 0, err
     assert "12 of your questions" in out and "nDCG@10 of the right document" in out and "Would use:" in out
+    # Stored with its questions, it is calibrated again on them once the corpus has doubled.
+    assert run(capsys, overrides, "tune", "retrieval", "--questions", str(qfile))[0] == 0
+    code, _out, err = run(capsys, overrides, "ingest", str(_library(tmp_path / "more", 40, seed=7)))
+    assert code == 0 and "30 chunks when fusion was calibrated): fusion calibrated again" in err
     # A question about a document that is not stored is a clear error, and nothing is stored.
     qfile.write_text(qfile.read_text() + json.dumps({"question": "Who?", "gold_doc": "missing.txt"}) + "\n")
     code, _out, err = run(

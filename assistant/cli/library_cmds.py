@@ -68,6 +68,11 @@ def ingest(
                 prune=prune,
                 progress=bar,
             )
+        if not report.interrupted and (report.added or report.updated or report.removed):
+            from ..retrieval.retriever import Retriever
+            from ..retrieval.tune import rerun_if_stale
+
+            rerun_if_stale(Retriever(store, embedder, settings.retrieval), err)
     if as_json:
         emit_json(report.as_dict())
     else:

@@ -85,6 +85,7 @@ def run_rounds(
         adapter = folder / f"{REWRITER_NAME}.gguf"
         if not adapter.exists():
             say(f"Round {r}: training on {counts['train']} best rewrites ({counts['val']} to validate)…")
+
             def progress(step: int, total: int, loss: float) -> None:
                 if step % 10 == 0 or step == total:
                     say(f"  step {step}/{total} loss {loss:.3f}")

@@ -21,6 +21,7 @@ result — fusion, figures, and the corpus size it was measured on — is stored
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import time
@@ -173,6 +174,7 @@ def run(
             hint="add documents first (openbook ingest PATH); the safe default fusion applies meanwhile",
         )
     key: Callable[[int], str] = str
+    kept: list[dict[str, str]] | None = None
     depth = retriever.settings.candidates
     if kind == "questions":
         if questions is None:
@@ -185,6 +187,7 @@ def run(
             raise OpenbookError(f"{questions} has {len(items)} questions; calibration needs at least 10")
         say(f"Scoring {len(calibrate.grid())} fusion candidates on {len(items)} of your questions…")
         cases, key, n_queries = question_cases(retriever, items, depth), sources.__getitem__, len(items)
+        kept = [{"question": i.question, "gold_doc": i.gold_doc} for i in items]  # for a rerun
     elif kind == "masked":
         pseudo = masked_queries(rows, queries, seed)
     else:
@@ -213,6 +216,7 @@ def run(
         "chunks": len(rows),
         "figures": {**figures, **{f"{k}_ndcg": v for k, v in legs.items()}},
         "seed": seed,
+        "questions": kept,
         "embedding": retriever.embedder.identity.model,
         "seconds": round(time.perf_counter() - started, 1),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -228,3 +232,38 @@ def forget(retriever: Retriever) -> bool:
     if had:
         meta.put(retriever.store, CALIBRATION_KEY, None)
     return had
+
+
+def rerun_if_stale(retriever: Retriever, say: Callable[[str], None]) -> dict[str, Any] | None:
+    """After the corpus has changed size a lot: calibrate again the way it was done — on the
+    stored questions, or with masked pseudo-queries — and store it; a calibration that needs the
+    teacher is left to the user (turns use the safe default meanwhile, and say so)."""
+    import tempfile
+
+    from openbook.db import chunks as chunk_rows
+
+    from .retriever import stale
+
+    stored = meta.get(retriever.store, CALIBRATION_KEY)
+    if not stored or not stale(stored, chunk_rows.count(retriever.store)):
+        return None
+    was = f"{stored['chunks']} chunks when fusion was calibrated"
+    if stored.get("kind") == "generated":
+        say(f"The library changed size a lot ({was}); turns use the safe default until you rerun "
+            "`openbook tune retrieval`.")  # fmt: skip
+        return None
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            qfile = None
+            if stored.get("questions"):
+                qfile = Path(tmp) / "questions.jsonl"
+                qfile.write_text("".join(json.dumps(q) + "\n" for q in stored["questions"]))
+            result = run(retriever, stored["kind"], stored.get("queries") or 200, questions=qfile,
+                         seed=stored.get("seed", 0))  # fmt: skip
+    except OpenbookError as exc:
+        say(f"The library changed size a lot ({was}) and calibrating again failed: {exc.message}; "
+            "turns use the safe default.")  # fmt: skip
+        return None
+    save(retriever, result)
+    say(f"The library changed size a lot ({was}): fusion calibrated again, now {result['label']}.")
+    return result
