@@ -81,12 +81,12 @@ def tune_retrieval(
         before, source = retriever.fusion()
         result = tuning.run(
             retriever,
-            kind,
+            kind,  # type: ignore[arg-type]
             queries,
             teacher=model,
             questions=questions_file,
             seed=seed,
-            say=err,  # type: ignore[arg-type]
+            say=err,
         )
         result["stored"] = not dry_run
         if not dry_run:

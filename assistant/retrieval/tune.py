@@ -187,7 +187,7 @@ def run(
             raise OpenbookError(f"{questions} has {len(items)} questions; calibration needs at least 10")
         say(f"Scoring {len(calibrate.grid())} fusion candidates on {len(items)} of your questions…")
         cases, key, n_queries = question_cases(retriever, items, depth), sources.__getitem__, len(items)
-        kept = [{"question": i.question, "gold_doc": i.gold_doc} for i in items]  # for a rerun
+        kept = [{"question": i.question, "gold_doc": str(i.gold_doc)} for i in items]  # for a rerun
     elif kind == "masked":
         pseudo = masked_queries(rows, queries, seed)
     else:
