@@ -74,7 +74,7 @@ class LibraryAccess:
         return library.document_hits(self.store, name, limit)
 
     def search_note(self) -> str:
-        fusion, source = self.retriever.fusion()
+        fusion, source = self.retriever.last_fusion or self.retriever.fusion()
         s = self.retriever.settings
         return (
             f"fusion: {fusion.label()} ({source}); rewrites weighted {s.rewrite_weight:g}, "

@@ -26,7 +26,7 @@ from openbook.agents.kit.llm import ChatOptions, ModelError, structured
 from openbook.agents.rewriter import Rewrite, RewriteInput, RewriteOutput
 
 from ..evaluation.metrics import ndcg_at
-from ..retrieval.calibrate import Case
+from ..retrieval.calibrate import Case, top_keys
 from ..retrieval.fusion import anchored
 from .examples import Example
 
@@ -101,12 +101,7 @@ class Scorer:
             if plain
             else anchored(self.fusion, lists, 1, s.anchor_rank, s.rewrite_weight)
         )
-        ranked: dict[str, None] = {}
-        for f in fused:
-            ranked.setdefault(self.key(f.chunk_id), None)
-            if len(ranked) >= 10:
-                break
-        return ndcg_at(list(ranked), relevant, 10)
+        return ndcg_at(top_keys(fused, self.key, 10), relevant, 10)
 
     def question(self, q: Question) -> Case:
         lists, _ = self.retriever.legs([q.text], "hybrid", depth=self.depth)

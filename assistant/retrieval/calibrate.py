@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ..evaluation.metrics import ndcg_at
-from .fusion import Fusion, RankedList
+from .fusion import Fused, Fusion, RankedList
 
 RRF_K = (1, 2, 3, 5, 10, 20, 40, 60, 100)
 BM25_WEIGHTS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
@@ -40,15 +40,19 @@ def leg_only(leg: str) -> Fusion:
     return Fusion(method="rrf", rrf_k=60, bm25_weight=0.0, vector_weight=1.0)
 
 
-def ranked_keys(fusion: Fusion, lists: list[RankedList], key: Callable[[int], str], n: int) -> list[str]:
-    """The first ``n`` distinct keys (documents, or chunks) of the fused order."""
-    lists = [r for r in lists if _weight(fusion, r.leg) > 0]
+def top_keys(fused: Iterable[Fused], key: Callable[[int], str], n: int) -> list[str]:
+    """The first ``n`` distinct keys (documents, or chunks) of a fused order."""
     out: dict[str, None] = {}
-    for f in fusion.fuse(lists):
+    for f in fused:
         out.setdefault(key(f.chunk_id), None)
         if len(out) >= n:
             break
     return list(out)
+
+
+def ranked_keys(fusion: Fusion, lists: list[RankedList], key: Callable[[int], str], n: int) -> list[str]:
+    """The first ``n`` distinct keys of ``fusion``'s order (a leg it weighs 0 left out)."""
+    return top_keys(fusion.fuse([r for r in lists if _weight(fusion, r.leg) > 0]), key, n)
 
 
 def _weight(fusion: Fusion, leg: str) -> float:

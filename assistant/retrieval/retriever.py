@@ -57,6 +57,7 @@ class Retriever:
         self._index: bm25.BM25Index | None = None
         self._lock = threading.Lock()
         self.builds = 0  # full BM25 builds by this retriever (loads from the cache do not count)
+        self.last_fusion: tuple[Fusion, str] | None = None  # what the last fuse() used (for traces)
         self.loads = 0
 
     # -- the BM25 index ------------------------------------------------------------------------
@@ -163,7 +164,8 @@ class Retriever:
 
     def fuse(self, lists: list[RankedList], k: int, originals: int = 1) -> list[RetrievedChunk]:
         """``originals``: how many leading queries are the question itself (not rewrites)."""
-        fusion, _source = self.fusion()
+        self.last_fusion = self.fusion()
+        fusion = self.last_fusion[0]
         s = self.settings
         fused = anchored(fusion, lists, originals, s.anchor_rank, s.rewrite_weight)[:k]
         if not fused:
