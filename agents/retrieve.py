@@ -47,7 +47,8 @@ class Retrieve(Step[RetrieveInput, RetrieveOutput]):
             ctx.note(ctx.library.search_note())
         if self.plain:
             return RetrieveOutput(hits=hits, chunks=[h.chunk_id for h in hits])
-        near = [h for h in hits if h.vector_distance is not None and h.vector_distance <= s.max_distance]
+        # A hit with no distance (BM25-only retrieval: nothing was embedded) cannot be judged: kept.
+        near = [h for h in hits if h.vector_distance is None or h.vector_distance <= s.max_distance]
         if len(near) < len(hits):
             ctx.note(
                 f"evidence gate dropped {len(hits) - len(near)} chunk(s) "

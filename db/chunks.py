@@ -30,6 +30,17 @@ def by_ids(store: Transactional, ids: list[int]) -> dict[int, dict[str, Any]]:
     return {int(r["id"]): r for r in execute(store, "chunks_by_ids", {"ids": ids})}
 
 
+def distances(store: Transactional, vectors: Iterable[np.ndarray], ids: list[int]) -> dict[int, float]:
+    """Each chunk's smallest cosine distance to any of the vectors."""
+    best: dict[int, float] = {}
+    with store.transaction() as conn:
+        for vector in vectors:
+            for r in run(conn, "chunk_distances", {"embedding": vector, "ids": ids}):
+                d = float(r["distance"])
+                best[int(r["id"])] = min(d, best.get(int(r["id"]), d))
+    return best
+
+
 def all_for_tuning(store: Transactional) -> list[dict[str, Any]]:
     """Every chunk's id, document, ordinal and text (pseudo-queries for calibration)."""
     return execute(store, "chunks_for_tuning")

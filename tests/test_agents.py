@@ -225,3 +225,31 @@ def test_a_quote_then_answer_reply_keeps_the_answer_and_the_quote_for_the_trace(
     )
     for other in ("Titan [2]", 'Quote [2]: "Titan is the largest."', "Answer: Titan [2]"):
         assert split_quote(other) == (other, None)  # anything else is left as it is
+
+
+class _Shelf:
+    """A library whose search returns the given hits."""
+
+    def __init__(self, hits):
+        self.hits = hits
+
+    def search(self, queries, k, filters=None):
+        return self.hits[:k]
+
+    def search_note(self):
+        return "fusion: test"
+
+
+def test_evidence_gate_drops_far_chunks_and_keeps_those_it_cannot_judge():
+    from openbook.agents.retrieve import Retrieve
+
+    passages = [Passage(n=i, text=f"passage {i}") for i in (1, 2, 3)]
+    hits = hits_for(passages)
+    hits[1].vector_distance, hits[2].vector_distance = 0.9, None  # far; no distance (BM25 mode)
+    ctx = StepContext(models={}, settings={"max_distance": 0.65}, tracer=NullTracer(), library=_Shelf(hits))
+    state = TurnState(question="q", piece="q", queries=["q"])
+    Retrieve().execute(state, ctx)
+    assert [h.chunk_id for h in state.hits] == [1, 3]
+    state = TurnState(question="q", piece="q", queries=["q"])
+    Retrieve(plain=True).execute(state, ctx)
+    assert [h.chunk_id for h in state.hits] == [1, 2, 3]  # the plain baseline has no gate

@@ -159,3 +159,20 @@ def test_convex_combination_of_normalised_scores_by_hand():
         convex([bm25], alpha=1.5)
     assert normalised(RankedList("bm25", 0, [(5, 3.0), (6, 3.0)])) == [1.0, 1.0]
     assert normalised(RankedList("bm25", 0, [(5, 0.0)])) == [0.0]  # no term matched
+
+
+def test_hits_only_bm25_found_get_their_vector_distance(store, embedder, solar, tmp_path):
+    # The vector leg finds nothing (as when the gold chunk is past its candidates): every fused
+    # hit comes from BM25 alone, and still gets its exact distance to the nearest query.
+    query = "Olympus Mons volcano"
+    r = _retriever(store, embedder, tmp_path)
+    r.vector_leg = lambda vectors, depth, ids=None: [RankedList("vector", i, []) for i in range(len(vectors))]
+    hits = r.retrieve(query, 5)
+    assert hits and all(h.vector_rank is None and h.vector_distance is not None for h in hits)
+    exact = {
+        h.chunk_id: h.vector_distance
+        for h in _retriever(store, embedder, tmp_path).retrieve(query, 50, mode="vector")
+    }
+    for h in hits:
+        assert h.vector_distance == pytest.approx(exact[h.chunk_id], abs=1e-5)
+    assert all(h.vector_distance is None for h in r.retrieve(query, 5, mode="bm25"))

@@ -208,5 +208,16 @@ class Retriever:
         queries = [q for q in dict.fromkeys(q.strip() for q in queries) if q]
         if not queries:
             return []
-        lists, _ = self.legs(queries, mode or self.settings.mode, filters=filters)
-        return self.fuse(lists, k or self.settings.k)
+        mode = mode or self.settings.mode
+        vectors = self.embedder.embed_batch(queries) if mode != "bm25" else None
+        lists, _ = self.legs(queries, mode, filters=filters, vectors=vectors)
+        hits = self.fuse(lists, k or self.settings.k)
+        missing = [h.chunk_id for h in hits if h.vector_distance is None]
+        if vectors is not None and missing:
+            # A chunk only BM25 found still gets its distance to the nearest query, so that the
+            # evidence gate judges it instead of dropping it for want of one.
+            found = chunk_rows.distances(self.store, vectors, missing)
+            for h in hits:
+                if h.vector_distance is None and h.chunk_id in found:
+                    h.vector_distance = found[h.chunk_id]
+        return hits

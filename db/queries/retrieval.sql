@@ -32,6 +32,10 @@ SELECT c.id, c.document_id, c.ordinal, c.text, c.metadata, d.source, d.title
 FROM chunks c JOIN documents d ON d.id = c.document_id
 WHERE c.id = ANY(%(ids)s);
 
+-- name: chunk_distances
+-- Exact cosine distances of given chunks to one query vector (fused hits the vector leg missed).
+SELECT id, embedding <=> %(embedding)s AS distance FROM chunks WHERE id = ANY(%(ids)s);
+
 -- name: chunk_sources
 SELECT c.id, d.source FROM chunks c JOIN documents d ON d.id = c.document_id;
 
