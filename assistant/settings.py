@@ -140,7 +140,11 @@ class PipelineSettings(_Section):
     rewrite: bool = Field(True, description="Rewrite each piece into keywords.")
     hyde: bool = Field(True, description="Also search a hypothetical answer passage (HyDE).")
     filter: bool = Field(True, description="Judge each retrieved chunk's relevance.")
-    distill: bool = Field(True, description="Distill kept chunks into a cited note.")
+    distill: bool | None = Field(
+        None,
+        description="Distill kept chunks into a cited note. Unset: unless the answer model is "
+        "the shipped reader, which reads whole passages better.",
+    )
     distill_mode: Literal["extractive", "model"] = Field(
         "extractive",
         description="extractive: the sentences closest to the question (robust with small "

@@ -26,6 +26,19 @@ from .settings import PipelineSettings, Settings
 from .store import Store
 
 
+def step_switches(p: PipelineSettings, models: dict[str, ChatModel]) -> dict[str, bool]:
+    """Each step switch as it applies to a turn answered by ``models``. ``distill`` unset (the
+    default) distils unless the answer model is the shipped reader, which was trained on whole
+    passages and reads them better than a note of a few sentences (README: Benchmarks)."""
+    from .models.resolve import READER_NAME
+
+    out = {name: getattr(p, name) for name in SWITCHES}
+    if out["distill"] is None:
+        answerer = models.get("answerer") or models.get("default")
+        out["distill"] = getattr(answerer, "name", None) != READER_NAME
+    return out
+
+
 class TurnCancelled(Exception):
     """Raised from a token callback to stop a running turn (the trace says "cancelled")."""
 
@@ -167,9 +180,10 @@ class Turn:
         """Run a declared pipeline over ``state`` inside one trace; the trace ends ``ok``,
         ``cancelled`` or ``error``. ``ask`` and the evaluation's configurations use this."""
         p = pipeline or self.settings.pipeline
+        switches = step_switches(p, self.models)
         meta = {
             **(metadata or {}),
-            "pipeline": p.model_dump(),
+            "pipeline": {**p.model_dump(), **switches},
             "models": {r: f"{m.name} ({m.backend})" for r, m in self.models.items()},
         }
         trace = tracing.start_trace(
@@ -181,7 +195,7 @@ class Turn:
             models=self.models,
             library=self.library,
             settings=p.model_dump(),
-            switches={name: getattr(p, name) for name in SWITCHES},
+            switches=switches,
             tracer=trace,
             on_token=on_token,
         )

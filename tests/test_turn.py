@@ -124,3 +124,28 @@ def test_single_questions_are_not_split(turn, models, store):
     split = next(s for s in tracing.load(store, r.trace_id)[1] if s["name"] == "split")
     assert models["splitter"].calls == [] and "not split" in split["notes"][0]
     assert split["output"] == {"sub_questions": ["What causes tides?"]}
+
+
+def test_the_shipped_reader_reads_whole_passages_unless_distill_is_set(turn, models, store, settings):
+    from openbook.assistant.models.resolve import READER_NAME
+    from openbook.assistant.turn import step_switches
+    from tests.fakes import FakeChat
+
+    assert settings.pipeline.distill is None  # unset: the answer model decides
+    assert step_switches(settings.pipeline, models)["distill"] is True
+    reader = FakeChat(READER_NAME)
+    assert step_switches(settings.pipeline, {**models, "answerer": reader})["distill"] is False
+    forced = settings.pipeline.model_copy(update={"distill": True})
+    assert step_switches(forced, {**models, "answerer": reader})["distill"] is True
+
+    turn.models["answerer"] = reader.enqueue("Tides come from the Moon [1].")
+    p = settings.pipeline.model_copy(
+        update={"split": False, "rewrite": False, "hyde": False, "filter": False}
+    )
+    r = turn.ask("What causes tides?", pipeline=p)
+    row, spans = tracing.load(store, r.trace_id)
+    assert "distill" not in {s["name"] for s in spans}
+    assert row["metadata"]["pipeline"]["distill"] is False  # the trace records what applied
+    by = {s["name"]: s for s in spans}
+    given = [p["text"] for p in by["answer"]["input"]["passages"]]
+    assert given and given == [c["text"] for c in by["retrieve"]["chunks"]][: len(given)]  # whole chunks

@@ -23,8 +23,11 @@ class OpenbookCommands(Provider):
             ("Copy last answer", "Copy the last answer to the clipboard", app.action_copy_answer),
             ("Switch answer model…", "Use another model for answers", app.action_switch_model),
         ]
+        switches = app.controller.switches()
         for step in SWITCHES:
-            state = "on" if getattr(app.controller.pipeline, step) else "off"
+            state = "on" if switches[step] else "off"
+            if getattr(app.controller.pipeline, step) is None:
+                state += ", by the answer model"
             items.append(
                 (
                     f"Toggle {step} (now {state})",

@@ -99,9 +99,15 @@ class ChatController:
     def toggle(self, step: str) -> bool:
         if step not in SWITCHES:
             raise ValueError(f"no step switch {step!r}")
-        value = not getattr(self.pipeline, step)
+        value = not self.switches()[step]
         self.pipeline = self.pipeline.model_copy(update={step: value})
         return value
+
+    def switches(self) -> dict[str, bool]:
+        """The step switches as the next turn applies them (``distill`` unset follows the model)."""
+        from ..turn import step_switches
+
+        return step_switches(self.pipeline, self.backend.turn.models if self.backend else {})
 
     def switch_answer_model(self, name: str) -> str:
         """Use another answer model; returns how it is served and why (OpenbookError if not)."""
