@@ -1,5 +1,7 @@
-"""Hybrid retrieval of the current piece's search texts, then the evidence gate: chunks farther
-than ``max_distance`` (cosine) from every query are dropped."""
+"""Hybrid retrieval of the current piece's search texts, then the evidence gate: with ``gate =
+"chunk"`` chunks farther than ``max_distance`` (cosine) from every query are dropped; with
+``"nearest"`` the piece keeps its top-k when its nearest chunk is within ``max_distance``, and
+nothing otherwise (the answerer then declines)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ class RetrieveSettings(StepSettings):
     k_per_piece: int = 4
     max_passages: int = 6
     max_distance: float = 0.65
+    gate: str = "chunk"
 
 
 class Retrieve(Step[RetrieveInput, RetrieveOutput]):
@@ -49,6 +52,10 @@ class Retrieve(Step[RetrieveInput, RetrieveOutput]):
             return RetrieveOutput(hits=hits, chunks=[h.chunk_id for h in hits])
         # A hit with no distance (BM25-only retrieval: nothing was embedded) cannot be judged: kept.
         near = [h for h in hits if h.vector_distance is None or h.vector_distance <= s.max_distance]
+        if s.gate == "nearest":
+            if hits and not near:
+                ctx.note(f"evidence gate: even the nearest chunk is farther than {s.max_distance}")
+            return RetrieveOutput(hits=hits if near else [], chunks=[h.chunk_id for h in hits] if near else [])
         if len(near) < len(hits):
             ctx.note(
                 f"evidence gate dropped {len(hits) - len(near)} chunk(s) "

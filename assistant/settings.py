@@ -159,6 +159,11 @@ class PipelineSettings(_Section):
         le=2,
         description="Evidence gate: chunks farther than this (cosine) from every query are dropped.",
     )
+    gate: Literal["chunk", "nearest"] = Field(
+        "chunk",
+        description="chunk: drop each chunk farther than max_distance; nearest: keep a piece's "
+        "chunks when its nearest one is within max_distance, else none.",
+    )
     filter_threshold: float = Field(
         0.5, ge=0, le=1, description="The filter keeps passages scored at least this (0..1)."
     )

@@ -253,3 +253,22 @@ def test_evidence_gate_drops_far_chunks_and_keeps_those_it_cannot_judge():
     state = TurnState(question="q", piece="q", queries=["q"])
     Retrieve(plain=True).execute(state, ctx)
     assert [h.chunk_id for h in state.hits] == [1, 2, 3]  # the plain baseline has no gate
+
+
+def test_nearest_gate_keeps_a_piece_whole_or_drops_it_whole():
+    from openbook.agents.retrieve import Retrieve
+
+    hits = hits_for([Passage(n=i, text=f"passage {i}") for i in (1, 2)])
+    hits[0].vector_distance, hits[1].vector_distance = 0.6, 0.9
+    state = TurnState(question="q", piece="q", queries=["q"])
+    settings = {"max_distance": 0.65, "gate": "nearest"}
+    Retrieve().execute(
+        state, StepContext(models={}, settings=settings, tracer=NullTracer(), library=_Shelf(hits))
+    )
+    assert [h.chunk_id for h in state.hits] == [1, 2]  # the nearest is close enough: both kept
+    hits[0].vector_distance = 0.7
+    state = TurnState(question="q", piece="q", queries=["q"])
+    Retrieve().execute(
+        state, StepContext(models={}, settings=settings, tracer=NullTracer(), library=_Shelf(hits))
+    )
+    assert state.hits == []
