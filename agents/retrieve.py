@@ -55,7 +55,8 @@ class Retrieve(Step[RetrieveInput, RetrieveOutput]):
         if s.gate == "nearest":
             if hits and not near:
                 ctx.note(f"evidence gate: even the nearest chunk is farther than {s.max_distance}")
-            return RetrieveOutput(hits=hits if near else [], chunks=[h.chunk_id for h in hits] if near else [])
+            kept = hits if near else []
+            return RetrieveOutput(hits=kept, chunks=[h.chunk_id for h in kept])
         if len(near) < len(hits):
             ctx.note(
                 f"evidence gate dropped {len(hits) - len(near)} chunk(s) "
