@@ -139,7 +139,11 @@ class PipelineSettings(_Section):
     split: bool = Field(True, description="Split questions into sub-questions.")
     rewrite: bool = Field(True, description="Rewrite each piece into keywords.")
     hyde: bool = Field(True, description="Also search a hypothetical answer passage (HyDE).")
-    filter: bool = Field(True, description="Judge each retrieved chunk's relevance.")
+    filter: bool | None = Field(
+        None,
+        description="Judge each retrieved chunk's relevance. Unset: unless the answer model is "
+        "the shipped reader, which was trained to ignore distractors.",
+    )
     distill: bool | None = Field(
         None,
         description="Distill kept chunks into a cited note. Unset: unless the answer model is "

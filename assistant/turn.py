@@ -27,16 +27,16 @@ from .store import Store
 
 
 def step_switches(p: PipelineSettings, models: dict[str, ChatModel]) -> dict[str, bool]:
-    """Each step switch as it applies to a turn answered by ``models``. ``distill`` unset (the
-    default) distils unless the answer model is the shipped reader, which was trained on whole
-    passages and reads them better than a note of a few sentences (README: Benchmarks)."""
+    """Each step switch as it applies to a turn answered by ``models``. ``filter`` and
+    ``distill`` unset (their default) follow the answer model: on, except for the shipped
+    reader, which was trained on whole passages with distractors among them and reads them
+    better unfiltered and undistilled (README: Benchmarks, "The agent pipeline and the reader")."""
     from .models.resolve import READER_NAME
 
+    answerer = models.get("answerer") or models.get("default")
+    reader = getattr(answerer, "name", None) == READER_NAME
     out = {name: getattr(p, name) for name in SWITCHES}
-    if out["distill"] is None:
-        answerer = models.get("answerer") or models.get("default")
-        out["distill"] = getattr(answerer, "name", None) != READER_NAME
-    return out
+    return {name: (not reader if on is None else on) for name, on in out.items()}
 
 
 class TurnCancelled(Exception):

@@ -281,10 +281,10 @@ def test_palette_actions(make_app, models, tmp_path, monkeypatch):
 
     async def scenario():
         async with app.run_test(size=(80, 24)) as pilot:
-            assert app.controller.pipeline.filter is True
+            assert app.controller.pipeline.filter is None and app.controller.switches()["filter"]
             app.toggle_step("filter")
             assert app.controller.pipeline.filter is False
-            # distill is unset: it follows the answer model (a fake here: on); toggling sets it.
+            # distill is unset too: it follows the answer model (a fake here: on); toggling sets it.
             assert app.controller.pipeline.distill is None and app.controller.switches()["distill"]
             app.toggle_step("distill")
             assert app.controller.pipeline.distill is False

@@ -126,25 +126,26 @@ def test_single_questions_are_not_split(turn, models, store):
     assert split["output"] == {"sub_questions": ["What causes tides?"]}
 
 
-def test_the_shipped_reader_reads_whole_passages_unless_distill_is_set(turn, models, store, settings):
+def test_the_shipped_reader_reads_whole_passages_unless_set_otherwise(turn, models, store, settings):
     from openbook.assistant.models.resolve import READER_NAME
     from openbook.assistant.turn import step_switches
     from tests.fakes import FakeChat
 
-    assert settings.pipeline.distill is None  # unset: the answer model decides
-    assert step_switches(settings.pipeline, models)["distill"] is True
+    p = settings.pipeline
+    assert p.filter is None and p.distill is None  # unset: the answer model decides
+    assert step_switches(p, models) == {name: True for name in step_switches(p, models)}
     reader = FakeChat(READER_NAME)
-    assert step_switches(settings.pipeline, {**models, "answerer": reader})["distill"] is False
-    forced = settings.pipeline.model_copy(update={"distill": True})
+    switches = step_switches(p, {**models, "answerer": reader})
+    assert not switches["filter"] and not switches["distill"] and switches["split"] and switches["rewrite"]
+    forced = p.model_copy(update={"distill": True, "filter": True})
     assert step_switches(forced, {**models, "answerer": reader})["distill"] is True
+    assert step_switches(forced, {**models, "answerer": reader})["filter"] is True
 
     turn.models["answerer"] = reader.enqueue("Tides come from the Moon [1].")
-    p = settings.pipeline.model_copy(
-        update={"split": False, "rewrite": False, "hyde": False, "filter": False}
-    )
-    r = turn.ask("What causes tides?", pipeline=p)
+    r = turn.ask("What causes tides?", pipeline=p.model_copy(update={"rewrite": False, "hyde": False}))
     row, spans = tracing.load(store, r.trace_id)
-    assert "distill" not in {s["name"] for s in spans}
+    assert not {"filter", "distill"} & {s["name"] for s in spans}
+    assert models["filter"].calls == []
     assert row["metadata"]["pipeline"]["distill"] is False  # the trace records what applied
     by = {s["name"]: s for s in spans}
     given = [p["text"] for p in by["answer"]["input"]["passages"]]
