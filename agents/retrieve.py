@@ -1,7 +1,7 @@
 """Hybrid retrieval of the current piece's search texts, then the evidence gate: with ``gate =
-"chunk"`` chunks farther than ``max_distance`` (cosine) from every query are dropped; with
-``"nearest"`` the piece keeps its top-k when its nearest chunk is within ``max_distance``, and
-nothing otherwise (the answerer then declines)."""
+"nearest"`` (the default) the piece keeps its top-k when its nearest chunk is within
+``max_distance`` (cosine) of a query, and nothing otherwise (the answerer then declines); with
+``"chunk"`` each chunk farther than that from every query is dropped."""
 
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ class RetrieveOutput(BaseModel):
 
 
 class RetrieveSettings(StepSettings):
-    k_per_piece: int = 4
+    k_per_piece: int = 6
     max_passages: int = 6
-    max_distance: float = 0.65
-    gate: str = "chunk"
+    max_distance: float = 0.7
+    gate: str = "nearest"
 
 
 class Retrieve(Step[RetrieveInput, RetrieveOutput]):

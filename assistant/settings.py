@@ -155,18 +155,18 @@ class PipelineSettings(_Section):
         "models); model: the distiller model writes the facts.",
     )
     max_parts: int = Field(2, ge=1, le=6, description="Most sub-questions per question.")
-    k_per_piece: int = Field(4, ge=1, le=50, description="Chunks retrieved per sub-question.")
+    k_per_piece: int = Field(6, ge=1, le=50, description="Chunks retrieved per sub-question.")
     max_passages: int = Field(6, ge=1, le=30, description="Most passages given to the answerer.")
     max_distance: float = Field(
-        0.65,
+        0.7,
         gt=0,
         le=2,
-        description="Evidence gate: chunks farther than this (cosine) from every query are dropped.",
+        description="Evidence gate: how far (cosine distance) evidence may be from every query.",
     )
     gate: Literal["chunk", "nearest"] = Field(
-        "chunk",
-        description="chunk: drop each chunk farther than max_distance; nearest: keep a piece's "
-        "chunks when its nearest one is within max_distance, else none.",
+        "nearest",
+        description="nearest: a piece keeps its chunks when its nearest one is within "
+        "max_distance, else none; chunk: drop each chunk farther than max_distance.",
     )
     filter_threshold: float = Field(
         0.5, ge=0, le=1, description="The filter keeps passages scored at least this (0..1)."

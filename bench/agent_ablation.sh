@@ -2,13 +2,13 @@
 # The agent pipeline with the shipped reader, step by step (README: "The agent pipeline and the
 # reader"): `openbook eval qa` on the first 100 held-out questions of a SQuAD-Shifts set plus 20
 # of the next set asked of it (unanswerable there), for `ft-rag` and `ft-agent` variants:
-#   rag                  ft-rag: top-6 chunks of the question, no gate, the reader
-#   old                  ft-agent as it was: distilled note, 4 chunks per piece, per-chunk gate
-#   nodistill-k6         whole passages (what `pipeline.distill` unset gives the reader), 6 per piece
-#   nodistill-nofilter-k6  ... and no relevance filter
-#   bare-k6              ... and no split, rewrite or HyDE (the question alone through the gate)
-#   nearest-k6           whole passages, 6 per piece, gate "nearest"
-#   [SETS="reddit amazon_reviews"] [VARIANTS="rag old"] bash bench/agent_ablation.sh [OUT]
+#   rag                  ft-rag: the question's top-6 chunks, no gate, the reader
+#   chunk-k6             ft-agent, whole passages (no distill), 6 chunks per piece, the relevance
+#                        filter on, and the per-chunk gate at 0.65 (the old gate)
+#   chunk-nofilter-k6    ... without the filter
+#   default              ft-agent with the product defaults (for the reader: no filter, no
+#                        distill; 6 chunks per piece; gate "nearest" at 0.7)
+#   [SETS="reddit amazon_reviews"] [VARIANTS="rag default"] bash bench/agent_ablation.sh [OUT]
 # then: .venv/bin/python bench/agent_table.py OUT
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,20 +16,18 @@ out=${1:-bench/results/agent}
 data=${SQUAD_SHIFTS:-${XDG_CACHE_HOME:-$HOME/.cache}/openbook/datasets/squad_shifts}
 all=(new_wiki nyt reddit amazon_reviews)
 read -r -a sets <<< "${SETS:-${all[*]}}"
-read -r -a variants <<< "${VARIANTS:-rag old nodistill-k6 nodistill-nofilter-k6 bare-k6 nearest-k6}"
+read -r -a variants <<< "${VARIANTS:-rag chunk-k6 chunk-nofilter-k6 default}"
 P=OPENBOOK_PIPELINE__
-whole=("${P}DISTILL=false" "${P}K_PER_PIECE=6")
+old_gate=("${P}DISTILL=false" "${P}K_PER_PIECE=6" "${P}GATE=chunk" "${P}MAX_DISTANCE=0.65")
 for s in "${sets[@]}"; do
   for i in "${!all[@]}"; do [ "${all[$i]}" = "$s" ] && other=${all[$(((i + 1) % 4))]}; done
   for v in "${variants[@]}"; do
     config=ft-agent
     case $v in
       rag) config=ft-rag; env=() ;;
-      old) env=("${P}DISTILL=true" "${P}K_PER_PIECE=4" "${P}GATE=chunk") ;;
-      nodistill-k6) env=("${whole[@]}") ;;
-      nodistill-nofilter-k6) env=("${whole[@]}" "${P}FILTER=false") ;;
-      bare-k6) env=("${whole[@]}" "${P}FILTER=false" "${P}SPLIT=false" "${P}REWRITE=false" "${P}HYDE=false") ;;
-      nearest-k6) env=("${whole[@]}" "${P}GATE=nearest") ;;
+      chunk-k6) env=("${old_gate[@]}" "${P}FILTER=true") ;;
+      chunk-nofilter-k6) env=("${old_gate[@]}" "${P}FILTER=false") ;;
+      default) env=() ;;
       *) echo "unknown variant $v" >&2; exit 2 ;;
     esac
     echo "== $s $v $(date +%T)"

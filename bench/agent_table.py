@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-VARIANTS = ["rag", "old", "nodistill-k6", "nodistill-nofilter-k6", "bare-k6", "nearest-k6"]
+VARIANTS = ["rag", "chunk-k6", "chunk-nofilter-k6", "default"]
 SETS = ["new_wiki", "nyt", "reddit", "amazon_reviews"]
 
 

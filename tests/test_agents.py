@@ -246,7 +246,9 @@ def test_evidence_gate_drops_far_chunks_and_keeps_those_it_cannot_judge():
     passages = [Passage(n=i, text=f"passage {i}") for i in (1, 2, 3)]
     hits = hits_for(passages)
     hits[1].vector_distance, hits[2].vector_distance = 0.9, None  # far; no distance (BM25 mode)
-    ctx = StepContext(models={}, settings={"max_distance": 0.65}, tracer=NullTracer(), library=_Shelf(hits))
+    ctx = StepContext(
+        models={}, settings={"max_distance": 0.65, "gate": "chunk"}, tracer=NullTracer(), library=_Shelf(hits)
+    )
     state = TurnState(question="q", piece="q", queries=["q"])
     Retrieve().execute(state, ctx)
     assert [h.chunk_id for h in state.hits] == [1, 3]
