@@ -79,3 +79,21 @@ def test_unknown_or_invalid_values_are_clear_errors(monkeypatch):
 def test_mask_url():
     assert mask_url("postgresql://u:p@h/d") == "postgresql://u:***@h/d"
     assert mask_url("host=h password=secret user=u") == "host=h password=*** user=u"
+
+
+def test_the_readme_config_example_is_valid_and_states_the_defaults():
+    """The config.toml in the README loads, and every value it sets is the default it claims."""
+    import re
+    import tomllib
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = re.search(r"```toml\n(# ~/.config/openbook/config.toml\n.*?)```", readme, re.S)
+    assert block, "the README lost its config.toml example"
+    _write_config(block.group(1))
+    s, defaults = load_settings(), load_settings().model_construct()
+    example = tomllib.loads(block.group(1))
+    for section, values in example.items():
+        for name, value in values.items():
+            assert getattr(getattr(s, section), name) == value == getattr(getattr(defaults, section), name), (
+                f"README: [{section}] {name} = {value!r}"
+            )
