@@ -8,6 +8,8 @@
 #   chunk-nofilter-k6    ... without the filter
 #   default              ft-agent with the product defaults (for the reader: no filter, no
 #                        distill; 6 chunks per piece; gate "nearest" at 0.7)
+#   default-learned-rewriter  ... with the learned rewriter of bench/rewriter_experiment.sh
+#                        (REWRITER=path/openbook-rewriter.gguf, default build/rewriter/...)
 #   [SETS="reddit amazon_reviews"] [VARIANTS="rag default"] bash bench/agent_ablation.sh [OUT]
 # then: .venv/bin/python bench/agent_table.py OUT
 set -euo pipefail
@@ -28,6 +30,7 @@ for s in "${sets[@]}"; do
       chunk-k6) env=("${old_gate[@]}" "${P}FILTER=true") ;;
       chunk-nofilter-k6) env=("${old_gate[@]}" "${P}FILTER=false") ;;
       default) env=() ;;
+      default-learned-rewriter) env=("OPENBOOK_MODELS__REWRITER__LORA=$PWD/${REWRITER:-build/rewriter/openbook-rewriter.gguf}") ;;
       *) echo "unknown variant $v" >&2; exit 2 ;;
     esac
     echo "== $s $v $(date +%T)"
