@@ -3,6 +3,8 @@
 # reader"): `openbook eval qa` on the first 100 held-out questions of a SQuAD-Shifts set plus 20
 # of the next set asked of it (unanswerable there), for `ft-rag` and `ft-agent` variants:
 #   rag                  ft-rag: the question's top-6 chunks, no gate, the reader
+#   old                  ft-agent with the old defaults: distilled note, relevance filter, 4 chunks
+#                        per piece, per-chunk gate at 0.65
 #   chunk-k6             ft-agent, whole passages (no distill), 6 chunks per piece, the relevance
 #                        filter on, and the per-chunk gate at 0.65 (the old gate)
 #   chunk-nofilter-k6    ... without the filter
@@ -18,7 +20,7 @@ out=${1:-bench/results/agent}
 data=${SQUAD_SHIFTS:-${XDG_CACHE_HOME:-$HOME/.cache}/openbook/datasets/squad_shifts}
 all=(new_wiki nyt reddit amazon_reviews)
 read -r -a sets <<< "${SETS:-${all[*]}}"
-read -r -a variants <<< "${VARIANTS:-rag chunk-k6 chunk-nofilter-k6 default}"
+read -r -a variants <<< "${VARIANTS:-rag old chunk-k6 chunk-nofilter-k6 default}"
 P=OPENBOOK_PIPELINE__
 old_gate=("${P}DISTILL=false" "${P}K_PER_PIECE=6" "${P}GATE=chunk" "${P}MAX_DISTANCE=0.65")
 for s in "${sets[@]}"; do
@@ -27,6 +29,7 @@ for s in "${sets[@]}"; do
     config=ft-agent
     case $v in
       rag) config=ft-rag; env=() ;;
+      old) env=("${P}DISTILL=true" "${P}FILTER=true" "${P}K_PER_PIECE=4" "${P}GATE=chunk" "${P}MAX_DISTANCE=0.65") ;;
       chunk-k6) env=("${old_gate[@]}" "${P}FILTER=true") ;;
       chunk-nofilter-k6) env=("${old_gate[@]}" "${P}FILTER=false") ;;
       default) env=() ;;
