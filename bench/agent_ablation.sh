@@ -8,6 +8,8 @@
 #   chunk-k6             ft-agent, whole passages (no distill), 6 chunks per piece, the relevance
 #                        filter on, and the per-chunk gate at 0.65 (the old gate)
 #   chunk-nofilter-k6    ... without the filter
+#   note-k6              the distilled note (pipeline.distill = true), no filter, 6 per piece,
+#                        gate "nearest" at 0.7
 #   default              ft-agent with the product defaults (for the reader: no filter, no
 #                        distill; 6 chunks per piece; gate "nearest" at 0.7)
 #   default-learned-rewriter  ... with the learned rewriter of bench/rewriter_experiment.sh
@@ -32,6 +34,7 @@ for s in "${sets[@]}"; do
       old) env=("${P}DISTILL=true" "${P}FILTER=true" "${P}K_PER_PIECE=4" "${P}GATE=chunk" "${P}MAX_DISTANCE=0.65") ;;
       chunk-k6) env=("${old_gate[@]}" "${P}FILTER=true") ;;
       chunk-nofilter-k6) env=("${old_gate[@]}" "${P}FILTER=false") ;;
+      note-k6) env=("${P}DISTILL=true" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest" "${P}MAX_DISTANCE=0.7") ;;
       default) env=() ;;
       default-learned-rewriter) env=("OPENBOOK_MODELS__REWRITER__LORA=$PWD/${REWRITER:-build/rewriter/openbook-rewriter.gguf}") ;;
       *) echo "unknown variant $v" >&2; exit 2 ;;
