@@ -144,11 +144,7 @@ class PipelineSettings(_Section):
         description="Judge each retrieved chunk's relevance. Unset: unless the answer model is "
         "the shipped reader, which was trained to ignore distractors.",
     )
-    distill: bool | None = Field(
-        None,
-        description="Distill kept chunks into a cited note. Unset: unless the answer model is "
-        "the shipped reader, which reads whole passages better.",
-    )
+    distill: bool = Field(True, description="Distill kept chunks into a cited note.")
     distill_mode: Literal["extractive", "model"] = Field(
         "extractive",
         description="extractive: the sentences closest to the question (robust with small "

@@ -27,10 +27,10 @@ from .store import Store
 
 
 def step_switches(p: PipelineSettings, models: dict[str, ChatModel]) -> dict[str, bool]:
-    """Each step switch as it applies to a turn answered by ``models``. ``filter`` and
-    ``distill`` unset (their default) follow the answer model: on, except for the shipped
-    reader, which was trained on whole passages with distractors among them and reads them
-    better unfiltered and undistilled (README: Benchmarks, "The agent pipeline and the reader")."""
+    """Each step switch as it applies to a turn answered by ``models``. ``filter`` unset (its
+    default) follows the answer model: on, except for the shipped reader, which was trained with
+    distractors among its passages and gains nothing from a relevance judge in front of it
+    (README: Benchmarks, "The agent pipeline and the reader")."""
     from .models.resolve import READER_NAME
 
     answerer = models.get("answerer") or models.get("default")

@@ -8,13 +8,12 @@
 #   chunk-k6             ft-agent, whole passages (no distill), 6 chunks per piece, the relevance
 #                        filter on, and the per-chunk gate at 0.65 (the old gate)
 #   chunk-nofilter-k6    ... without the filter
-#   note-k6              the distilled note (pipeline.distill = true), no filter, 6 per piece,
-#                        gate "nearest" at 0.7
-#   default              ft-agent with the product defaults (for the reader: no filter, no
-#                        distill; 6 chunks per piece; gate "nearest" at 0.7)
-#   default-learned-rewriter  ... with the learned rewriter of bench/rewriter_experiment.sh
-#                        (REWRITER=path/openbook-rewriter.gguf, default build/rewriter/...)
-#   [SETS="reddit amazon_reviews"] [VARIANTS="rag default"] bash bench/agent_ablation.sh [OUT]
+#   passages-k6          whole passages (pipeline.distill = false), no filter, 6 per piece, gate
+#                        "nearest" at 0.7
+#   note-k6              the same with the distilled note: today's defaults for the reader
+#   passages-k6-learned-rewriter  passages-k6 with the learned rewriter of
+#                        bench/rewriter_experiment.sh (REWRITER=path, default build/rewriter/...)
+#   [SETS="reddit amazon_reviews"] [VARIANTS="rag note-k6"] bash bench/agent_ablation.sh [OUT]
 # then: .venv/bin/python bench/agent_table.py OUT
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +21,7 @@ out=${1:-bench/results/agent}
 data=${SQUAD_SHIFTS:-${XDG_CACHE_HOME:-$HOME/.cache}/openbook/datasets/squad_shifts}
 all=(new_wiki nyt reddit amazon_reviews)
 read -r -a sets <<< "${SETS:-${all[*]}}"
-read -r -a variants <<< "${VARIANTS:-rag old chunk-k6 chunk-nofilter-k6 default}"
+read -r -a variants <<< "${VARIANTS:-rag old chunk-k6 chunk-nofilter-k6 passages-k6 note-k6}"
 P=OPENBOOK_PIPELINE__
 old_gate=("${P}DISTILL=false" "${P}K_PER_PIECE=6" "${P}GATE=chunk" "${P}MAX_DISTANCE=0.65")
 for s in "${sets[@]}"; do
@@ -35,8 +34,9 @@ for s in "${sets[@]}"; do
       chunk-k6) env=("${old_gate[@]}" "${P}FILTER=true") ;;
       chunk-nofilter-k6) env=("${old_gate[@]}" "${P}FILTER=false") ;;
       note-k6) env=("${P}DISTILL=true" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest" "${P}MAX_DISTANCE=0.7") ;;
-      default) env=() ;;
-      default-learned-rewriter) env=("OPENBOOK_MODELS__REWRITER__LORA=$PWD/${REWRITER:-build/rewriter/openbook-rewriter.gguf}") ;;
+      passages-k6) env=("${P}DISTILL=false" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest" "${P}MAX_DISTANCE=0.7") ;;
+      passages-k6-learned-rewriter) env=("${P}DISTILL=false" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest"
+        "${P}MAX_DISTANCE=0.7" "OPENBOOK_MODELS__REWRITER__LORA=$PWD/${REWRITER:-build/rewriter/openbook-rewriter.gguf}") ;;
       *) echo "unknown variant $v" >&2; exit 2 ;;
     esac
     echo "== $s $v $(date +%T)"

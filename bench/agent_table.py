@@ -9,7 +9,15 @@ import json
 import sys
 from pathlib import Path
 
-VARIANTS = ["rag", "old", "chunk-k6", "chunk-nofilter-k6", "note-k6", "default", "default-learned-rewriter"]
+VARIANTS = [
+    "rag",
+    "old",
+    "chunk-k6",
+    "chunk-nofilter-k6",
+    "passages-k6",
+    "note-k6",
+    "passages-k6-learned-rewriter",
+]
 SETS = ["new_wiki", "nyt", "reddit", "amazon_reviews"]
 
 

@@ -284,10 +284,10 @@ def test_palette_actions(make_app, models, tmp_path, monkeypatch):
             assert app.controller.pipeline.filter is None and app.controller.switches()["filter"]
             app.toggle_step("filter")
             assert app.controller.pipeline.filter is False
-            # distill is unset too: it follows the answer model (a fake here: on); toggling sets it.
-            assert app.controller.pipeline.distill is None and app.controller.switches()["distill"]
-            app.toggle_step("distill")
-            assert app.controller.pipeline.distill is False
+            app.toggle_step("filter")  # set now (no longer following the answer model): on again
+            assert app.controller.pipeline.filter is True and app.controller.switches()["filter"]
+            app.toggle_step("filter")
+            assert app.controller.pipeline.filter is False
             models["rewriter"].enqueue({"keywords": "Mars moons", "hypothetical_answer": ""})
             models["answerer"].enqueue("Phobos [1].")
             await ask(pilot, app, "What are the moons of Mars?")
