@@ -35,8 +35,7 @@ def step_switches(p: PipelineSettings, models: dict[str, ChatModel]) -> dict[str
 
     answerer = models.get("answerer") or models.get("default")
     reader = getattr(answerer, "name", None) == READER_NAME
-    out = {name: getattr(p, name) for name in SWITCHES}
-    return {name: (not reader if on is None else on) for name, on in out.items()}
+    return {name: (not reader if (on := getattr(p, name)) is None else on) for name in SWITCHES}
 
 
 class TurnCancelled(Exception):

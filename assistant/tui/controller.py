@@ -104,7 +104,7 @@ class ChatController:
         return value
 
     def switches(self) -> dict[str, bool]:
-        """The step switches as the next turn applies them (``distill`` unset follows the model)."""
+        """The step switches as the next turn applies them (``filter`` unset follows the answer model)."""
         from ..turn import step_switches
 
         return step_switches(self.pipeline, self.backend.turn.models if self.backend else {})
