@@ -228,7 +228,7 @@ def train(
         opt.zero_grad()
         step += 1
         losses.append(float(loss.detach()))
-        progress(step, total, float(loss))
+        progress(step, total, losses[-1])
         if step % cfg.save_every == 0 or step == total:
             ckpt.mkdir(exist_ok=True)
             torch.save(get_peft_model_state_dict(model), ckpt / "adapter.pt")
