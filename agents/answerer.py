@@ -1,11 +1,17 @@
 """Write the final answer from the evidence, citing passages as [n], streamed; decline when
 there is no evidence instead of guessing. The answer is then checked: echoed evidence tags are
 removed, citations of passages the answerer was not given are removed, and an answer that cites
-nothing gets the [n] of the passage its sentences were copied from."""
+nothing gets the [n] of the passage its sentences were copied from.
+
+When the evidence is the distilled note and the ``reread`` step will follow, a decline is held
+back instead of streamed: the reread answers again from the whole passages, so the user never
+sees "I could not find…" followed by an answer."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -18,6 +24,17 @@ from .kit.step import Step, StepContext, StepSettings, TurnState
 
 CITE = re.compile(r"\[(\d{1,3})\]")
 
+DECLINE_PATTERNS = re.compile(
+    r"could not find|couldn't find|do(es)? not (say|mention|contain)|not (mentioned|stated) in|"
+    r"no information|don't know|do not know|cannot answer|can't answer",
+    re.I,
+)
+
+
+def is_decline(answer: str) -> bool:
+    """Whether an answer says the evidence does not hold the answer."""
+    return bool(DECLINE_PATTERNS.search(answer))
+
 
 class AnswerInput(BaseModel):
     question: str
@@ -28,6 +45,7 @@ class AnswerOutput(BaseModel):
     text: str
     declined: bool = False
     cited: list[int] = Field(default_factory=list)
+    shown: bool = True  # the text reached the user (streamed); False: held back, or no stream
 
 
 class AnswerSettings(StepSettings):
@@ -44,17 +62,27 @@ class Answer(Step[AnswerInput, AnswerOutput]):
     def read(self, state: TurnState, ctx: StepContext) -> AnswerInput:
         return AnswerInput(question=state.query or state.question, passages=state.evidence)
 
+    def execute(self, state: TurnState, ctx: StepContext) -> None:
+        """As every step, with the token stream holding back a decline when a reread follows."""
+        if ctx.on_token is not None and rereads(state, ctx):
+            ctx = replace(ctx, on_token=HeldDecline(ctx.on_token))
+        super().execute(state, ctx)
+
     def skip(self, state: TurnState, inp: AnswerInput) -> tuple[str, AnswerOutput] | None:
         if inp.passages:
             return None
         return (
             "no evidence survived retrieval and filtering: declined",
-            AnswerOutput(text=prompt_text("decline"), declined=True),
+            AnswerOutput(text=prompt_text("decline"), declined=True, shown=False),
         )
 
     def run(self, ctx: StepContext, inp: AnswerInput) -> AnswerOutput:
         s = AnswerSettings.of(ctx)
+        held = ctx.on_token if isinstance(ctx.on_token, HeldDecline) else None
         result = stream_answer(self, ctx, inp)
+        declined = is_decline(result.text)
+        if held is not None and not declined:
+            held.release()
         text, quote = split_quote(result.text.strip())
         if quote:
             ctx.note(f"the reader quoted first: {quote}")
@@ -71,12 +99,53 @@ class Answer(Step[AnswerInput, AnswerOutput]):
             text, added = attribute(text, inp.passages, s.attribute_overlap)
             if added:
                 ctx.note(f"the answer cited nothing; attributed [n] by word overlap: {added}")
-        return AnswerOutput(text=text, cited=sorted({int(n) for n in CITE.findall(text)}))
+        shown = ctx.on_token is not None and (held is None or held.released)
+        if declined and not shown:
+            ctx.note("the answer declined from the note: held back for the reread")
+        return AnswerOutput(
+            text=text, declined=declined, cited=sorted({int(n) for n in CITE.findall(text)}), shown=shown
+        )
 
     def write(self, state: TurnState, out: AnswerOutput, ctx: StepContext) -> None:
         state.answer, state.declined = out.text, out.declined
-        if out.declined and ctx.on_token:
+        state.answer_shown = out.shown
+        if not out.shown and not rereads(state, ctx) and ctx.on_token:
             ctx.on_token(out.text)
+            state.answer_shown = True
+
+
+def rereads(state: TurnState, ctx: StepContext) -> bool:
+    """Whether a decline now would be answered again from the whole passages: the ``reread``
+    switch is on and the evidence is the note distilled from passages, not the passages."""
+    return (
+        ctx.switches.get("reread", False)
+        and bool(state.passages)
+        and bool(state.evidence)
+        and state.evidence != state.passages
+    )
+
+
+class HeldDecline:
+    """Streams tokens on, except while the answer so far could still become a decline: those
+    are held until it clearly does not (``release``), and dropped if it does."""
+
+    def __init__(self, on_token: Callable[[str], None]) -> None:
+        self.on_token, self.pieces, self.released = on_token, [], False
+
+    def __call__(self, piece: str) -> None:
+        if self.released:
+            self.on_token(piece)
+            return
+        self.pieces.append(piece)
+        text = "".join(self.pieces)
+        if len(text) > 80 and not is_decline(text):
+            self.release()
+
+    def release(self) -> None:
+        if not self.released:
+            self.released = True
+            if self.pieces:
+                self.on_token("".join(self.pieces))
 
 
 def stream_answer(step: Step[Any, Any], ctx: StepContext, inp: BaseModel) -> ChatResult:

@@ -3,7 +3,7 @@ it to a list here; the runner (``kit.step.run_steps``) does the rest: spans, swi
 
     turn:   plan ─┬─ search_documents ── split ── each piece: rewrite → retrieve → filter
                   └─ open_document
-            → distill → answer
+            → distill → answer → reread (only when the answer declined from the note)
     plain:  each piece (the question): retrieve → answer
     closed book (eval ``base``): answer from the model alone
     given evidence (eval ``oracle``): answer from passages set beforehand
@@ -20,6 +20,7 @@ from .documents import OpenDocument
 from .filter import Filter
 from .kit.step import Step
 from .planner import Planner
+from .reread import Reread
 from .retrieve import Retrieve
 from .rewriter import Rewrite
 from .search import EachPiece, SearchDocuments
@@ -31,6 +32,7 @@ TURN: list[Step[Any, Any]] = [
     Planner(tools=[SearchDocuments(SEARCH), OpenDocument()]),
     Distill(),
     Answer(),
+    Reread(),
 ]
 
 PLAIN: list[Step[Any, Any]] = [EachPiece([Retrieve(plain=True)]), Answer()]
@@ -40,4 +42,4 @@ CLOSED_BOOK: list[Step[Any, Any]] = [ClosedBook()]
 GIVEN_EVIDENCE: list[Step[Any, Any]] = [Answer()]
 
 # The switches a user can turn off (``pipeline.<name>``), each naming the steps it skips.
-SWITCHES = ("split", "rewrite", "hyde", "filter", "distill")
+SWITCHES = ("split", "rewrite", "hyde", "filter", "distill", "reread")

@@ -145,6 +145,11 @@ class PipelineSettings(_Section):
         "the shipped reader, which was trained to ignore distractors.",
     )
     distill: bool = Field(True, description="Distill kept chunks into a cited note.")
+    reread: bool = Field(
+        True,
+        description="When the answer model declines from the note, answer again from the whole "
+        "passages (one more model call, only then).",
+    )
     distill_mode: Literal["extractive", "model"] = Field(
         "extractive",
         description="extractive: the sentences closest to the question (robust with small "

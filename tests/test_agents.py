@@ -274,3 +274,35 @@ def test_nearest_gate_keeps_a_piece_whole_or_drops_it_whole():
         state, StepContext(models={}, settings=settings, tracer=NullTracer(), library=_Shelf(hits))
     )
     assert state.hits == []
+
+
+def test_a_held_decline_is_dropped_and_any_other_answer_streams_in_order():
+    out: list[str] = []
+    held = answerer.HeldDecline(out.append)
+    for piece in ["I could ", "not find the answer ", "to that in your documents."]:
+        held(piece)
+    assert out == [] and not held.released
+    out.clear()
+    held = answerer.HeldDecline(out.append)
+    long = "The greenhouse effect of its thick carbon dioxide atmosphere traps the heat of the Sun [2]. "
+    for i in range(0, len(long), 7):
+        held(long[i : i + 7])
+        if i > 90:
+            assert held.released  # streams once it clearly is not a decline
+    assert "".join(out) == long
+    short = answerer.HeldDecline(out.append)
+    short("1965 [1].")
+    assert not short.released  # short answers wait for the end of the reply: Answer releases them
+
+
+def test_extractive_distiller_blends_in_the_questions_words(embedder):
+    sentences = ["The probe reached orbit in 1971.", "Mariner 9 mapped the Martian moons Phobos and Deimos."]
+    scores = distiller.lexical_scores("Which probe mapped Phobos?", sentences)
+    assert scores[1] > scores[0] > 0 and scores.max() <= 1.0
+    assert distiller.lexical_scores("the of and", sentences).tolist() == [0.0, 0.0]
+    passages = [Passage(n=1, text=" ".join(sentences)), Passage(n=2, text="Deimos is small. It is dark.")]
+    inp = distiller.DistillInput(question="Which probe mapped Phobos?", passages=passages)
+    out = distiller.extract(embedder.embed_batch, inp, max_facts=1, lexical_weight=1.0)
+    assert [(f.fact, f.source) for f in out.facts] == [(sentences[1], 1)]
+    capped = distiller.extract(embedder.embed_batch, inp, max_facts=3, lexical_weight=0.3, per_passage=1)
+    assert sorted(f.source for f in capped.facts) == [1, 2]

@@ -147,3 +147,50 @@ def test_the_shipped_reader_gets_no_relevance_filter_unless_set(turn, models, st
     assert "filter" not in names and "distill" in names
     assert models["filter"].calls == []
     assert row["metadata"]["pipeline"]["filter"] is False  # the trace records what applied
+
+
+DECLINE = "I could not find the answer to that in your documents."
+
+
+def no_rewrites(settings, **update):  # noqa: ANN001, ANN201
+    base = {"rewrite": False, "hyde": False, "filter": False}
+    return settings.pipeline.model_copy(update={**base, **update})
+
+
+def test_a_decline_from_the_note_is_held_back_and_the_passages_are_reread(turn, models, store, settings):
+    models["answerer"].enqueue(DECLINE, "Phobos and Deimos [1].")
+    tokens: list[str] = []
+    r = turn.ask("What are the moons of Mars?", pipeline=no_rewrites(settings), on_token=tokens.append)
+    assert r.answer == "Phobos and Deimos [1]." and not r.declined
+    assert "".join(tokens) == r.answer  # the user never saw the decline
+    _, spans = tracing.load(store, r.trace_id)
+    by = {s["name"]: s for s in spans}
+    assert [s["name"] for s in spans][-3:] == ["distill", "answer", "reread"]
+    assert any("held back for the reread" in n for n in by["answer"]["notes"])
+    note = [p["text"] for p in by["answer"]["input"]["passages"]]
+    whole = [p["text"] for p in by["reread"]["input"]["passages"]]
+    assert whole != note and any("Phobos" in t for t in whole)
+    assert whole[0] in models["answerer"].calls[1]["messages"][-1].content
+
+
+def test_without_reread_or_note_a_decline_stands_and_streams(turn, models, store, settings):
+    for update in ({"reread": False}, {"distill": False}):
+        models["answerer"].enqueue(DECLINE)
+        tokens: list[str] = []
+        r = turn.ask(
+            "What are the moons of Mars?", pipeline=no_rewrites(settings, **update), on_token=tokens.append
+        )
+        assert r.declined and "".join(tokens) == DECLINE
+        names = [s["name"] for s in tracing.load(store, r.trace_id)[1]]
+        assert names[-1] == "answer" and "reread" not in names
+    assert not models["answerer"].queue
+
+
+def test_an_answer_from_the_note_is_not_reread_and_a_reread_decline_streams(turn, models, store, settings):
+    models["answerer"].enqueue("Phobos and Deimos [1].")
+    r = turn.ask("What are the moons of Mars?", pipeline=no_rewrites(settings))
+    assert "reread" not in {s["name"] for s in tracing.load(store, r.trace_id)[1]}
+    models["answerer"].enqueue(DECLINE, DECLINE)
+    tokens: list[str] = []
+    r = turn.ask("What are the moons of Mars?", pipeline=no_rewrites(settings), on_token=tokens.append)
+    assert r.declined and "".join(tokens) == DECLINE  # once: the reread's

@@ -69,6 +69,7 @@ class TurnState(BaseModel):
     evidence: list[Passage] = Field(default_factory=list)  # what the answerer reads
     answer: str = ""
     declined: bool = False
+    answer_shown: bool = False  # the answer reached the user (a held-back decline has not)
     done: bool = False  # the planner replied itself: no more steps
 
     def merge(self, hits: list[Hit]) -> None:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-DECLINE_PATTERNS = re.compile(
-    r"could not find|couldn't find|do(es)? not (say|mention|contain)|not (mentioned|stated) in|"
-    r"no information|don't know|do not know|cannot answer|can't answer",
-    re.I,
-)
+from openbook.agents.answerer import is_decline
+
+__all__ = ["Question", "is_correct", "is_decline", "sample_questions"]
 
 
 class Question(BaseModel):
@@ -25,10 +22,6 @@ class Question(BaseModel):
 def sample_questions() -> list[Question]:
     path = Path(__file__).with_name("sample_questions.jsonl")
     return [Question(**json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
-
-
-def is_decline(answer: str) -> bool:
-    return bool(DECLINE_PATTERNS.search(answer))
 
 
 def is_correct(q: Question, answer: str) -> bool:

@@ -1,0 +1,25 @@
+"""Answer again from the whole passages when the answer model declined from the distilled note.
+
+The note keeps a few sentences; when the sentence that answers is not among them, a reader that
+was trained to decline without evidence says so. Reading the passages the note came from then
+recovers the answer (README: Benchmarks, "The agent pipeline and the reader"). The first
+decline was held back, so the user sees one answer: this one."""
+
+from __future__ import annotations
+
+from .answerer import Answer, AnswerInput, rereads
+from .kit.step import Step, StepContext, TurnState
+
+
+class Reread(Answer):
+    name = "reread"
+    switches = ("reread",)
+
+    def read(self, state: TurnState, ctx: StepContext) -> AnswerInput:
+        return AnswerInput(question=state.query or state.question, passages=state.passages)
+
+    def execute(self, state: TurnState, ctx: StepContext) -> None:
+        """Runs (and shows in the trace) only when the answer declined from the note without
+        reaching the user (held back, or nothing streams)."""
+        if rereads(state, ctx) and state.declined and not state.answer_shown:
+            Step.execute(self, state, ctx)  # streamed as it comes: nothing follows to hold for
