@@ -223,8 +223,9 @@ class Turn:
             question=state.question,
             answer=state.answer,
             citations=[Citation.of(n, by_n[n]) for n in cited],
+            # what the answerer was given, also when it declined from it; none when nothing was
             sources=[]
-            if state.declined or state.done
+            if state.done or not state.evidence
             else [Citation.of(n, h) for n, h in sorted(by_n.items())],
             trace_id=trace_id,
             declined=state.declined,

@@ -17,6 +17,7 @@ VARIANTS = [
     "passages-k6",
     "note-k6",
     "passages-k6-learned-rewriter",
+    "defaults",
 ]
 SETS = ["new_wiki", "nyt", "reddit", "amazon_reviews"]
 

@@ -181,6 +181,7 @@ def test_without_reread_or_note_a_decline_stands_and_streams(turn, models, store
             "What are the moons of Mars?", pipeline=no_rewrites(settings, **update), on_token=tokens.append
         )
         assert r.declined and "".join(tokens) == DECLINE
+        assert r.sources  # what it read and declined from stays listed
         names = [s["name"] for s in tracing.load(store, r.trace_id)[1]]
         assert names[-1] == "answer" and "reread" not in names
     assert not models["answerer"].queue
