@@ -130,7 +130,8 @@ class HeldDecline:
     are held until it clearly does not (``release``), and dropped if it does."""
 
     def __init__(self, on_token: Callable[[str], None]) -> None:
-        self.on_token, self.pieces, self.released = on_token, [], False
+        self.on_token, self.released = on_token, False
+        self.pieces: list[str] = []
 
     def __call__(self, piece: str) -> None:
         if self.released:

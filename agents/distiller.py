@@ -111,7 +111,7 @@ def extract(
     # A chosen sentence's successor that opens with a pronoun continues it ("Venus has the hottest
     # surface… Its thick atmosphere… traps heat"): without it the note keeps a claim and drops
     # its explanation.
-    follow = [
+    successors = [
         i + 1
         for i in chosen
         if follow
@@ -120,7 +120,7 @@ def extract(
         and i + 1 not in chosen
         and CONTINUES.match(candidates[i + 1][2])
     ]
-    chosen = sorted(set(chosen + follow), key=lambda i: (candidates[i][0], candidates[i][1]))
+    chosen = sorted(set(chosen + successors), key=lambda i: (candidates[i][0], candidates[i][1]))
     return DistillOutput(facts=[Fact(fact=candidates[i][2][:300], source=candidates[i][0]) for i in chosen])
 
 
