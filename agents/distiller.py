@@ -87,8 +87,8 @@ def extract(
     passage, kept in reading order. Closeness blends the cosine of normalised embeddings with
     the share of the question's words a sentence holds (``lexical_weight``): embeddings alone
     miss the sentence that names the thing asked about in other words (on the agent ablation's
-    questions the blend kept the gold answer in the note for 258 of 300 questions whose
-    passages held it, against 232; ``bench/note_recall.py``). A chosen sentence's successor
+    questions the blend kept the gold answer in the note for 256 of 300 questions whose
+    passages held it, against 228; ``bench/note_recall.py``). A chosen sentence's successor
     that opens with a pronoun comes along. Nothing is paraphrased, so a small answer model copies
     facts, names and numbers as the documents state them."""
     candidates = [(p.n, i, s) for p in inp.passages for i, s in enumerate(_sentences(p.text))]
