@@ -10,7 +10,9 @@
 #   chunk-nofilter-k6    ... without the filter
 #   passages-k6          whole passages (pipeline.distill = false), no filter, 6 per piece, gate
 #                        "nearest" at 0.7
-#   note-k6              the same with the distilled note (before the reread step: reread off)
+#   note-k6              the same with the distilled note (reread off); run with the note of
+#                        before (embedding only, 2 sentences a passage, no pronoun successors)
+#   blend-note-k6        the same settings, run with today's note (blend, 3 a passage, successors)
 #   defaults             today's defaults, nothing set: note-k6 with the blended note and the
 #                        reread of whole passages after a decline from the note
 #   passages-k6-learned-rewriter  passages-k6 with the learned rewriter of
@@ -35,7 +37,7 @@ for s in "${sets[@]}"; do
       old) env=("${P}DISTILL=true" "${P}FILTER=true" "${P}K_PER_PIECE=4" "${P}GATE=chunk" "${P}MAX_DISTANCE=0.65") ;;
       chunk-k6) env=("${old_gate[@]}" "${P}FILTER=true") ;;
       chunk-nofilter-k6) env=("${old_gate[@]}" "${P}FILTER=false") ;;
-      note-k6) env=("${P}DISTILL=true" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest" "${P}MAX_DISTANCE=0.7"
+      note-k6 | blend-note-k6) env=("${P}DISTILL=true" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest" "${P}MAX_DISTANCE=0.7"
         "${P}REREAD=false") ;;
       defaults) env=() ;;
       passages-k6) env=("${P}DISTILL=false" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest" "${P}MAX_DISTANCE=0.7") ;;

@@ -16,6 +16,7 @@ VARIANTS = [
     "chunk-nofilter-k6",
     "passages-k6",
     "note-k6",
+    "blend-note-k6",
     "passages-k6-learned-rewriter",
     "defaults",
 ]
