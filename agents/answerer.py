@@ -51,6 +51,7 @@ class AnswerOutput(BaseModel):
 class AnswerSettings(StepSettings):
     answer_max_tokens: int = 200
     attribute_overlap: float = 0.5  # share of a sentence's words a passage must hold to be cited
+    support: float = 0.3  # share of the question's words around a copied answer; less: declined
 
 
 class Answer(Step[AnswerInput, AnswerOutput]):
@@ -59,14 +60,26 @@ class Answer(Step[AnswerInput, AnswerOutput]):
     role = "answerer"
     Input, Output, Settings = AnswerInput, AnswerOutput, AnswerSettings
 
+    def __init__(self, *, plain: bool = False) -> None:
+        self.plain = plain  # the ``--plain`` baseline: no support check
+
     def read(self, state: TurnState, ctx: StepContext) -> AnswerInput:
         return AnswerInput(question=state.query or state.question, passages=state.evidence)
 
+    def support(self, ctx: StepContext) -> float:
+        return 0.0 if self.plain else AnswerSettings.of(ctx).support
+
     def execute(self, state: TurnState, ctx: StepContext) -> None:
-        """As every step, with the token stream holding back a decline when a reread follows."""
-        if ctx.on_token is not None and rereads(state, ctx):
+        """As every step, with the token stream holding back a short answer until it is checked:
+        a decline, or a copy the support check turns into one, is shown only when no reread
+        follows it (``write``)."""
+        if ctx.on_token is not None and (self.reread_follows(state, ctx) or self.support(ctx) > 0):
             ctx = replace(ctx, on_token=HeldDecline(ctx.on_token))
         super().execute(state, ctx)
+
+    def reread_follows(self, state: TurnState, ctx: StepContext) -> bool:
+        """Whether a decline here would be answered again from the whole passages."""
+        return rereads(state, ctx)
 
     def skip(self, state: TurnState, inp: AnswerInput) -> tuple[str, AnswerOutput] | None:
         if inp.passages:
@@ -80,9 +93,6 @@ class Answer(Step[AnswerInput, AnswerOutput]):
         s = AnswerSettings.of(ctx)
         held = ctx.on_token if isinstance(ctx.on_token, HeldDecline) else None
         result = stream_answer(self, ctx, inp)
-        declined = is_decline(result.text)
-        if held is not None and not declined:
-            held.release()
         text, quote = split_quote(result.text.strip())
         if quote:
             ctx.note(f"the reader quoted first: {quote}")
@@ -99,9 +109,21 @@ class Answer(Step[AnswerInput, AnswerOutput]):
             text, added = attribute(text, inp.passages, s.attribute_overlap)
             if added:
                 ctx.note(f"the answer cited nothing; attributed [n] by word overlap: {added}")
+        declined = is_decline(text)
+        need = self.support(ctx)
+        if not declined and not (held is not None and held.released) and need > 0:
+            share = support_of(text, inp.passages, inp.question)
+            if share is not None and share < need:
+                ctx.note(
+                    f"declined {text!r}: its sentence holds {share:.0%} of the question's words "
+                    f"(pipeline.support {need:.0%})"
+                )
+                text, declined = prompt_text("decline"), True
+        if held is not None and not declined:
+            held.release()
         shown = ctx.on_token is not None and (held is None or held.released)
         if declined and not shown:
-            ctx.note("the answer declined from the note: held back for the reread")
+            ctx.note("the answer declined: held back, not streamed")
         return AnswerOutput(
             text=text, declined=declined, cited=sorted({int(n) for n in CITE.findall(text)}), shown=shown
         )
@@ -109,9 +131,31 @@ class Answer(Step[AnswerInput, AnswerOutput]):
     def write(self, state: TurnState, out: AnswerOutput, ctx: StepContext) -> None:
         state.answer, state.declined = out.text, out.declined
         state.answer_shown = out.shown
-        if not out.shown and not rereads(state, ctx) and ctx.on_token:
-            ctx.on_token(out.text)
+        if not out.shown and not (out.declined and self.reread_follows(state, ctx)) and ctx.on_token:
+            show = ctx.on_token.on_token if isinstance(ctx.on_token, HeldDecline) else ctx.on_token
+            show(out.text)
             state.answer_shown = True
+
+
+def support_of(answer: str, passages: list[Passage], question: str) -> float | None:
+    """For a short answer copied from the evidence: the largest share of the question's words
+    (BM25 tokens) found in a sentence that holds the answer, with the sentences beside it. None
+    when the answer is not a verbatim copy (a written answer is not judged this way)."""
+    from .distiller import _sentences
+    from .kit.words import tokenize
+
+    span = " ".join(CITE.sub("", answer).split()).strip().rstrip(".").lower()
+    asked = set(tokenize(question))
+    if not span or not asked or len(span.split()) > 12:
+        return None
+    best: float | None = None
+    for p in passages:
+        sentences = _sentences(p.text) or [p.text]
+        for i, sentence in enumerate(sentences):
+            if span in " ".join(sentence.lower().split()):
+                around = set(tokenize(" ".join(sentences[max(0, i - 1) : i + 2])))
+                best = max(best or 0.0, len(asked & around) / len(asked))
+    return best
 
 
 def rereads(state: TurnState, ctx: StepContext) -> bool:

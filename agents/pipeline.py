@@ -35,11 +35,11 @@ TURN: list[Step[Any, Any]] = [
     Reread(),
 ]
 
-PLAIN: list[Step[Any, Any]] = [EachPiece([Retrieve(plain=True)]), Answer()]
+PLAIN: list[Step[Any, Any]] = [EachPiece([Retrieve(plain=True)]), Answer(plain=True)]
 
 # Evaluation baselines: no documents at all, and the evidence given (the gold document).
 CLOSED_BOOK: list[Step[Any, Any]] = [ClosedBook()]
-GIVEN_EVIDENCE: list[Step[Any, Any]] = [Answer()]
+GIVEN_EVIDENCE: list[Step[Any, Any]] = [Answer(plain=True)]
 
 # The switches a user can turn off (``pipeline.<name>``), each naming the steps it skips.
 SWITCHES = ("split", "rewrite", "hyde", "filter", "distill", "reread")

@@ -8,7 +8,7 @@ decline was held back, so the user sees one answer: this one."""
 from __future__ import annotations
 
 from .answerer import Answer, AnswerInput, rereads
-from .kit.step import Step, StepContext, TurnState
+from .kit.step import StepContext, TurnState
 
 
 class Reread(Answer):
@@ -22,4 +22,7 @@ class Reread(Answer):
         """Runs (and shows in the trace) only when the answer declined from the note without
         reaching the user (held back, or nothing streams)."""
         if rereads(state, ctx) and state.declined and not state.answer_shown:
-            Step.execute(self, state, ctx)  # streamed as it comes: nothing follows to hold for
+            super().execute(state, ctx)
+
+    def reread_follows(self, state: TurnState, ctx: StepContext) -> bool:
+        return False  # this is the reread: its decline is the answer

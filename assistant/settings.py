@@ -179,6 +179,13 @@ class PipelineSettings(_Section):
         description="Planner rounds: 1 searches once; more let the planner see tool results and "
         "search again or open a document (a model call per extra round).",
     )
+    support: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="A short answer copied from the evidence must come from a sentence that, with "
+        "its neighbours, holds this share of the question's words; else it is a decline (0: off).",
+    )
     answer_max_tokens: int = Field(200, ge=16, le=4096, description="Longest answer, tokens.")
     history_turns: int = Field(6, ge=0, le=50, description="Messages of history the planner sees.")
     max_question_chars: int = Field(

@@ -13,8 +13,10 @@
 #   note-k6              the same with the distilled note (reread off); run with the note of
 #                        before (embedding only, 2 sentences a passage, no pronoun successors)
 #   blend-note-k6        the same settings, run with today's note (blend, 3 a passage, successors)
-#   defaults             today's defaults, nothing set: note-k6 with the blended note and the
-#                        reread of whole passages after a decline from the note
+#   no-support           today's defaults without the support check (pipeline.support = 0): the
+#                        blended note, and the reread of whole passages after a decline from it
+#   defaults             today's defaults, nothing set: no-support with the support check
+# Every variant but the last two sets pipeline.support = 0 (they predate the check).
 #   passages-k6-learned-rewriter  passages-k6 with the learned rewriter of
 #                        bench/rewriter_experiment.sh (REWRITER=path, default build/rewriter/...)
 #   [SETS="reddit amazon_reviews"] [VARIANTS="rag note-k6"] bash bench/agent_ablation.sh [OUT]
@@ -27,22 +29,25 @@ all=(new_wiki nyt reddit amazon_reviews)
 read -r -a sets <<< "${SETS:-${all[*]}}"
 read -r -a variants <<< "${VARIANTS:-rag old chunk-k6 chunk-nofilter-k6 passages-k6 note-k6}"
 P=OPENBOOK_PIPELINE__
-old_gate=("${P}DISTILL=false" "${P}K_PER_PIECE=6" "${P}GATE=chunk" "${P}MAX_DISTANCE=0.65")
+old_gate=("${P}DISTILL=false" "${P}K_PER_PIECE=6" "${P}GATE=chunk" "${P}MAX_DISTANCE=0.65" "${P}SUPPORT=0")
 for s in "${sets[@]}"; do
   for i in "${!all[@]}"; do [ "${all[$i]}" = "$s" ] && other=${all[$(((i + 1) % 4))]}; done
   for v in "${variants[@]}"; do
     config=ft-agent
     case $v in
       rag) config=ft-rag; env=() ;;
-      old) env=("${P}DISTILL=true" "${P}FILTER=true" "${P}K_PER_PIECE=4" "${P}GATE=chunk" "${P}MAX_DISTANCE=0.65") ;;
+      old) env=("${P}DISTILL=true" "${P}FILTER=true" "${P}K_PER_PIECE=4" "${P}GATE=chunk" "${P}MAX_DISTANCE=0.65"
+        "${P}SUPPORT=0") ;;
       chunk-k6) env=("${old_gate[@]}" "${P}FILTER=true") ;;
       chunk-nofilter-k6) env=("${old_gate[@]}" "${P}FILTER=false") ;;
       note-k6 | blend-note-k6) env=("${P}DISTILL=true" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest" "${P}MAX_DISTANCE=0.7"
-        "${P}REREAD=false") ;;
+        "${P}REREAD=false" "${P}SUPPORT=0") ;;
+      no-support) env=("${P}SUPPORT=0") ;;
       defaults) env=() ;;
-      passages-k6) env=("${P}DISTILL=false" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest" "${P}MAX_DISTANCE=0.7") ;;
+      passages-k6) env=("${P}DISTILL=false" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest" "${P}MAX_DISTANCE=0.7"
+        "${P}SUPPORT=0") ;;
       passages-k6-learned-rewriter) env=("${P}DISTILL=false" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest"
-        "${P}MAX_DISTANCE=0.7" "OPENBOOK_MODELS__REWRITER__LORA=$PWD/${REWRITER:-build/rewriter/openbook-rewriter.gguf}") ;;
+        "${P}MAX_DISTANCE=0.7" "${P}SUPPORT=0" "OPENBOOK_MODELS__REWRITER__LORA=$PWD/${REWRITER:-build/rewriter/openbook-rewriter.gguf}") ;;
       *) echo "unknown variant $v" >&2; exit 2 ;;
     esac
     echo "== $s $v $(date +%T)"

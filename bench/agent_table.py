@@ -18,6 +18,7 @@ VARIANTS = [
     "note-k6",
     "blend-note-k6",
     "passages-k6-learned-rewriter",
+    "no-support",
     "defaults",
 ]
 SETS = ["new_wiki", "nyt", "reddit", "amazon_reviews"]

@@ -306,3 +306,14 @@ def test_extractive_distiller_blends_in_the_questions_words(embedder):
     assert [(f.fact, f.source) for f in out.facts] == [(sentences[1], 1)]
     capped = distiller.extract(embedder.embed_batch, inp, max_facts=3, lexical_weight=0.3, per_passage=1)
     assert sorted(f.source for f in capped.facts) == [1, 2]
+
+
+def test_support_is_the_share_of_the_questions_words_around_a_copied_answer():
+    passages = [Passage(n=1, text="Mariner 9 mapped the Martian moons Phobos and Deimos.")]
+    assert answerer.support_of("Mariner 9 [1]", passages, "Which probe mapped Phobos?") == pytest.approx(
+        2 / 3
+    )
+    assert answerer.support_of("Viking 1 [1]", passages, "Which probe mapped Phobos?") is None  # not a copy
+    long = "Mariner 9 mapped the Martian moons Phobos and Deimos, as the passage says in its own words [1]"
+    assert answerer.support_of(long, passages, "Which probe mapped Phobos?") is None  # written, not copied
+    assert answerer.support_of("Deimos", passages, "Who won the 1998 World Cup?") == 0.0

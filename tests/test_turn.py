@@ -166,7 +166,7 @@ def test_a_decline_from_the_note_is_held_back_and_the_passages_are_reread(turn, 
     _, spans = tracing.load(store, r.trace_id)
     by = {s["name"]: s for s in spans}
     assert [s["name"] for s in spans][-3:] == ["distill", "answer", "reread"]
-    assert any("held back for the reread" in n for n in by["answer"]["notes"])
+    assert any("held back" in n for n in by["answer"]["notes"])
     note = [p["text"] for p in by["answer"]["input"]["passages"]]
     whole = [p["text"] for p in by["reread"]["input"]["passages"]]
     assert whole != note and any("Phobos" in t for t in whole)
@@ -195,3 +195,20 @@ def test_an_answer_from_the_note_is_not_reread_and_a_reread_decline_streams(turn
     tokens: list[str] = []
     r = turn.ask("What are the moons of Mars?", pipeline=no_rewrites(settings), on_token=tokens.append)
     assert r.declined and "".join(tokens) == DECLINE  # once: the reread's
+
+
+def test_a_copied_answer_from_an_unrelated_sentence_is_declined_and_plain_keeps_it(
+    turn, models, store, settings
+):
+    p = no_rewrites(settings, distill=False)
+    models["answerer"].enqueue("a runaway greenhouse effect [1]", "a runaway greenhouse effect [1]")
+    tokens: list[str] = []
+    r = turn.ask("What causes tides?", pipeline=p, on_token=tokens.append)
+    assert r.declined and r.answer == DECLINE and "".join(tokens) == DECLINE
+    by = {s["name"]: s for s in tracing.load(store, r.trace_id)[1]}
+    assert any(n.startswith("declined 'a runaway greenhouse effect [") for n in by["answer"]["notes"])
+    plain = turn.ask("What causes tides?", pipeline=p, plain=True)
+    assert plain.answer.startswith("a runaway greenhouse effect") and not plain.declined
+    off = p.model_copy(update={"support": 0.0})
+    models["answerer"].enqueue("a runaway greenhouse effect [1]")
+    assert not turn.ask("What causes tides?", pipeline=off).declined
