@@ -138,10 +138,11 @@ def test_tiny_run_trains_exports_loads_and_answers(squad, settings, embedder, tm
     build([squad], data, settings, embedder, cfg=RaftConfig(distractors=1, val_share=0.3))
     cfg = TrainConfig(
         rank=4, alpha=8, batch=2, max_steps=2, max_len=512, save_every=1, lr=1e-3, forgetting_check=False,
-        heldout_answers=2,
+        heldout_answers=2, grad_checkpointing=True,  # the low-memory path, whatever this machine has
     )  # fmt: skip
     report = train(data, tmp_path / "run", bundled_gguf(), cfg)
     assert report["steps"] == 2 and report["examples"] > 0
+    assert report["gradient_checkpointing"] == {"on": True, "why": "as asked"}
     held = report["heldout_answers"]  # greedy answers to validation examples, scored
     assert (
         1 <= held["examples"] <= 2 and 0.0 <= held["f1"] <= 1.0 and len(held["samples"]) <= held["answerable"]
@@ -353,3 +354,16 @@ def test_library_questions_file_names_bad_lines_and_unknown_documents(store, emb
         good.write_text(line)
         with pytest.raises(OpenbookError, match=message):
             read_questions(good, sources)
+
+
+def test_gradient_checkpointing_is_on_by_default_for_a_cpu_with_little_memory(monkeypatch):
+    from openbook.assistant.finetune import train as tr
+
+    assert tr.checkpointing(tr.TrainConfig(grad_checkpointing=False), "cpu") == (False, "as asked")
+    assert tr.checkpointing(tr.TrainConfig(grad_checkpointing=True), "cuda")[0] is True
+    monkeypatch.setattr(tr, "total_ram_gb", lambda: 8.0)
+    on, why = tr.checkpointing(tr.TrainConfig(), "cpu")
+    assert on and why.startswith("8 GB of RAM")
+    assert tr.checkpointing(tr.TrainConfig(), "cuda") == (False, "on the GPU")
+    monkeypatch.setattr(tr, "total_ram_gb", lambda: 64.0)
+    assert tr.checkpointing(tr.TrainConfig(), "cpu") == (False, "enough memory")

@@ -147,7 +147,12 @@ def _from_library(
 @click.option("--epochs", type=float, default=1.0, show_default=True)
 @click.option("--max-steps", type=int, help="Stop after this many steps.")
 @click.option("--max-len", type=int, default=768, show_default=True, help="Skip longer examples.")
-@click.option("--gradient-checkpointing", is_flag=True, help="Less memory, slower steps.")
+@click.option(
+    "--gradient-checkpointing/--no-gradient-checkpointing",
+    default=None,
+    help="Less memory (about 5 GB instead of 12 on the CPU), 1.7x slower steps. "
+    "Default: on for a CPU machine with less than 16 GB of RAM.",
+)
 @click.option("--threads", type=int, help="Torch threads (default: physical cores).")
 @click.option("--resume", is_flag=True, help="Continue from the last checkpoint in --out.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -181,7 +186,7 @@ def finetune_train(
         epochs=float(opts["epochs"]),  # type: ignore[arg-type]
         max_steps=opts["max_steps"],  # type: ignore[arg-type]
         max_len=int(opts["max_len"]),  # type: ignore[call-overload]
-        grad_checkpointing=bool(opts["gradient_checkpointing"]),
+        grad_checkpointing=opts["gradient_checkpointing"],  # type: ignore[arg-type]
         threads=opts["threads"],  # type: ignore[arg-type]
         seed=int(opts["seed"]),  # type: ignore[call-overload]
         forgetting_check=not opts["no_forgetting_check"],

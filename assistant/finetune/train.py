@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ class TrainConfig:
     max_steps: int | None = None
     max_len: int = 768  # longer examples are skipped (counted)
     warmup: int = 10
-    grad_checkpointing: bool = False
+    grad_checkpointing: bool | None = None  # None: on for a CPU with less than AUTO_CHECKPOINT_GB
     save_every: int = 25
     seed: int = 0
     threads: int | None = None
@@ -120,6 +121,28 @@ def hardware(device: str) -> dict[str, Any]:
             "matmul_precision": torch.get_float32_matmul_precision()}  # fmt: skip
 
 
+# A batch of 4 at the reader's lengths peaks near 12 GB of host memory on the CPU, and near 5 GB
+# with gradient checkpointing, at 1.7x the time a step (bench/finetune.py, README: Fine-tuning cost).
+AUTO_CHECKPOINT_GB = 16
+
+
+def total_ram_gb() -> float | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def checkpointing(cfg: TrainConfig, device: str) -> tuple[bool, str]:
+    """Whether to recompute activations, and why (said to the user and kept in the report)."""
+    if cfg.grad_checkpointing is not None:
+        return cfg.grad_checkpointing, "as asked"
+    ram = total_ram_gb()
+    if device == "cpu" and ram is not None and ram < AUTO_CHECKPOINT_GB:
+        return True, f"{ram:.0f} GB of RAM: less memory (about 5 GB instead of 12), slower steps"
+    return False, "enough memory" if device == "cpu" else "on the GPU"
+
+
 def device_name() -> str:
     import torch
 
@@ -133,7 +156,7 @@ def with_lora(model: Any, cfg: TrainConfig) -> Any:
         r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout, target_modules=list(cfg.targets),
         task_type="CAUSAL_LM",
     )  # fmt: skip
-    if cfg.grad_checkpointing:
+    if cfg.grad_checkpointing:  # resolved by ``checkpointing`` before this is called
         model.gradient_checkpointing_enable()
         model.enable_input_require_grads()
     return get_peft_model(model, lora)
@@ -180,6 +203,9 @@ def train(
     if device == "cuda":
         torch.set_float32_matmul_precision("high")  # TF32 matmuls on the GPU: several times faster
     out_dir.mkdir(parents=True, exist_ok=True)
+    cfg = replace(cfg)  # resolved below; the caller's config stays as given
+    cfg.grad_checkpointing, why = checkpointing(cfg, device)
+    say(f"gradient checkpointing {'on' if cfg.grad_checkpointing else 'off'}: {why}")
     started = time.perf_counter()
     model, tok = load_base(base_gguf, device)
     pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
@@ -266,6 +292,7 @@ def train(
         "examples_per_second": round(len(losses) * cfg.batch / train_s, 3) if train_s else None,
         "wall_seconds": round(time.perf_counter() - started, 1),
         "peak_rss_mb": peak_rss_mb(),
+        "gradient_checkpointing": {"on": cfg.grad_checkpointing, "why": why},
         "forgetting": forgot,
         "heldout_answers": heldout,
         "data_dir": str(data_dir),
@@ -295,7 +322,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lr", type=float, default=defaults.lr)
     p.add_argument("--epochs", type=float, default=defaults.epochs)
     p.add_argument("--max-steps", type=int)
-    p.add_argument("--gradient-checkpointing", action="store_true")
+    p.add_argument("--gradient-checkpointing", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--no-forgetting-check", action="store_true")
     p.add_argument("--heldout-answers", type=int, default=0)
     p.add_argument("--resume", action="store_true")
