@@ -46,6 +46,7 @@ class AnswerOutput(BaseModel):
     declined: bool = False
     cited: list[int] = Field(default_factory=list)
     shown: bool = True  # the text reached the user (streamed); False: held back, or no stream
+    unsupported: str | None = None  # the copied answer the support check turned into a decline
 
 
 class AnswerSettings(StepSettings):
@@ -110,7 +111,7 @@ class Answer(Step[AnswerInput, AnswerOutput]):
             if added:
                 ctx.note(f"the answer cited nothing; attributed [n] by word overlap: {added}")
         declined = is_decline(text)
-        need = self.support(ctx)
+        need, unsupported = self.support(ctx), None
         if not declined and not (held is not None and held.released) and need > 0:
             share = support_of(text, inp.passages, inp.question)
             if share is not None and share < need:
@@ -118,20 +119,25 @@ class Answer(Step[AnswerInput, AnswerOutput]):
                     f"declined {text!r}: its sentence holds {share:.0%} of the question's words "
                     f"(pipeline.support {need:.0%})"
                 )
-                text, declined = prompt_text("decline"), True
+                unsupported, text, declined = text, prompt_text("decline"), True
         if held is not None and not declined:
             held.release()
         shown = ctx.on_token is not None and (held is None or held.released)
         if declined and not shown:
             ctx.note("the answer declined: held back, not streamed")
-        return AnswerOutput(
-            text=text, declined=declined, cited=sorted({int(n) for n in CITE.findall(text)}), shown=shown
-        )
+        cited = sorted({int(n) for n in CITE.findall(text)})
+        return AnswerOutput(text=text, declined=declined, cited=cited, shown=shown, unsupported=unsupported)
 
     def write(self, state: TurnState, out: AnswerOutput, ctx: StepContext) -> None:
+        """The answer into the state; a held-back decline is shown now unless a reread follows.
+        An unsupported copy is not reread: the model found something, only not the answer, and
+        the whole passages mostly give it the same span again."""
         state.answer, state.declined = out.text, out.declined
         state.answer_shown = out.shown
-        if not out.shown and not (out.declined and self.reread_follows(state, ctx)) and ctx.on_token:
+        state.reread_due = (
+            out.declined and not out.shown and out.unsupported is None and self.reread_follows(state, ctx)
+        )
+        if not out.shown and not state.reread_due and ctx.on_token:
             show = ctx.on_token.on_token if isinstance(ctx.on_token, HeldDecline) else ctx.on_token
             show(out.text)
             state.answer_shown = True

@@ -7,7 +7,7 @@ decline was held back, so the user sees one answer: this one."""
 
 from __future__ import annotations
 
-from .answerer import Answer, AnswerInput, rereads
+from .answerer import Answer, AnswerInput
 from .kit.step import StepContext, TurnState
 
 
@@ -20,8 +20,8 @@ class Reread(Answer):
 
     def execute(self, state: TurnState, ctx: StepContext) -> None:
         """Runs (and shows in the trace) only when the answer declined from the note without
-        reaching the user (held back, or nothing streams)."""
-        if rereads(state, ctx) and state.declined and not state.answer_shown:
+        reaching the user (held back, or nothing streams), and not for an unsupported copy."""
+        if state.reread_due:
             super().execute(state, ctx)
 
     def reread_follows(self, state: TurnState, ctx: StepContext) -> bool:

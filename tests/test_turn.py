@@ -212,3 +212,14 @@ def test_a_copied_answer_from_an_unrelated_sentence_is_declined_and_plain_keeps_
     off = p.model_copy(update={"support": 0.0})
     models["answerer"].enqueue("a runaway greenhouse effect [1]")
     assert not turn.ask("What causes tides?", pipeline=off).declined
+
+
+def test_an_unsupported_copy_from_the_note_is_declined_without_a_reread(turn, models, store, settings):
+    models["answerer"].enqueue("a runaway greenhouse effect [2]")
+    tokens: list[str] = []
+    r = turn.ask("What causes tides?", pipeline=no_rewrites(settings), on_token=tokens.append)
+    assert r.declined and "".join(tokens) == DECLINE and not models["answerer"].queue
+    row, spans = tracing.load(store, r.trace_id)
+    by = {s["name"]: s for s in spans}
+    assert "reread" not in by and by["answer"]["output"]["unsupported"].startswith("a runaway greenhouse")
+    assert any("greenhouse" in p["text"] for p in by["answer"]["input"]["passages"])  # it was in the note

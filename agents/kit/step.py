@@ -70,6 +70,7 @@ class TurnState(BaseModel):
     answer: str = ""
     declined: bool = False
     answer_shown: bool = False  # the answer reached the user (a held-back decline has not)
+    reread_due: bool = False  # the answer declined from the note: the reread step answers again
     done: bool = False  # the planner replied itself: no more steps
 
     def merge(self, hits: list[Hit]) -> None:
