@@ -93,7 +93,12 @@ class Answer(Step[AnswerInput, AnswerOutput]):
     def run(self, ctx: StepContext, inp: AnswerInput) -> AnswerOutput:
         s = AnswerSettings.of(ctx)
         held = ctx.on_token if isinstance(ctx.on_token, HeldDecline) else None
-        result = stream_answer(self, ctx, inp)
+        try:
+            result = stream_answer(self, ctx, inp)
+        except PartialAnswer:
+            if held is not None:
+                held.release()  # what arrived before the break is shown, as without holding
+            raise
         text, quote = split_quote(result.text.strip())
         if quote:
             ctx.note(f"the reader quoted first: {quote}")

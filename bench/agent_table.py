@@ -19,6 +19,7 @@ VARIANTS = [
     "blend-note-k6",
     "passages-k6-learned-rewriter",
     "no-support",
+    "support-then-reread",
     "defaults",
 ]
 SETS = ["new_wiki", "nyt", "reddit", "amazon_reviews"]
