@@ -79,8 +79,14 @@ class Answer(Step[AnswerInput, AnswerOutput]):
         super().execute(state, ctx)
 
     def reread_follows(self, state: TurnState, ctx: StepContext) -> bool:
-        """Whether a decline here would be answered again from the whole passages."""
-        return rereads(state, ctx)
+        """Whether a decline here would be answered again from the whole passages: the
+        ``reread`` switch is on and the evidence is the note distilled from passages."""
+        return (
+            ctx.switches.get("reread", False)
+            and bool(state.passages)
+            and bool(state.evidence)
+            and state.evidence != state.passages
+        )
 
     def skip(self, state: TurnState, inp: AnswerInput) -> tuple[str, AnswerOutput] | None:
         if inp.passages:
@@ -138,14 +144,12 @@ class Answer(Step[AnswerInput, AnswerOutput]):
         An unsupported copy is not reread: the model found something, only not the answer, and
         the whole passages mostly give it the same span again."""
         state.answer, state.declined = out.text, out.declined
-        state.answer_shown = out.shown
         state.reread_due = (
             out.declined and not out.shown and out.unsupported is None and self.reread_follows(state, ctx)
         )
         if not out.shown and not state.reread_due and ctx.on_token:
             show = ctx.on_token.on_token if isinstance(ctx.on_token, HeldDecline) else ctx.on_token
             show(out.text)
-            state.answer_shown = True
 
 
 def support_of(answer: str, passages: list[Passage], question: str) -> float | None:
@@ -167,17 +171,6 @@ def support_of(answer: str, passages: list[Passage], question: str) -> float | N
                 around = set(tokenize(" ".join(sentences[max(0, i - 1) : i + 2])))
                 best = max(best or 0.0, len(asked & around) / len(asked))
     return best
-
-
-def rereads(state: TurnState, ctx: StepContext) -> bool:
-    """Whether a decline now would be answered again from the whole passages: the ``reread``
-    switch is on and the evidence is the note distilled from passages, not the passages."""
-    return (
-        ctx.switches.get("reread", False)
-        and bool(state.passages)
-        and bool(state.evidence)
-        and state.evidence != state.passages
-    )
 
 
 class HeldDecline:

@@ -69,7 +69,6 @@ class TurnState(BaseModel):
     evidence: list[Passage] = Field(default_factory=list)  # what the answerer reads
     answer: str = ""
     declined: bool = False
-    answer_shown: bool = False  # the answer reached the user (a held-back decline has not)
     reread_due: bool = False  # the answer declined from the note: the reread step answers again
     done: bool = False  # the planner replied itself: no more steps
 
