@@ -1,7 +1,9 @@
-"""Hybrid retrieval of the current piece's search texts, then the evidence gate: with ``gate =
-"nearest"`` (the default) the piece keeps its top-k when its nearest chunk is within
-``max_distance`` (cosine) of a query, and nothing otherwise (the answerer then declines); with
-``"chunk"`` each chunk farther than that from every query is dropped."""
+"""Hybrid retrieval of the current piece's search texts, then the evidence gate. With ``gate =
+"question"`` (the default) the piece keeps its top-k when the library's nearest chunk to the
+piece's own question (not its rewrites) is within ``max_distance`` (cosine), and nothing otherwise
+(the answerer then declines); with ``"nearest"`` the same test is on the nearest of the retrieved
+chunks to any search text; with ``"chunk"`` each chunk farther than that from every search text
+is dropped."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ class RetrieveSettings(StepSettings):
     k_per_piece: int = 6
     max_passages: int = 6
     max_distance: float = 0.7
-    gate: str = "nearest"
+    gate: str = "question"
 
 
 class Retrieve(Step[RetrieveInput, RetrieveOutput]):
@@ -50,6 +52,8 @@ class Retrieve(Step[RetrieveInput, RetrieveOutput]):
             ctx.note(ctx.library.search_note())
         if self.plain:
             return RetrieveOutput(hits=hits, chunks=[h.chunk_id for h in hits])
+        if s.gate == "question":
+            return self._question_gate(ctx, inp, hits, s.max_distance)
         # A hit with no distance (BM25-only retrieval: nothing was embedded) cannot be judged: kept.
         near = [h for h in hits if h.vector_distance is None or h.vector_distance <= s.max_distance]
         if s.gate == "nearest":
@@ -63,6 +67,20 @@ class Retrieve(Step[RetrieveInput, RetrieveOutput]):
                 f"farther than {s.max_distance} from every query"
             )
         return RetrieveOutput(hits=near, chunks=[h.chunk_id for h in near])
+
+    @staticmethod
+    def _question_gate(
+        ctx: StepContext, inp: RetrieveInput, hits: list[Hit], max_distance: float
+    ) -> RetrieveOutput:
+        assert ctx.library is not None
+        distance = ctx.library.nearest_distance(inp.queries[0], inp.filters) if hits else None
+        if distance is None:  # nothing to judge by (BM25 mode): kept
+            return RetrieveOutput(hits=hits, chunks=[h.chunk_id for h in hits])
+        if distance > max_distance:
+            ctx.note(f"evidence gate: the question's nearest chunk is {distance:.3f} away (> {max_distance})")
+            return RetrieveOutput()
+        ctx.note(f"evidence gate: the question's nearest chunk is {distance:.3f} away (<= {max_distance})")
+        return RetrieveOutput(hits=hits, chunks=[h.chunk_id for h in hits])
 
     def write(self, state: TurnState, out: RetrieveOutput, ctx: StepContext) -> None:
         state.hits = out.hits

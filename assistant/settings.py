@@ -162,12 +162,13 @@ class PipelineSettings(_Section):
         0.7,
         gt=0,
         le=2,
-        description="Evidence gate: how far (cosine distance) evidence may be from every query.",
+        description="Evidence gate: how far (cosine distance) evidence may be from the question.",
     )
-    gate: Literal["chunk", "nearest"] = Field(
-        "nearest",
-        description="nearest: a piece keeps its chunks when its nearest one is within "
-        "max_distance, else none; chunk: drop each chunk farther than max_distance.",
+    gate: Literal["question", "nearest", "chunk"] = Field(
+        "question",
+        description="question: a piece keeps its chunks when the library's nearest chunk to its "
+        "question is within max_distance, else none; nearest: the same on the nearest retrieved "
+        "chunk to any search text (rewrites too); chunk: drop each chunk farther than max_distance.",
     )
     filter_threshold: float = Field(
         0.5, ge=0, le=1, description="The filter keeps passages scored at least this (0..1)."

@@ -82,6 +82,9 @@ class LibraryAccess:
     def search(self, queries: list[str], k: int, filters: Filters | None = None) -> list[Hit]:
         return self.retriever.retrieve(queries, k, filters=filters)
 
+    def nearest_distance(self, text: str, filters: Filters | None = None) -> float | None:
+        return self.retriever.nearest_distance(text, filters)
+
     def open_document(self, name: str, limit: int) -> list[Hit]:
         return library.document_hits(self.store, name, limit)
 

@@ -15,8 +15,11 @@
 #   blend-note-k6        the same settings, run with today's note (blend, 3 a passage, successors)
 #   no-support           today's defaults without the support check (pipeline.support = 0): the
 #                        blended note, and the reread of whole passages after a decline from it
-#   defaults             today's defaults, nothing set: no-support with the support check
-# Every variant but the last two sets pipeline.support = 0 (they predate the check).
+#   nearest-gate         the support check's defaults: the gate on the nearest retrieved chunk to
+#                        any search text, rewrites too (pipeline.gate = "nearest")
+#   defaults             today's defaults, nothing set: the gate on the question's own nearest chunk
+# Every variant from rag to note-k6 sets pipeline.support = 0 and gate "nearest" (they predate
+# both).
 #   passages-k6-learned-rewriter  passages-k6 with the learned rewriter of
 #                        bench/rewriter_experiment.sh (REWRITER=path, default build/rewriter/...)
 #   [SETS="reddit amazon_reviews"] [VARIANTS="rag note-k6"] bash bench/agent_ablation.sh [OUT]
@@ -42,7 +45,8 @@ for s in "${sets[@]}"; do
       chunk-nofilter-k6) env=("${old_gate[@]}" "${P}FILTER=false") ;;
       note-k6 | blend-note-k6) env=("${P}DISTILL=true" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest" "${P}MAX_DISTANCE=0.7"
         "${P}REREAD=false" "${P}SUPPORT=0") ;;
-      no-support) env=("${P}SUPPORT=0") ;;
+      no-support) env=("${P}SUPPORT=0" "${P}GATE=nearest") ;;
+      nearest-gate) env=("${P}GATE=nearest") ;;
       defaults) env=() ;;
       passages-k6) env=("${P}DISTILL=false" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest" "${P}MAX_DISTANCE=0.7"
         "${P}SUPPORT=0") ;;

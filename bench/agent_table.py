@@ -20,6 +20,7 @@ VARIANTS = [
     "passages-k6-learned-rewriter",
     "no-support",
     "support-then-reread",
+    "nearest-gate",
     "defaults",
 ]
 SETS = ["new_wiki", "nyt", "reddit", "amazon_reviews"]

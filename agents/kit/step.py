@@ -38,6 +38,10 @@ class Library(Protocol):
 
     def open_document(self, name: str, limit: int) -> list[Hit]: ...
 
+    def nearest_distance(self, text: str, filters: Filters | None = None) -> float | None:
+        """Cosine distance from ``text`` to its nearest chunk (None: nothing is embedded)."""
+        ...
+
     def search_note(self) -> str:
         """How searches are fused (for the trace): the fusion in force and where it came from."""
         ...

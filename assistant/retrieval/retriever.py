@@ -146,6 +146,17 @@ class Retriever:
             timings["vector_ms"] = (time.perf_counter() - t1) * 1000
         return lists, timings
 
+    def nearest_distance(self, text: str, filters: Filters | None = None) -> float | None:
+        """Cosine distance from ``text`` to its nearest chunk (within ``filters``); None in BM25
+        mode or when no chunk qualifies."""
+        if self.settings.mode == "bm25":
+            return None
+        document_ids = self._filter_documents(filters)
+        if document_ids == []:
+            return None
+        found = self.vector_leg(self.embedder.embed_batch([text]), 1, document_ids)
+        return found[0].hits[0][1] if found and found[0].hits else None
+
     # -- fused ----------------------------------------------------------------------------------
     def fusion(self) -> tuple[Fusion, str]:
         """The fusion in force, and where it comes from: "calibrated", "default", or "default
