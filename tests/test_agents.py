@@ -230,11 +230,15 @@ def test_a_quote_then_answer_reply_keeps_the_answer_and_the_quote_for_the_trace(
 class _Shelf:
     """A library whose search returns the given hits."""
 
-    def __init__(self, hits):
-        self.hits = hits
+    def __init__(self, hits, nearest=None):
+        self.hits, self.nearest, self.asked = hits, nearest, []
 
     def search(self, queries, k, filters=None):
         return self.hits[:k]
+
+    def nearest_distance(self, text, filters=None):
+        self.asked.append(text)
+        return self.nearest
 
     def search_note(self):
         return "fusion: test"
@@ -274,6 +278,25 @@ def test_nearest_gate_keeps_a_piece_whole_or_drops_it_whole():
         state, StepContext(models={}, settings=settings, tracer=NullTracer(), library=_Shelf(hits))
     )
     assert state.hits == []
+
+
+def test_question_gate_judges_the_question_not_its_rewrites_nor_the_retrieved_chunks():
+    from openbook.agents.retrieve import Retrieve
+
+    hits = hits_for([Passage(n=i, text=f"passage {i}") for i in (1, 2)])
+    hits[0].vector_distance, hits[1].vector_distance = 0.3, 0.9  # near a rewrite: not what counts
+
+    def run(nearest):
+        shelf = _Shelf(hits, nearest)
+        state = TurnState(question="q", piece="why?", queries=["why?", "keywords", "a passage"])
+        ctx = StepContext(models={}, settings={"max_distance": 0.65, "gate": "question"},
+                          tracer=NullTracer(), library=shelf)  # fmt: skip
+        Retrieve().execute(state, ctx)
+        return shelf.asked, [h.chunk_id for h in state.hits]
+
+    assert run(0.6) == (["why?"], [1, 2])  # the question is near the library: the piece keeps all
+    assert run(0.7) == (["why?"], [])  # far from the question, however near a rewrite came
+    assert run(None) == (["why?"], [1, 2])  # nothing embedded (BM25 mode): cannot judge, kept
 
 
 def test_a_held_decline_is_dropped_and_any_other_answer_streams_in_order():

@@ -176,3 +176,15 @@ def test_hits_only_bm25_found_get_their_vector_distance(store, embedder, solar, 
     for h in hits:
         assert h.vector_distance == pytest.approx(exact[h.chunk_id], abs=1e-5)
     assert all(h.vector_distance is None for h in r.retrieve(query, 5, mode="bm25"))
+
+
+def test_nearest_distance_is_the_question_to_its_nearest_chunk(store, embedder, solar, tmp_path):
+    r = _retriever(store, embedder, tmp_path)
+    query = "Why is Venus so hot?"
+    best = r.retrieve(query, 50, mode="vector")[0]
+    assert r.nearest_distance(query) == pytest.approx(best.vector_distance, abs=1e-5)
+    tides = library.find_document(store, str(solar / "tides.md"))
+    within = r.nearest_distance(query, Filters(document_ids=[tides["id"]]))
+    assert within is not None and within > best.vector_distance + 0.05  # only the tides document
+    assert r.nearest_distance(query, Filters(path_prefixes=["/nowhere"])) is None
+    assert _retriever(store, embedder, tmp_path, mode="bm25").nearest_distance(query) is None
