@@ -126,3 +126,10 @@ def _show(result: dict[str, Any], before: str, dry_run: bool) -> None:
     click.echo(f"{verb}: {result['label']} (nDCG@10 {f['chosen_ndcg']:.4f})")
     if result["label"] == result["default"]:
         click.echo("The safe default stays: no candidate was surely better on this library.")
+    g = result.get("gate")
+    if g:
+        click.echo(
+            f"Evidence gate: {'would turn' if dry_run else 'turns'} a question away when its nearest "
+            f"chunk is farther than {g['max_distance']:.3f} (lets {g['quantile']:.0%} of these "
+            f"{g['queries']} through; their median distance {g['median']:.3f})"
+        )

@@ -15,8 +15,9 @@ Two kinds of pseudo-query, both with a known right chunk:
 
 Every candidate fusion of ``calibrate.grid()`` is scored on them (nDCG@10 of the right chunk);
 the best one replaces the safe default only when its gain is surely above zero (``choose``). The
-result — fusion, figures, and the corpus size it was measured on — is stored with the library
-(``meta``); turns use it while the corpus stays about that size (``retriever.stale``).
+same pseudo-queries set the evidence gate's threshold (``gate.calibrate``). The result — fusion,
+gate, figures, and the corpus size they were measured on — is stored with the library (``meta``);
+turns use it while the corpus stays about that size (``retriever.stale``).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from openbook.db import meta
 
 from ..errors import OpenbookError
 from ..library import embedding_text
-from . import calibrate
+from . import calibrate, gate
 from .fusion import RankedList
 from .retriever import CALIBRATION_KEY, Retriever
 
@@ -203,6 +204,7 @@ def run(
         say(f"Scoring {len(calibrate.grid())} fusion candidates on {len(pseudo)} {kind} pseudo-queries…")
         cases, n_queries = cases_for(retriever, pseudo, depth), len(pseudo)
     default = retriever.settings.default_fusion()
+    evidence_gate = gate.calibrate(cases)
     scores = calibrate.sweep(cases, key, [*calibrate.grid(), default])
     chosen, figures = calibrate.choose(scores, default)
     legs = {leg: round(calibrate.mean(calibrate.per_case(calibrate.leg_only(leg), cases, key)), 4)
@@ -215,6 +217,7 @@ def run(
         "queries": n_queries,
         "chunks": len(rows),
         "figures": {**figures, **{f"{k}_ndcg": v for k, v in legs.items()}},
+        "gate": evidence_gate,
         "seed": seed,
         "questions": kept,
         "embedding": retriever.embedder.identity.model,

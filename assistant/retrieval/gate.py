@@ -1,0 +1,59 @@
+"""The evidence gate's threshold, calibrated to one library.
+
+The gate (``pipeline.gate = "question"``) turns a piece away when the library's nearest chunk to
+its question is farther than ``max_distance``. How far "far" is depends on the embedding model
+and on the corpus (informal comments sit farther from any question than encyclopedia prose), so
+``openbook tune retrieval`` measures it: the distance from each pseudo-query (the same ones that
+calibrate fusion) to its nearest chunk, and the gate is set where ``QUANTILE`` of them pass.
+For a masked pseudo-query the held-out sentence is not in its chunk any more (``tune.cases_for``
+re-scores the chunk without it), so its nearest chunk is as far as a real question's would be:
+on the four SQuAD-Shifts libraries these distances follow their real training questions' within
+a few points at every threshold (README, "Calibrating the evidence gate").
+
+Only questions the library can answer are at hand, so the quantile is a promise about them
+("the gate turns away about 2% of what the library can answer"), not a tuned trade-off.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .calibrate import Case
+
+QUANTILE = 0.98
+FLOOR, CEILING = 0.2, 1.2  # a threshold outside these says the pseudo-queries were degenerate
+
+
+def nearest(case: Case) -> float | None:
+    """The case's nearest chunk by the vector leg (its first query's list), or None."""
+    for ranked in case.lists:
+        if ranked.leg == "vector" and ranked.query_index == 0 and ranked.hits:
+            return float(ranked.hits[0][1])
+    return None
+
+
+def quantile(values: list[float], q: float) -> float:
+    """The ``q`` quantile by linear interpolation between order statistics."""
+    v = sorted(values)
+    if not v:
+        raise ValueError("no values")
+    at = q * (len(v) - 1)
+    lo = int(at)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (at - lo)
+
+
+def calibrate(cases: list[Case], q: float = QUANTILE) -> dict[str, Any] | None:
+    """The gate's threshold from the cases' nearest distances, with the figures behind it; None
+    when too few cases have a vector leg (BM25-only libraries have no gate)."""
+    distances = [d for d in (nearest(c) for c in cases) if d is not None]
+    if len(distances) < 10:
+        return None
+    value = min(max(quantile(distances, q), FLOOR), CEILING)
+    return {
+        "max_distance": round(value, 3),
+        "quantile": q,
+        "queries": len(distances),
+        "median": round(quantile(distances, 0.5), 3),
+        "q90": round(quantile(distances, 0.9), 3),
+    }
