@@ -26,7 +26,7 @@ class RetrieveOutput(BaseModel):
 class RetrieveSettings(StepSettings):
     k_per_piece: int = 6
     max_passages: int = 6
-    max_distance: float = 0.7
+    max_distance: float | None = None  # None: 0.7 (a turn fills in the library's own)
     gate: str = "question"
 
 
@@ -46,6 +46,8 @@ class Retrieve(Step[RetrieveInput, RetrieveOutput]):
     def run(self, ctx: StepContext, inp: RetrieveInput) -> RetrieveOutput:
         assert ctx.library is not None, "retrieval needs a library"
         s = RetrieveSettings.of(ctx)
+        if s.max_distance is None:
+            s.max_distance = 0.7
         hits = ctx.library.search(inp.queries, s.max_passages if self.plain else s.k_per_piece, inp.filters)
         if ctx.span is not None:
             ctx.span.chunks = hits

@@ -158,11 +158,12 @@ class PipelineSettings(_Section):
     max_parts: int = Field(2, ge=1, le=6, description="Most sub-questions per question.")
     k_per_piece: int = Field(6, ge=1, le=50, description="Chunks retrieved per sub-question.")
     max_passages: int = Field(6, ge=1, le=30, description="Most passages given to the answerer.")
-    max_distance: float = Field(
-        0.7,
+    max_distance: float | None = Field(
+        None,
         gt=0,
         le=2,
-        description="Evidence gate: how far (cosine distance) evidence may be from the question.",
+        description="Evidence gate: how far (cosine distance) the question's nearest chunk may "
+        "be. Unset: the library's calibrated value (openbook tune retrieval), else 0.7.",
     )
     gate: Literal["question", "nearest", "chunk"] = Field(
         "question",

@@ -182,9 +182,14 @@ class Turn:
         """Run a declared pipeline over ``state`` inside one trace; the trace ends ``ok``,
         ``cancelled`` or ``error``. ``ask`` and the evaluation's configurations use this."""
         p = pipeline or self.settings.pipeline
+        gate_from = "set"
+        if p.max_distance is None:
+            value, gate_from = self.retriever.gate()
+            p = p.model_copy(update={"max_distance": value})
         switches = step_switches(p, self.models)
         meta = {
             **(metadata or {}),
+            "gate": gate_from,
             "pipeline": {**p.model_dump(), **switches},
             "models": {r: f"{m.name} ({m.backend})" for r, m in self.models.items()},
         }

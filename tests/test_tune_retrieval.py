@@ -6,7 +6,8 @@ astray by the many other documents that hold the same pooled sentence verbatim."
 import json
 import random
 
-from openbook.assistant.retrieval import calibrate, tune
+from openbook.assistant.retrieval import calibrate, gate, tune
+from openbook.assistant.retrieval.fusion import RankedList
 from openbook.assistant.retrieval.retriever import CALIBRATION_KEY, Retriever, stale
 from openbook.assistant.settings import RetrievalSettings
 from openbook.db import meta
@@ -80,6 +81,10 @@ def test_calibration_picks_the_known_best_fusion_and_turns_use_it(
         chosen["method"] == "rrf" and chosen["bm25_weight"] > chosen["vector_weight"]
     )
     assert result["stored"] and result["before"]["source"] == "default"
+    g = result["gate"]
+    assert g["queries"] == result["queries"] and g["quantile"] == gate.QUANTILE
+    assert gate.FLOOR <= g["median"] <= g["q90"] <= g["max_distance"] <= gate.CEILING
+    assert "Evidence gate" not in out  # --json: the figures only
 
     from openbook.assistant.store import Store
 
@@ -87,12 +92,13 @@ def test_calibration_picks_the_known_best_fusion_and_turns_use_it(
         retriever = Retriever(store, embedder, RetrievalSettings(), cache_dir=tmp_path / "cache")
         fusion, source = retriever.fusion()
         assert source == "calibrated" and fusion.label() == result["label"]
+        assert retriever.gate() == (g["max_distance"], "calibrated")
         # The stored choice really is the best on its own pseudo-queries.
         cases = tune.cases_for(retriever, tune.masked_queries(tune_rows(store), 80), 50)
         assert calibrate.mean(calibrate.per_case(fusion, cases, str)) == 1.0
         # Settings can switch it off.
         off = Retriever(store, embedder, RetrievalSettings(calibrated=False), cache_dir=tmp_path / "c2")
-        assert off.fusion()[1] == "default"
+        assert off.fusion()[1] == "default" and off.gate() == (0.7, "default")
 
     # The corpus triples: ingest calibrates again, the way it was done (masked: no model needed).
     code, _out, err = run(capsys, overrides, "ingest", str(_library(tmp_path / "more", 160, seed=1)))
@@ -147,6 +153,8 @@ def test_generated_pseudo_queries_come_from_the_teacher_and_answers_must_be_in_t
     assert result["kind"] == "generated" and result["queries"] == 10
     assert len(teacher.calls) == 12 and "Passage:" in teacher.calls[0]["messages"][0].content
     assert 0.0 <= result["figures"]["chosen_ndcg"] <= 1.0
+    # The gate is measured on masked pseudo-queries all the same (no model: no more teacher calls).
+    assert result["gate"]["queries"] > 10 and len(teacher.calls) == 12
 
 
 def test_calibration_on_the_users_own_questions(capsys, overrides, tmp_path, cleanup_schema):  # noqa: F811
@@ -163,6 +171,7 @@ def test_calibration_on_the_users_own_questions(capsys, overrides, tmp_path, cle
     )
     assert code == 0, err
     assert "12 of your questions" in out and "nDCG@10 of the right document" in out and "Would use:" in out
+    assert "Evidence gate: would turn a question away when its nearest chunk is farther than" in out
     # Stored with its questions, it is calibrated again on them once the corpus has doubled.
     assert run(capsys, overrides, "tune", "retrieval", "--questions", str(qfile))[0] == 0
     code, _out, err = run(capsys, overrides, "ingest", str(_library(tmp_path / "more", 40, seed=7)))
@@ -173,3 +182,20 @@ def test_calibration_on_the_users_own_questions(capsys, overrides, tmp_path, cle
         capsys, overrides, "tune", "retrieval", "--kind", "questions", "--questions", str(qfile)
     )
     assert code != 0 and "missing.txt is not stored" in err
+
+
+def _case(distance, leg="vector", query_index=0):
+    return calibrate.Case([RankedList(leg, query_index, [(1, distance), (2, distance + 0.1)])], {"1": 1})
+
+
+def test_the_gate_lets_its_quantile_of_pseudo_queries_through():
+    cases = [_case(d / 100) for d in range(1, 101)]  # nearest distances 0.01 .. 1.00
+    g = gate.calibrate(cases, 0.98)
+    assert g == {"max_distance": 0.98, "quantile": 0.98, "queries": 100, "median": 0.505, "q90": 0.901}
+    passed = sum(1 for c in cases if (gate.nearest(c) or 9) <= g["max_distance"])
+    assert passed == 98
+    # Only the first query's vector list counts; BM25-only cases cannot say how far anything is.
+    assert gate.nearest(calibrate.Case([_case(0.3, "bm25").lists[0], _case(0.6, query_index=1).lists[0]], {})) is None
+    assert gate.calibrate([_case(0.5, "bm25")] * 50) is None and gate.calibrate(cases[:9]) is None
+    # A degenerate library (every pseudo-query on top of a chunk) still gets a usable gate.
+    assert gate.calibrate([_case(0.0)] * 20)["max_distance"] == gate.FLOOR

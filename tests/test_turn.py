@@ -223,3 +223,40 @@ def test_an_unsupported_copy_from_the_note_is_declined_without_a_reread(turn, mo
     by = {s["name"]: s for s in spans}
     assert "reread" not in by and by["answer"]["output"]["unsupported"].startswith("a runaway greenhouse")
     assert any("greenhouse" in p["text"] for p in by["answer"]["input"]["passages"])  # it was in the note
+
+
+def test_the_gate_is_the_librarys_calibrated_one_unless_set(turn, models, store, settings):
+    from openbook.assistant.retrieval.retriever import CALIBRATION_KEY
+    from openbook.db import chunks as chunk_rows
+    from openbook.db import meta
+
+    def ask(pipeline=None):
+        models["rewriter"].enqueue({"keywords": "tides Moon", "hypothetical_answer": ""})
+        models["filter"].enqueue({"scores": [0.9] * 6})
+        models["answerer"].enqueue("The Moon's gravity pulls the oceans [1].")
+        r = turn.ask("What causes the tides on Earth?", pipeline=pipeline)
+        for m in models.values():
+            m.queue.clear()  # a turned-away question leaves the filter's and answer's replies
+        row, spans = tracing.load(store, r.trace_id)
+        notes = [n for s in spans if s["name"] == "retrieve" for n in s["notes"] if "evidence gate" in n]
+        return r, row["metadata"], notes
+
+    r, metadata, notes = ask()
+    assert not r.declined and metadata["gate"] == "default" and metadata["pipeline"]["max_distance"] == 0.7
+    assert notes and "(<= 0.7)" in notes[0]
+    # `openbook tune retrieval` stored a gate for this library: turns use it (here, so strict
+    # that the question is turned away, and the answer model is not asked).
+    identity = turn.retriever.embedder.identity.model
+    calibration = {"gate": {"max_distance": 0.05}, "chunks": chunk_rows.count(store), "embedding": identity}
+    meta.put(store, CALIBRATION_KEY, calibration)
+    calls = len(models["answerer"].calls)
+    r, metadata, notes = ask()
+    assert r.declined and metadata["gate"] == "calibrated" and metadata["pipeline"]["max_distance"] == 0.05
+    assert "(> 0.05)" in notes[0] and len(models["answerer"].calls) == calls
+    # An explicit setting wins over the library's value.
+    r, metadata, _ = ask(settings.pipeline.model_copy(update={"max_distance": 0.9}))
+    assert not r.declined and metadata["gate"] == "set"
+    # A calibration measured with another embedding model's distances does not apply.
+    meta.put(store, CALIBRATION_KEY, {**calibration, "embedding": "another-model"})
+    r, metadata, _ = ask()
+    assert not r.declined and metadata["gate"] == "default"

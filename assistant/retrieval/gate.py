@@ -3,8 +3,9 @@
 The gate (``pipeline.gate = "question"``) turns a piece away when the library's nearest chunk to
 its question is farther than ``max_distance``. How far "far" is depends on the embedding model
 and on the corpus (informal comments sit farther from any question than encyclopedia prose), so
-``openbook tune retrieval`` measures it: the distance from each pseudo-query (the same ones that
-calibrate fusion) to its nearest chunk, and the gate is set where ``QUANTILE`` of them pass.
+``openbook tune retrieval`` measures it: the distance from each masked pseudo-query to its
+nearest chunk, and the gate is set where ``QUANTILE`` of them pass (masked whatever kind
+calibrates fusion: they need no model, and a 135M teacher keeps too few questions).
 For a masked pseudo-query the held-out sentence is not in its chunk any more (``tune.cases_for``
 re-scores the chunk without it), so its nearest chunk is as far as a real question's would be:
 on the four SQuAD-Shifts libraries these distances follow their real training questions' within
@@ -21,6 +22,7 @@ from typing import Any
 from .calibrate import Case
 
 QUANTILE = 0.98
+QUERIES = 200  # masked pseudo-queries measured when fusion is calibrated on another kind
 FLOOR, CEILING = 0.2, 1.2  # a threshold outside these says the pseudo-queries were degenerate
 
 

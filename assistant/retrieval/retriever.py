@@ -27,6 +27,7 @@ Mode = Literal["hybrid", "bm25", "vector"]
 
 
 CALIBRATION_KEY = "fusion_calibration"  # meta key of `openbook tune retrieval`'s result
+DEFAULT_MAX_DISTANCE = 0.7  # the evidence gate of a library with no calibrated one
 
 STALE_RATIO = 0.5  # a calibration stops applying when the chunk count moved by more than this
 
@@ -156,6 +157,18 @@ class Retriever:
             return None
         found = self.vector_leg(self.embedder.embed_batch([text]), 1, document_ids)
         return found[0].hits[0][1] if found and found[0].hits else None
+
+    def gate(self) -> tuple[float, str]:
+        """The evidence gate's threshold for this library and where it comes from: "calibrated"
+        (`openbook tune retrieval`, same embedding model, corpus about the same size) or
+        "default"."""
+        if self.settings.calibrated:
+            stored = meta.get(self.store, CALIBRATION_KEY)
+            calibrated = (stored or {}).get("gate")
+            if calibrated and stored and stored.get("embedding") == self.embedder.identity.model:
+                if not stale(stored, chunk_rows.count(self.store)):
+                    return float(calibrated["max_distance"]), "calibrated"
+        return DEFAULT_MAX_DISTANCE, "default"
 
     # -- fused ----------------------------------------------------------------------------------
     def fusion(self) -> tuple[Fusion, str]:

@@ -15,7 +15,7 @@ Two kinds of pseudo-query, both with a known right chunk:
 
 Every candidate fusion of ``calibrate.grid()`` is scored on them (nDCG@10 of the right chunk);
 the best one replaces the safe default only when its gain is surely above zero (``choose``). The
-same pseudo-queries set the evidence gate's threshold (``gate.calibrate``). The result — fusion,
+evidence gate's threshold comes from masked pseudo-queries, whatever the kind (``gate.calibrate``). The result — fusion,
 gate, figures, and the corpus size they were measured on — is stored with the library (``meta``);
 turns use it while the corpus stays about that size (``retriever.stale``).
 """
@@ -204,7 +204,12 @@ def run(
         say(f"Scoring {len(calibrate.grid())} fusion candidates on {len(pseudo)} {kind} pseudo-queries…")
         cases, n_queries = cases_for(retriever, pseudo, depth), len(pseudo)
     default = retriever.settings.default_fusion()
-    evidence_gate = gate.calibrate(cases)
+    # The gate always comes from masked pseudo-queries: unlike for fusion, their distances follow
+    # real questions' (README, "Calibrating the evidence gate"), and they need no model.
+    gate_cases = (
+        cases if kind == "masked" else cases_for(retriever, masked_queries(rows, gate.QUERIES, seed), depth)
+    )
+    evidence_gate = gate.calibrate(gate_cases)
     scores = calibrate.sweep(cases, key, [*calibrate.grid(), default])
     chosen, figures = calibrate.choose(scores, default)
     legs = {leg: round(calibrate.mean(calibrate.per_case(calibrate.leg_only(leg), cases, key)), 4)
