@@ -22,6 +22,7 @@ VARIANTS = [
     "support-then-reread",
     "nearest-gate",
     "defaults",
+    "no-rewrite",
 ]
 SETS = ["new_wiki", "nyt", "reddit", "amazon_reviews"]
 

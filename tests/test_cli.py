@@ -40,6 +40,9 @@ def test_ingest_status_docs_json(capsys, overrides, corpus, cleanup_schema):
     assert status["documents"] == 3 and status["chunks"] == report["chunks_written"]
     assert status["embedding_dimension"] == 384 and status["embedding_mismatch"] is False
     assert "embedded PostgreSQL" in status["database"] and status["database_bytes"] > 0
+    # What retrieval uses, and where it comes from (no `tune retrieval` yet: the defaults).
+    assert status["fusion"] == "absolute alpha=0.5" and status["fusion_from"] == "default"
+    assert status["gate"] == 0.7 and status["gate_from"] == "default"
 
     code, out, _ = run(capsys, overrides, "docs", "list", "--json")
     docs = json.loads(out)
@@ -65,7 +68,7 @@ def test_text_output_and_summary_of_bad_files(capsys, overrides, corpus, cleanup
     assert "Added 3" in out and "1 files could not be ingested" in out
     assert "bin.txt: binary file" in out
     code, out, _ = run(capsys, overrides, "status")
-    assert "Documents:  3" in out
+    assert "Documents:  3" in out and "Gate:       a question's nearest chunk within 0.700 (default)" in out
 
 
 def test_user_errors_are_one_line_and_nonzero(capsys, overrides, cleanup_schema):

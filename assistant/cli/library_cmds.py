@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -114,14 +115,24 @@ def status(app: AppContext, as_json: bool) -> None:
     from ..store import Store
 
     settings = app.settings()
-    configured = None
+    configured = embedder = None
     try:
-        configured = make_embedder(settings.embedding, settings.ollama).identity
+        embedder = make_embedder(settings.embedding, settings.ollama)
+        configured = embedder.identity
     except EmbeddingError as exc:
         err(f"Warning: {exc}")
     with Store(settings, embedding=configured) as store:
         info = library.stats(store)
         stored = store.embedding_identity()
+        in_force: dict[str, Any] = {}
+        if embedder is not None:
+            from ..retrieval.retriever import Retriever
+
+            retriever = Retriever(store, embedder, settings.retrieval)
+            (fusion, fusion_from), (gate, gate_from) = retriever.fusion(), retriever.gate()
+            if settings.pipeline.max_distance is not None:
+                gate, gate_from = settings.pipeline.max_distance, "set"
+            in_force = {"fusion": fusion.label(), "fusion_from": fusion_from, "gate": gate, "gate_from": gate_from}
         data = {
             "database": store.where(),
             "schema": store.schema,
@@ -130,6 +141,7 @@ def status(app: AppContext, as_json: bool) -> None:
             "embedding_dimension": stored.dimension if stored else None,
             "configured_embedding_model": configured.model if configured else None,
             "embedding_mismatch": bool(stored and configured and stored != configured),
+            **in_force,
         }
     if as_json:
         emit_json(data)
@@ -139,6 +151,9 @@ def status(app: AppContext, as_json: bool) -> None:
     click.echo(f"Chunks:     {data['chunks']}")
     click.echo(f"Embeddings: {data['embedding_model']} (dimension {data['embedding_dimension']})")
     click.echo(f"On disk:    {human_bytes(data['database_bytes'])}")
+    if in_force:
+        click.echo(f"Fusion:     {data['fusion']} ({data['fusion_from']})")
+        click.echo(f"Gate:       a question's nearest chunk within {data['gate']:.3f} ({data['gate_from']})")
     if data["embedding_mismatch"]:
         click.echo(
             f"Warning: configured embedding model is {data['configured_embedding_model']}; "
