@@ -54,7 +54,9 @@ def main() -> None:
     for i, name in enumerate(SETS):
         ds = load_qa(args.data / f"{name}_v1.0.json")
         other = load_qa(args.data / f"{SETS[(i + 1) % len(SETS)]}_v1.0.json")
-        settings = isolated_settings(load_settings(), eval_schema(ds.as_retrieval(), load_settings(), embedder))
+        settings = isolated_settings(
+            load_settings(), eval_schema(ds.as_retrieval(), load_settings(), embedder)
+        )
         with Store(settings) as store:
             retriever = Retriever(store, embedder, settings.retrieval)
             pseudo = tune.masked_queries(chunk_rows.all_for_tuning(store), args.queries)

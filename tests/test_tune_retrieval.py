@@ -195,7 +195,8 @@ def test_the_gate_lets_its_quantile_of_pseudo_queries_through():
     passed = sum(1 for c in cases if (gate.nearest(c) or 9) <= g["max_distance"])
     assert passed == 98
     # Only the first query's vector list counts; BM25-only cases cannot say how far anything is.
-    assert gate.nearest(calibrate.Case([_case(0.3, "bm25").lists[0], _case(0.6, query_index=1).lists[0]], {})) is None
+    mixed = calibrate.Case([_case(0.3, "bm25").lists[0], _case(0.6, query_index=1).lists[0]], {})
+    assert gate.nearest(mixed) is None
     assert gate.calibrate([_case(0.5, "bm25")] * 50) is None and gate.calibrate(cases[:9]) is None
     # A degenerate library (every pseudo-query on top of a chunk) still gets a usable gate.
     assert gate.calibrate([_case(0.0)] * 20)["max_distance"] == gate.FLOOR

@@ -132,7 +132,12 @@ def status(app: AppContext, as_json: bool) -> None:
             (fusion, fusion_from), (gate, gate_from) = retriever.fusion(), retriever.gate()
             if settings.pipeline.max_distance is not None:
                 gate, gate_from = settings.pipeline.max_distance, "set"
-            in_force = {"fusion": fusion.label(), "fusion_from": fusion_from, "gate": gate, "gate_from": gate_from}
+            in_force = {
+                "fusion": fusion.label(),
+                "fusion_from": fusion_from,
+                "gate": gate,
+                "gate_from": gate_from,
+            }
         data = {
             "database": store.where(),
             "schema": store.schema,

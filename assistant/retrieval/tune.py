@@ -15,9 +15,10 @@ Two kinds of pseudo-query, both with a known right chunk:
 
 Every candidate fusion of ``calibrate.grid()`` is scored on them (nDCG@10 of the right chunk);
 the best one replaces the safe default only when its gain is surely above zero (``choose``). The
-evidence gate's threshold comes from masked pseudo-queries, whatever the kind (``gate.calibrate``). The result — fusion,
-gate, figures, and the corpus size they were measured on — is stored with the library (``meta``);
-turns use it while the corpus stays about that size (``retriever.stale``).
+evidence gate's threshold comes from masked pseudo-queries, whatever the kind
+(``gate.calibrate``). The result — fusion, gate, figures, and the corpus size they were measured
+on — is stored with the library (``meta``); turns use it while the corpus stays about that size
+(``retriever.stale``).
 """
 
 from __future__ import annotations
