@@ -18,6 +18,7 @@
 #   nearest-gate         the support check's defaults: the gate on the nearest retrieved chunk to
 #                        any search text, rewrites too (pipeline.gate = "nearest")
 #   defaults             today's defaults, nothing set: the gate on the question's own nearest chunk
+#   no-rewrite           defaults without the rewrite step (pipeline.rewrite = hyde = false)
 # Every variant from rag to note-k6 sets pipeline.support = 0 and gate "nearest" (they predate
 # both).
 #   passages-k6-learned-rewriter  passages-k6 with the learned rewriter of
@@ -48,6 +49,7 @@ for s in "${sets[@]}"; do
       no-support) env=("${P}SUPPORT=0" "${P}GATE=nearest") ;;
       nearest-gate) env=("${P}GATE=nearest") ;;
       defaults) env=() ;;
+      no-rewrite) env=("${P}REWRITE=false" "${P}HYDE=false") ;;
       passages-k6) env=("${P}DISTILL=false" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest" "${P}MAX_DISTANCE=0.7"
         "${P}SUPPORT=0") ;;
       passages-k6-learned-rewriter) env=("${P}DISTILL=false" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest"
