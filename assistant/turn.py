@@ -27,15 +27,22 @@ from .store import Store
 
 
 def step_switches(p: PipelineSettings, models: dict[str, ChatModel]) -> dict[str, bool]:
-    """Each step switch as it applies to a turn answered by ``models``. ``filter`` unset (its
-    default) follows the answer model: on, except for the shipped reader, which was trained with
-    distractors among its passages and gains nothing from a relevance judge in front of it
-    (README: Benchmarks, "The agent pipeline and the reader")."""
-    from .models.resolve import READER_NAME
+    """Each step switch as it applies to a turn answered by ``models``. Unset (their defaults):
+    ``filter`` is on except for the shipped reader, which was trained with distractors among its
+    passages and gains nothing from a relevance judge in front of it; ``rewrite`` and ``hyde`` are
+    on except when the rewriter is the bundled base model, whose rewrites lose to the question
+    alone (README: Benchmarks, "The agent pipeline and the reader", "Rewrites")."""
+    from .models.resolve import BUNDLED_ALIASES, READER_NAME
 
-    answerer = models.get("answerer") or models.get("default")
-    reader = getattr(answerer, "name", None) == READER_NAME
-    return {name: (not reader if (on := getattr(p, name)) is None else on) for name in SWITCHES}
+    def name_of(role: str) -> str:
+        return str(getattr(models.get(role) or models.get("default"), "name", "")).lower()
+
+    unset = {
+        "filter": name_of("answerer") != READER_NAME.lower(),
+        "rewrite": name_of("rewriter") not in BUNDLED_ALIASES,
+        "hyde": name_of("rewriter") not in BUNDLED_ALIASES,
+    }
+    return {name: unset.get(name, True) if (on := getattr(p, name)) is None else on for name in SWITCHES}
 
 
 class TurnCancelled(Exception):

@@ -17,10 +17,13 @@
 #                        blended note, and the reread of whole passages after a decline from it
 #   nearest-gate         the support check's defaults: the gate on the nearest retrieved chunk to
 #                        any search text, rewrites too (pipeline.gate = "nearest")
-#   defaults             today's defaults, nothing set: the gate on the question's own nearest chunk
-#   no-rewrite           defaults without the rewrite step (pipeline.rewrite = hyde = false)
+#   question-gate        the gate on the question's own nearest chunk, with the base model's
+#                        rewrites (pipeline.rewrite = hyde = true)
+#   defaults             today's defaults, nothing set: the question gate, and no rewrites from the
+#                        bundled base model
 # Every variant from rag to note-k6 sets pipeline.support = 0 and gate "nearest" (they predate
-# both).
+# both). Every ft-agent variant but defaults ran with the base model's rewrites, then the default,
+# and gets them here (pipeline.rewrite = hyde = true).
 #   passages-k6-learned-rewriter  passages-k6 with the learned rewriter of
 #                        bench/rewriter_experiment.sh (REWRITER=path, default build/rewriter/...)
 #   [SETS="reddit amazon_reviews"] [VARIANTS="rag note-k6"] bash bench/agent_ablation.sh [OUT]
@@ -48,14 +51,15 @@ for s in "${sets[@]}"; do
         "${P}REREAD=false" "${P}SUPPORT=0") ;;
       no-support) env=("${P}SUPPORT=0" "${P}GATE=nearest") ;;
       nearest-gate) env=("${P}GATE=nearest") ;;
+      question-gate) env=() ;;
       defaults) env=() ;;
-      no-rewrite) env=("${P}REWRITE=false" "${P}HYDE=false") ;;
       passages-k6) env=("${P}DISTILL=false" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest" "${P}MAX_DISTANCE=0.7"
         "${P}SUPPORT=0") ;;
       passages-k6-learned-rewriter) env=("${P}DISTILL=false" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest"
         "${P}MAX_DISTANCE=0.7" "${P}SUPPORT=0" "OPENBOOK_MODELS__REWRITER__LORA=$PWD/${REWRITER:-build/rewriter/openbook-rewriter.gguf}") ;;
       *) echo "unknown variant $v" >&2; exit 2 ;;
     esac
+    if [ "$config" = ft-agent ] && [ "$v" != defaults ]; then env+=("${P}REWRITE=true" "${P}HYDE=true"); fi
     echo "== $s $v $(date +%T)"
     env "${env[@]}" .venv/bin/openbook eval qa --dataset "$data/${s}_v1.0.json" --split test --limit 100 \
       --unanswerable-from "$data/${other}_v1.0.json" --unanswerable 20 --configs "$config" --out "$out/$s-$v"

@@ -21,8 +21,8 @@ VARIANTS = [
     "no-support",
     "support-then-reread",
     "nearest-gate",
+    "question-gate",
     "defaults",
-    "no-rewrite",
 ]
 SETS = ["new_wiki", "nyt", "reddit", "amazon_reviews"]
 

@@ -148,3 +148,20 @@ def test_quickstart_ingests_samples_once_and_answers(capsys, overrides, cleanup_
     assert Path(first["results"][0]["source"]).name == "neptune.md"
     code, out, _ = run(capsys, overrides, "quickstart", "--json")
     assert json.loads(out)["ingested_samples"] is None  # not on the second run
+
+
+def test_ask_step_switches_turn_on_off_or_leave_as_configured():
+    import click
+    from click.testing import CliRunner
+
+    from openbook.assistant.cli.ask_cmd import step_switches
+
+    @click.command()
+    @step_switches
+    def probe(**switched):
+        click.echo(json.dumps(switched, sort_keys=True))
+
+    out = CliRunner().invoke(probe, ["--rewrite", "--no-split"]).output
+    got = json.loads(out)
+    assert got["rewrite"] is True and got["split"] is False and got["filter"] is None and got["hyde"] is None
+    assert "--hyde / --no-hyde" in CliRunner().invoke(probe, ["--help"]).output

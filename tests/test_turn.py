@@ -149,6 +149,29 @@ def test_the_shipped_reader_gets_no_relevance_filter_unless_set(turn, models, st
     assert row["metadata"]["pipeline"]["filter"] is False  # the trace records what applied
 
 
+def test_the_bundled_base_rewriter_is_not_asked_unless_set(turn, models, store, settings):
+    from openbook.assistant.models.resolve import BUNDLED_NAME, REWRITER_NAME
+    from openbook.assistant.turn import step_switches
+    from tests.fakes import FakeChat
+
+    p = settings.pipeline
+    assert p.rewrite is None and p.hyde is None  # unset: the rewriter model decides
+    base = {**models, "rewriter": FakeChat(BUNDLED_NAME)}
+    switches = step_switches(p, base)
+    assert not switches["rewrite"] and not switches["hyde"] and switches["split"] and switches["distill"]
+    assert step_switches(p.model_copy(update={"rewrite": True}), base)["rewrite"] is True
+    assert step_switches(p, {**models, "rewriter": FakeChat(REWRITER_NAME)})["rewrite"] is True  # learned
+    # A turn with the base rewriter searches the question alone, and the trace says so.
+    turn.models["rewriter"] = base["rewriter"]
+    models["filter"].enqueue({"scores": [0.9] * 6})
+    models["answerer"].enqueue("Tides come from the Moon [1].")
+    r = turn.ask("What causes tides?")
+    row, spans = tracing.load(store, r.trace_id)
+    assert "rewrite" not in {s["name"] for s in spans} and base["rewriter"].calls == []
+    assert [s["input"]["queries"] for s in spans if s["name"] == "retrieve"] == [["What causes tides?"]]
+    assert row["metadata"]["pipeline"]["rewrite"] is False and not r.declined
+
+
 DECLINE = "I could not find the answer to that in your documents."
 
 

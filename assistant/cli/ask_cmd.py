@@ -14,10 +14,11 @@ from .common import AppContext, emit_json, err, json_option, open_store, pass_ap
 
 
 def step_switches(command: Any) -> Any:
-    """``--no-<step>`` for every pipeline switch, documented by its setting."""
+    """``--<step>/--no-<step>`` for every pipeline switch, documented by its setting (neither:
+    as configured)."""
     for name in reversed(SWITCHES):
         what = PipelineSettings.model_fields[name].description or name
-        command = click.option(f"--no-{name}", f"no_{name}", is_flag=True, help=f"Off: {what}")(command)
+        command = click.option(f"--{name}/--no-{name}", name, default=None, help=what)(command)
     return command
 
 
@@ -36,7 +37,7 @@ def ask(
     show_trace: bool,
     plain: bool,
     as_json: bool,
-    **switched_off: bool,
+    **switched: bool | None,
 ) -> None:
     """Ask a question of your documents."""
     from .. import library, tracing
@@ -46,9 +47,7 @@ def ask(
 
     text = " ".join(question)
     settings = app.settings()
-    p = settings.pipeline.model_copy(
-        update={name.removeprefix("no_"): False for name, off in switched_off.items() if off}
-    )
+    p = settings.pipeline.model_copy(update={name: on for name, on in switched.items() if on is not None})
     models, reasons = resolve_roles(settings)
     if not as_json:
         answerer = models["answerer"]

@@ -58,8 +58,9 @@ def tune_retrieval(
     as_json: bool,
 ) -> None:
     """Pick the fusion of the BM25 and vector legs for this library from pseudo-queries made from
-    it, store it with the library, and show before/after. The safe default stays unless the
-    calibrated choice is surely better on them."""
+    it, and the evidence gate (how far a question's nearest chunk may be), store them with the
+    library, and show before/after. The safe default fusion stays unless the calibrated choice
+    is surely better on them."""
     from ..retrieval import tune as tuning
     from ..retrieval.retriever import Retriever
 
