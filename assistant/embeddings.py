@@ -61,12 +61,24 @@ class SentenceTransformerEmbedder:
         self._lock = threading.Lock()
 
     def _read_dimension(self) -> int:
+        """From the pooling module's config (``word_embedding_dimension``, or
+        ``embedding_dimension`` as sentence-transformers 6 saves it), else the transformer's."""
         for cfg in sorted(self.path.glob("*_Pooling/config.json")):
-            return int(json.loads(cfg.read_text())["word_embedding_dimension"])
+            try:
+                pooling = json.loads(cfg.read_text())
+            except (OSError, ValueError):
+                continue
+            for key in ("word_embedding_dimension", "embedding_dimension"):
+                if isinstance(pooling.get(key), int):
+                    return int(pooling[key])
         try:
             return int(json.loads((self.path / "config.json").read_text())["hidden_size"])
-        except (OSError, KeyError, ValueError) as exc:
-            raise EmbeddingError(f"Cannot tell the dimension of the model at {self.path}") from exc
+        except (OSError, KeyError, ValueError, TypeError) as exc:
+            raise EmbeddingError(
+                f"Cannot tell the dimension of the model at {self.path}",
+                hint="a sentence-transformers model directory has a *_Pooling/config.json or a config.json "
+                "with hidden_size",
+            ) from exc
 
     def load(self):  # noqa: ANN201 - returns a SentenceTransformer
         with self._lock:
