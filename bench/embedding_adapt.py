@@ -1,7 +1,8 @@
 """Fine-tuning for retrieval, the embedding side: does adapting the bundled MiniLM to one library
 pay? Contrastive training (in-batch negatives, sentence-transformers' MultipleNegativesRanking
 loss) on pairs from the library, then `eval retrieval` of the held-out articles' questions with
-the base and the adapted model (the corpus re-embedded by each), vector leg and hybrid.
+the base and the adapted model (the corpus re-embedded by each), vector leg and hybrid. DATASET:
+a SQuAD-format file or a BEIR folder, as `eval retrieval` reads them.
 
 Pairs, two kinds (``--pairs``):
 - ``questions``: questions of the *training* articles and the paragraph that answers them (a user
@@ -9,7 +10,7 @@ Pairs, two kinds (``--pairs``):
 - ``masked``: masked pseudo-queries of the library (a sentence and its chunk without it, as
   `openbook tune retrieval` makes them; no labels, no model).
 
-    .venv/bin/python bench/embedding_adapt.py DATASET.json [--pairs questions|masked] [--n 1000]
+    .venv/bin/python bench/embedding_adapt.py DATASET [--pairs questions|masked] [--n 1000]
         [--json bench/figures/embedding/NAME.json]
 
 No hub downloads: it starts from the bundled model and writes the adapted one under build/.
@@ -26,7 +27,8 @@ from typing import Any
 
 from openbook.assistant.embeddings import SentenceTransformerEmbedder, bundled_model_dir
 from openbook.assistant.evaluation import retrieval_eval as ev
-from openbook.assistant.evaluation.qa_data import load_qa, select
+from openbook.assistant.evaluation.datasets import load
+from openbook.assistant.evaluation.qa_data import split_of
 from openbook.assistant.evaluation.qa_eval import isolated_settings
 from openbook.assistant.retrieval import tune
 from openbook.assistant.settings import load_settings
@@ -35,18 +37,23 @@ from openbook.db import chunks as chunk_rows
 
 
 def question_pairs(path: Path, n: int, seed: int) -> list[tuple[str, str]]:
-    ds = load_qa(path)
-    pairs = {(i.question, ds.gold_text(i) or "") for i in select(ds, "train")}
-    pairs = {p for p in pairs if p[1]}
+    """Training-split questions and the text of a document that answers each (SQuAD: the
+    paragraph; BEIR: the relevant passage)."""
+    ds = load(path)
+    qids = [q for q in sorted(ds.qrels) if split_of(ds.name, ds.groups.get(q, q)) == "train"]
+    pairs = set()
+    for q in qids:
+        doc = max(ds.qrels[q], key=ds.qrels[q].__getitem__)
+        if doc in ds.docs and ds.docs[doc][1]:
+            pairs.add((ds.queries[q], ds.docs[doc][1]))
     return random.Random(seed).sample(sorted(pairs), min(n, len(pairs)))
 
 
 def masked_pairs(
     path: Path, n: int, seed: int, embedder: SentenceTransformerEmbedder
 ) -> list[tuple[str, str]]:
-    ds = load_qa(path).as_retrieval()
     settings = load_settings()
-    schema = ev.eval_schema(ds, settings, embedder)
+    schema = ev.eval_schema(load(path), settings, embedder)
     with Store(isolated_settings(settings, schema)) as store:
         pseudo = tune.masked_queries(chunk_rows.all_for_tuning(store), n, seed)
     return [(p.query, p.masked or "") for p in pseudo]
@@ -88,7 +95,7 @@ def train(
 
 
 def evaluate(path: Path, embedder: SentenceTransformerEmbedder, limit: int) -> dict[str, Any]:
-    ds = load_qa(path).as_retrieval()
+    ds = load(path)
     result = ev.evaluate(ds, load_settings(), embedder, split="test", limit=limit)
     return {
         mode: {k: round(v, 4) for k, v in m.items() if k in ("hit@5", "ndcg@10")}
@@ -114,7 +121,7 @@ def main() -> None:
         pairs = question_pairs(args.dataset, args.n, args.seed)
     else:
         pairs = masked_pairs(args.dataset, args.n, args.seed, base)
-    out = Path("build/embedding") / f"{args.dataset.stem}-{args.pairs}-{args.n}"
+    out = Path("build/embedding") / f"{args.dataset.stem or args.dataset.name}-{args.pairs}-{args.n}"
     trained_file = out / "openbook-training.json"
     if args.reuse and trained_file.exists():
         trained = json.loads(trained_file.read_text())
