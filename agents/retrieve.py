@@ -23,10 +23,13 @@ class RetrieveOutput(BaseModel):
     chunks: list[int] = Field(default_factory=list)  # ids kept, for the trace
 
 
+DEFAULT_MAX_DISTANCE = 0.7  # the gate of a library that has not measured its own
+
+
 class RetrieveSettings(StepSettings):
     k_per_piece: int = 6
     max_passages: int = 6
-    max_distance: float | None = None  # None: 0.7 (a turn fills in the library's own)
+    max_distance: float | None = None  # None: the default (a turn fills in the library's own)
     gate: str = "question"
 
 
@@ -47,7 +50,7 @@ class Retrieve(Step[RetrieveInput, RetrieveOutput]):
         assert ctx.library is not None, "retrieval needs a library"
         s = RetrieveSettings.of(ctx)
         if s.max_distance is None:
-            s.max_distance = 0.7
+            s.max_distance = DEFAULT_MAX_DISTANCE
         hits = ctx.library.search(inp.queries, s.max_passages if self.plain else s.k_per_piece, inp.filters)
         if ctx.span is not None:
             ctx.span.chunks = hits

@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 
 from openbook.agents.kit.evidence import Filters, Hit
+from openbook.agents.retrieve import DEFAULT_MAX_DISTANCE
 from openbook.db import chunks as chunk_rows
 from openbook.db import documents as doc_rows
 from openbook.db import meta
@@ -27,7 +28,6 @@ Mode = Literal["hybrid", "bm25", "vector"]
 
 
 CALIBRATION_KEY = "fusion_calibration"  # meta key of `openbook tune retrieval`'s result
-DEFAULT_MAX_DISTANCE = 0.7  # the evidence gate of a library with no calibrated one
 
 STALE_RATIO = 0.5  # a calibration stops applying when the chunk count moved by more than this
 
