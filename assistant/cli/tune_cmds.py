@@ -69,7 +69,7 @@ def tune_retrieval(
         kind = "questions"  # your questions are the best probe there is
     elif kind == "questions":
         raise click.UsageError("--kind questions needs --questions FILE.")
-    model = _teacher(settings, teacher) if kind == "generated" else None
+    model = _teacher(settings, teacher) if kind == "generated" and not reset else None
     with open_store(settings, with_embedder=True) as (store, embedder):
         store.check_embedding(embedder.identity)
         retriever = Retriever(store, embedder, settings.retrieval)
