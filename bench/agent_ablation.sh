@@ -21,6 +21,8 @@
 #                        rewrites (pipeline.rewrite = hyde = true)
 #   defaults             today's defaults, nothing set: the question gate, and no rewrites from the
 #                        bundled base model
+#   calibrated-gate      defaults with the gate `tune retrieval` measures for the library
+#                        (bench/figures/gate/calibration.json, from bench/gate_calibration.py)
 # Every variant from rag to note-k6 sets pipeline.support = 0 and gate "nearest" (they predate
 # both). Every ft-agent variant but defaults ran with the base model's rewrites, then the default,
 # and gets them here (pipeline.rewrite = hyde = true).
@@ -53,13 +55,15 @@ for s in "${sets[@]}"; do
       nearest-gate) env=("${P}GATE=nearest") ;;
       question-gate) env=() ;;
       defaults) env=() ;;
+      calibrated-gate) env=("${P}MAX_DISTANCE=$(.venv/bin/python -c "import json; print(json.load(open(
+        'bench/figures/gate/calibration.json'))['$s']['calibrated']['max_distance'])")") ;;
       passages-k6) env=("${P}DISTILL=false" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest" "${P}MAX_DISTANCE=0.7"
         "${P}SUPPORT=0") ;;
       passages-k6-learned-rewriter) env=("${P}DISTILL=false" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest"
         "${P}MAX_DISTANCE=0.7" "${P}SUPPORT=0" "OPENBOOK_MODELS__REWRITER__LORA=$PWD/${REWRITER:-build/rewriter/openbook-rewriter.gguf}") ;;
       *) echo "unknown variant $v" >&2; exit 2 ;;
     esac
-    if [ "$config" = ft-agent ] && [ "$v" != defaults ]; then env+=("${P}REWRITE=true" "${P}HYDE=true"); fi
+    if [ "$config" = ft-agent ] && [ "$v" != defaults ] && [ "$v" != calibrated-gate ]; then env+=("${P}REWRITE=true" "${P}HYDE=true"); fi
     echo "== $s $v $(date +%T)"
     env "${env[@]}" .venv/bin/openbook eval qa --dataset "$data/${s}_v1.0.json" --split test --limit 100 \
       --unanswerable-from "$data/${other}_v1.0.json" --unanswerable 20 --configs "$config" --out "$out/$s-$v"

@@ -23,6 +23,7 @@ VARIANTS = [
     "nearest-gate",
     "question-gate",
     "defaults",
+    "calibrated-gate",
 ]
 SETS = ["new_wiki", "nyt", "reddit", "amazon_reviews"]
 
