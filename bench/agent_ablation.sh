@@ -22,7 +22,8 @@
 #   defaults             today's defaults, nothing set: the question gate, and no rewrites from the
 #                        bundled base model
 #   calibrated-gate      defaults with the gate `tune retrieval` measures for the library
-#                        (bench/figures/gate/calibration.json, from bench/gate_calibration.py)
+#                        (GATES=file, default bench/figures/gate/calibration.json, written by
+#                        bench/gate_calibration.py [--quantile Q])
 # Every variant from rag to note-k6 sets pipeline.support = 0 and gate "nearest" (they predate
 # both). Every ft-agent variant but defaults ran with the base model's rewrites, then the default,
 # and gets them here (pipeline.rewrite = hyde = true).
@@ -56,7 +57,7 @@ for s in "${sets[@]}"; do
       question-gate) env=() ;;
       defaults) env=() ;;
       calibrated-gate) env=("${P}MAX_DISTANCE=$(.venv/bin/python -c "import json; print(json.load(open(
-        'bench/figures/gate/calibration.json'))['$s']['calibrated']['max_distance'])")") ;;
+        '${GATES:-bench/figures/gate/calibration.json}'))['$s']['calibrated']['max_distance'])")") ;;
       passages-k6) env=("${P}DISTILL=false" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest" "${P}MAX_DISTANCE=0.7"
         "${P}SUPPORT=0") ;;
       passages-k6-learned-rewriter) env=("${P}DISTILL=false" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest"

@@ -47,6 +47,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--fixed", type=float, default=0.7)
+    ap.add_argument("--quantile", type=float, default=gate.QUANTILE)
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
@@ -60,7 +61,8 @@ def main() -> None:
         with Store(settings) as store:
             retriever = Retriever(store, embedder, settings.retrieval)
             pseudo = tune.masked_queries(chunk_rows.all_for_tuning(store), args.queries)
-            calibrated = gate.calibrate(tune.cases_for(retriever, pseudo, settings.retrieval.candidates))
+            cases = tune.cases_for(retriever, pseudo, settings.retrieval.candidates)
+            calibrated = gate.calibrate(cases, args.quantile)
             assert calibrated is not None
             real = {
                 "train": distances(retriever, [q.question for q in select(ds, "train", 300)]),
