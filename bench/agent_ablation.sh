@@ -22,8 +22,9 @@
 #   defaults             today's defaults, nothing set: the question gate, and no rewrites from the
 #                        bundled base model
 #   calibrated-gate      defaults with the gate `tune retrieval` measures for the library
-#                        (GATES=file, default bench/figures/gate/calibration.json, written by
-#                        bench/gate_calibration.py [--quantile Q])
+#                        (GATES=file, default bench/figures/gate/calibration-q0.995.json, written
+#                        by bench/gate_calibration.py --quantile Q; the out folder is named
+#                        calibrated-gate-qQ)
 # Every variant from rag to note-k6 sets pipeline.support = 0 and gate "nearest" (they predate
 # both). Every ft-agent variant but defaults ran with the base model's rewrites, then the default,
 # and gets them here (pipeline.rewrite = hyde = true).
@@ -39,6 +40,7 @@ all=(new_wiki nyt reddit amazon_reviews)
 read -r -a sets <<< "${SETS:-${all[*]}}"
 read -r -a variants <<< "${VARIANTS:-rag old chunk-k6 chunk-nofilter-k6 passages-k6 note-k6}"
 P=OPENBOOK_PIPELINE__
+gates=${GATES:-bench/figures/gate/calibration-q0.995.json}
 old_gate=("${P}DISTILL=false" "${P}K_PER_PIECE=6" "${P}GATE=chunk" "${P}MAX_DISTANCE=0.65" "${P}SUPPORT=0")
 for s in "${sets[@]}"; do
   for i in "${!all[@]}"; do [ "${all[$i]}" = "$s" ] && other=${all[$(((i + 1) % 4))]}; done
@@ -57,7 +59,7 @@ for s in "${sets[@]}"; do
       question-gate) env=() ;;
       defaults) env=() ;;
       calibrated-gate) env=("${P}MAX_DISTANCE=$(.venv/bin/python -c "import json; print(json.load(open(
-        '${GATES:-bench/figures/gate/calibration.json}'))['$s']['calibrated']['max_distance'])")") ;;
+        '$gates'))['$s']['calibrated']['max_distance'])")") ;;
       passages-k6) env=("${P}DISTILL=false" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest" "${P}MAX_DISTANCE=0.7"
         "${P}SUPPORT=0") ;;
       passages-k6-learned-rewriter) env=("${P}DISTILL=false" "${P}FILTER=false" "${P}K_PER_PIECE=6" "${P}GATE=nearest"
@@ -65,8 +67,10 @@ for s in "${sets[@]}"; do
       *) echo "unknown variant $v" >&2; exit 2 ;;
     esac
     if [ "$config" = ft-agent ] && [ "$v" != defaults ] && [ "$v" != calibrated-gate ]; then env+=("${P}REWRITE=true" "${P}HYDE=true"); fi
-    echo "== $s $v $(date +%T)"
+    name=$v
+    [ "$v" = calibrated-gate ] && name=$v$(basename "$gates" .json | sed 's/^calibration//')
+    echo "== $s $name $(date +%T)"
     env "${env[@]}" .venv/bin/openbook eval qa --dataset "$data/${s}_v1.0.json" --split test --limit 100 \
-      --unanswerable-from "$data/${other}_v1.0.json" --unanswerable 20 --configs "$config" --out "$out/$s-$v"
+      --unanswerable-from "$data/${other}_v1.0.json" --unanswerable 20 --configs "$config" --out "$out/$s-$name"
   done
 done

@@ -23,7 +23,8 @@ VARIANTS = [
     "nearest-gate",
     "question-gate",
     "defaults",
-    "calibrated-gate",
+    "calibrated-gate-q0.98",
+    "calibrated-gate-q0.995",
 ]
 SETS = ["new_wiki", "nyt", "reddit", "amazon_reviews"]
 

@@ -131,6 +131,6 @@ def _show(result: dict[str, Any], before: str, dry_run: bool) -> None:
     if g:
         click.echo(
             f"Evidence gate: {'would turn' if dry_run else 'turns'} a question away when its nearest "
-            f"chunk is farther than {g['max_distance']:.3f} (lets {g['quantile']:.0%} of these "
+            f"chunk is farther than {g['max_distance']:.3f} (lets {g['quantile']:.1%} of these "
             f"{g['queries']} through; their median distance {g['median']:.3f})"
         )

@@ -11,8 +11,10 @@ re-scores the chunk without it), so its nearest chunk is as far as a real questi
 on the four SQuAD-Shifts libraries these distances follow their real training questions' within
 a few points at every threshold (README, "Calibrating the evidence gate").
 
-Only questions the library can answer are at hand, so the quantile is a promise about them
-("the gate turns away about 2% of what the library can answer"), not a tuned trade-off.
+Only questions the library can answer are at hand, so the quantile is a promise about them, not
+a tuned trade-off, and a lenient one: a question turned away is an answer lost, while one let
+through that the library cannot answer is mostly still declined by the answer step (on new_wiki
+a gate at the 98th percentile cost 4.9 F1 and declined no more unanswerable questions).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 from .calibrate import Case
 
-QUANTILE = 0.98
+QUANTILE = 0.995  # the least that lets >= 99% of real training questions pass on all four dev libraries
 QUERIES = 200  # masked pseudo-queries measured when fusion is calibrated on another kind
 FLOOR, CEILING = 0.2, 1.2  # a threshold outside these says the pseudo-queries were degenerate
 
