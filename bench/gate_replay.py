@@ -16,13 +16,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from eval_traces import records_with_spans
+
 from openbook.assistant.embeddings import SentenceTransformerEmbedder
 from openbook.assistant.evaluation.qa_data import load_qa
-from openbook.assistant.evaluation.qa_eval import isolated_settings
-from openbook.assistant.evaluation.retrieval_eval import eval_schema
-from openbook.assistant.settings import load_settings
-from openbook.assistant.store import Store
-from openbook.db import execute
 
 THRESHOLDS = (0.6, 0.65, 0.7, 0.75, 0.8)
 
@@ -34,25 +31,21 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     ds = load_qa(args.dataset)
-    schema = eval_schema(ds.as_retrieval(), load_settings(), SentenceTransformerEmbedder("all-MiniLM-L6-v2"))
-    records = [json.loads(line) for line in (args.run / "answers.jsonl").read_text().splitlines() if line]
     near: dict[bool, list[float]] = {True: [], False: []}
     away: dict[bool, int] = {True: 0, False: 0}  # a piece turned away by the run's own gate (notes)
-    with Store(isolated_settings(load_settings(), schema)) as store:
-        for r in records:
-            spans = execute(store, "spans_of_trace", {"trace_id": r["trace_id"]})
-            distances = [
-                h["vector_distance"]
-                for s in spans
-                if s["name"] == "retrieve"
-                for h in s["chunks"] or []
-                if h.get("vector_distance") is not None
-            ]
-            if distances:
-                near[r["answerable"]].append(min(distances))
-            notes = [n for s in spans if s["name"] == "retrieve" for n in s["notes"] or []]
-            away[r["answerable"]] += any(n.startswith("evidence gate") and ("(> " in n or "farther" in n)
-                                         for n in notes)  # fmt: skip
+    for r, spans in records_with_spans(args.run, ds, SentenceTransformerEmbedder("all-MiniLM-L6-v2")):
+        distances = [
+            h["vector_distance"]
+            for s in spans
+            if s["name"] == "retrieve"
+            for h in s["chunks"] or []
+            if h.get("vector_distance") is not None
+        ]
+        if distances:
+            near[r["answerable"]].append(min(distances))
+        notes = [n for s in spans if s["name"] == "retrieve" for n in s["notes"] or []]
+        away[r["answerable"]] += any(n.startswith("evidence gate") and ("(> " in n or "farther" in n)
+                                     for n in notes)  # fmt: skip
     out: dict[str, Any] = {
         "run": str(args.run),
         "answerable": len(near[True]),

@@ -16,15 +16,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from eval_traces import records_with_spans
+
 from openbook.agents.distiller import DistillInput, extract
 from openbook.agents.kit.evidence import Passage
-from openbook.assistant.embeddings import SentenceTransformerEmbedder
-from openbook.assistant.evaluation.qa_data import load_qa
+from openbook.assistant.embeddings import Embedder, SentenceTransformerEmbedder
+from openbook.assistant.evaluation.qa_data import QADataset, load_qa
 from openbook.assistant.evaluation.qa_metrics import has_answer
-from openbook.assistant.evaluation.retrieval_eval import eval_schema
-from openbook.assistant.settings import load_settings
-from openbook.assistant.store import Store
-from openbook.db import execute
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "embedding, 2 per passage (before)": dict(lexical_weight=0.0, per_passage=2, follow=False),
@@ -35,17 +33,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
-def distill_inputs(run: Path, schema: str) -> list[dict[str, Any]]:
-    from openbook.assistant.evaluation.qa_eval import isolated_settings
-
-    records = [json.loads(line) for line in (run / "answers.jsonl").read_text().splitlines() if line.strip()]
+def distill_inputs(run: Path, ds: QADataset, embedder: Embedder) -> list[dict[str, Any]]:
     out = []
-    with Store(isolated_settings(load_settings(), schema)) as store:
-        for r in records:
-            spans = execute(store, "spans_of_trace", {"trace_id": r["trace_id"]})
-            distill = [s for s in spans if s["name"] == "distill" and s["input"]]
-            if distill:
-                out.append({**r, "passages": distill[-1]["input"]["passages"]})
+    for r, spans in records_with_spans(run, ds, embedder):
+        distill = [s for s in spans if s["name"] == "distill" and s["input"]]
+        if distill:
+            out.append({**r, "passages": distill[-1]["input"]["passages"]})
     return out
 
 
@@ -58,8 +51,7 @@ def main() -> None:
     ds = load_qa(args.dataset)
     gold = {i.id: i.answers for i in ds.items}
     embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
-    schema = eval_schema(ds.as_retrieval(), load_settings(), embedder)
-    rows = [r for r in distill_inputs(args.run, schema) if r["answerable"]]
+    rows = [r for r in distill_inputs(args.run, ds, embedder) if r["answerable"]]
     usable = [r for r in rows if has_answer(" ".join(p["text"] for p in r["passages"]), gold[r["id"]])]
     result: dict[str, Any] = {"run": str(args.run), "answerable": len(rows)}
     result["answer_in_passages"] = len(usable)
