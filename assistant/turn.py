@@ -189,10 +189,8 @@ class Turn:
         """Run a declared pipeline over ``state`` inside one trace; the trace ends ``ok``,
         ``cancelled`` or ``error``. ``ask`` and the evaluation's configurations use this."""
         p = pipeline or self.settings.pipeline
-        gate_from = "set"
-        if p.max_distance is None:
-            value, gate_from = self.retriever.gate()
-            p = p.model_copy(update={"max_distance": value})
+        value, gate_from = self.retriever.gate(p.max_distance)
+        p = p.model_copy(update={"max_distance": value})
         switches = step_switches(p, self.models)
         meta = {
             **(metadata or {}),

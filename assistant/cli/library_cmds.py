@@ -129,9 +129,8 @@ def status(app: AppContext, as_json: bool) -> None:
             from ..retrieval.retriever import Retriever
 
             retriever = Retriever(store, embedder, settings.retrieval)
-            (fusion, fusion_from), (gate, gate_from) = retriever.fusion(), retriever.gate()
-            if settings.pipeline.max_distance is not None:
-                gate, gate_from = settings.pipeline.max_distance, "set"
+            fusion, fusion_from = retriever.fusion()
+            gate, gate_from = retriever.gate(settings.pipeline.max_distance)
             in_force = {
                 "fusion": fusion.label(),
                 "fusion_from": fusion_from,

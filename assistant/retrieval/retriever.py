@@ -158,10 +158,12 @@ class Retriever:
         found = self.vector_leg(self.embedder.embed_batch([text]), 1, document_ids)
         return found[0].hits[0][1] if found and found[0].hits else None
 
-    def gate(self) -> tuple[float, str]:
-        """The evidence gate's threshold for this library and where it comes from: "calibrated"
-        (`openbook tune retrieval`, same embedding model, corpus about the same size) or
-        "default"."""
+    def gate(self, setting: float | None = None) -> tuple[float, str]:
+        """The evidence gate's threshold for this library and where it comes from: "set" (the
+        ``pipeline.max_distance`` given as ``setting``), "calibrated" (`openbook tune retrieval`,
+        same embedding model, corpus about the same size) or "default"."""
+        if setting is not None:
+            return setting, "set"
         if self.settings.calibrated:
             stored = meta.get(self.store, CALIBRATION_KEY)
             calibrated = (stored or {}).get("gate")
