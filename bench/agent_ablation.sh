@@ -30,7 +30,9 @@
 # and gets them here (pipeline.rewrite = hyde = true).
 #   passages-k6-learned-rewriter  passages-k6 with the learned rewriter of
 #                        bench/rewriter_experiment.sh (REWRITER=path, default build/rewriter/...)
-#   [SETS="reddit amazon_reviews"] [VARIANTS="rag note-k6"] bash bench/agent_ablation.sh [OUT]
+# READER=file.gguf runs every variant with that reader adapter instead of the shipped one (the
+# recipe's reruns: bench/figures/reader/repro/).
+#   [SETS="reddit amazon_reviews"] [VARIANTS="rag note-k6"] [READER=x.gguf] bash bench/agent_ablation.sh [OUT]
 # then: .venv/bin/python bench/agent_table.py OUT
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +43,7 @@ read -r -a sets <<< "${SETS:-${all[*]}}"
 read -r -a variants <<< "${VARIANTS:-rag old chunk-k6 chunk-nofilter-k6 passages-k6 note-k6}"
 P=OPENBOOK_PIPELINE__
 gates=${GATES:-bench/figures/gate/calibration-q0.995.json}
+reader=(); [ -n "${READER:-}" ] && reader=(--reader "$READER")
 old_gate=("${P}DISTILL=false" "${P}K_PER_PIECE=6" "${P}GATE=chunk" "${P}MAX_DISTANCE=0.65" "${P}SUPPORT=0")
 for s in "${sets[@]}"; do
   for i in "${!all[@]}"; do [ "${all[$i]}" = "$s" ] && other=${all[$(((i + 1) % 4))]}; done
@@ -71,6 +74,6 @@ for s in "${sets[@]}"; do
     [ "$v" = calibrated-gate ] && name=$v$(basename "$gates" .json | sed 's/^calibration//')
     echo "== $s $name $(date +%T)"
     env "${env[@]}" .venv/bin/openbook eval qa --dataset "$data/${s}_v1.0.json" --split test --limit 100 \
-      --unanswerable-from "$data/${other}_v1.0.json" --unanswerable 20 --configs "$config" --out "$out/$s-$name"
+      --unanswerable-from "$data/${other}_v1.0.json" --unanswerable 20 --configs "$config" "${reader[@]}" --out "$out/$s-$name"
   done
 done
