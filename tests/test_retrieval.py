@@ -5,7 +5,7 @@ import pytest
 from openbook.assistant import library
 from openbook.assistant.ingest.pipeline import ingest
 from openbook.assistant.retrieval.fusion import RankedList, rrf
-from openbook.assistant.retrieval.retriever import Filters, Retriever
+from openbook.assistant.retrieval.retriever import QUERY_VECTORS, Filters, Retriever
 from openbook.assistant.settings import IngestSettings, RetrievalSettings
 
 
@@ -188,3 +188,31 @@ def test_nearest_distance_is_the_question_to_its_nearest_chunk(store, embedder, 
     assert within is not None and within > best.vector_distance + 0.05  # only the tides document
     assert r.nearest_distance(query, Filters(path_prefixes=["/nowhere"])) is None
     assert _retriever(store, embedder, tmp_path, mode="bm25").nearest_distance(query) is None
+
+
+class _Counting:
+    """The real embedder, recording the texts it is asked to embed."""
+
+    def __init__(self, inner):
+        self.inner, self.texts = inner, []
+        self.identity = inner.identity
+
+    def embed_batch(self, texts):
+        self.texts += texts
+        return self.inner.embed_batch(texts)
+
+
+def test_the_gate_reuses_the_vector_legs_embedding_of_the_question(store, embedder, solar, tmp_path):
+    counting = _Counting(embedder)
+    r = _retriever(store, counting, tmp_path)
+    query = "Why is Venus so hot?"
+    best = r.retrieve([query, "Venus greenhouse"], 5)[0]
+    assert best.source.endswith("venus.md")
+    assert counting.texts == [query, "Venus greenhouse"]
+    distance = r.nearest_distance(query)
+    assert counting.texts == [query, "Venus greenhouse"]  # not embedded a second time
+    assert distance == pytest.approx(_retriever(store, embedder, tmp_path).nearest_distance(query), abs=1e-4)
+    for n in range(QUERY_VECTORS):  # the cache is bounded: the oldest query goes first
+        r.embed([f"query {n}"])
+    r.nearest_distance(query)
+    assert counting.texts[-1] == query

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Literal
 
@@ -30,6 +31,8 @@ Mode = Literal["hybrid", "bm25", "vector"]
 CALIBRATION_KEY = "fusion_calibration"  # meta key of `openbook tune retrieval`'s result
 
 STALE_RATIO = 0.5  # a calibration stops applying when the chunk count moved by more than this
+
+QUERY_VECTORS = 64  # recent query embeddings kept: the gate re-asks for the question's nearest chunk
 
 
 def stale(calibration: dict | None, chunks: int) -> bool:
@@ -60,6 +63,8 @@ class Retriever:
         self.builds = 0  # full BM25 builds by this retriever (loads from the cache do not count)
         self.last_fusion: tuple[Fusion, str] | None = None  # what the last fuse() used (for traces)
         self.loads = 0
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # query text -> embedding
+        self._vectors_lock = threading.Lock()
 
     # -- the BM25 index ------------------------------------------------------------------------
     def generation(self) -> int:
@@ -90,6 +95,22 @@ class Retriever:
         )
 
     # -- legs -----------------------------------------------------------------------------------
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """The queries' embeddings, the last ``QUERY_VECTORS`` kept: a turn's evidence gate asks
+        for the nearest chunk to a question the vector leg has just embedded."""
+        with self._vectors_lock:
+            known = {t: self._vectors[t] for t in texts if t in self._vectors}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            known |= dict(zip(missing, self.embedder.embed_batch(missing), strict=True))
+        with self._vectors_lock:
+            for text, vector in known.items():
+                self._vectors[text] = vector
+                self._vectors.move_to_end(text)
+            while len(self._vectors) > QUERY_VECTORS:
+                self._vectors.popitem(last=False)
+        return np.stack([known[t] for t in texts])
+
     def _filter_documents(self, filters: Filters | None) -> list[int] | None:
         if filters is None or not filters.active():
             return None
@@ -140,7 +161,7 @@ class Retriever:
         if mode in ("hybrid", "vector"):
             t0 = time.perf_counter()
             if vectors is None:
-                vectors = self.embedder.embed_batch(queries)
+                vectors = self.embed(queries)
             timings["embed_ms"] = (time.perf_counter() - t0) * 1000
             t1 = time.perf_counter()
             lists += self.vector_leg(vectors, depth, document_ids)
@@ -155,7 +176,7 @@ class Retriever:
         document_ids = self._filter_documents(filters)
         if document_ids == []:
             return None
-        found = self.vector_leg(self.embedder.embed_batch([text]), 1, document_ids)
+        found = self.vector_leg(self.embed([text]), 1, document_ids)
         return found[0].hits[0][1] if found and found[0].hits else None
 
     def gate(self, setting: float | None = None) -> tuple[float, str]:
@@ -235,7 +256,7 @@ class Retriever:
         if not queries:
             return []
         mode = mode or self.settings.mode
-        vectors = self.embedder.embed_batch(queries) if mode != "bm25" else None
+        vectors = self.embed(queries) if mode != "bm25" else None
         lists, _ = self.legs(queries, mode, filters=filters, vectors=vectors)
         hits = self.fuse(lists, k or self.settings.k)
         missing = [h.chunk_id for h in hits if h.vector_distance is None]
