@@ -48,7 +48,8 @@ def table() -> None:
     shipped = card["training"]
     print("| run | hardware | val loss | held-out F1 | declines (answerable) | declines (unanswerable) |")
     print("|---|---|---|---|---|---|")
-    print(row("shipped reader (answer data, seed 0)", shipped, card["heldout_answers"], card["hardware"]["gpu"]))
+    gpu = card["hardware"]["gpu"]
+    print(row("shipped reader (answer data, seed 0)", shipped, card["heldout_answers"], gpu))
     f1s = []
     for path in sorted(FIGURES.glob("*.train.json")):
         r = json.loads(path.read_text())
