@@ -50,18 +50,19 @@ def table() -> None:
     print("|---|---|---|---|---|---|")
     gpu = card["hardware"]["gpu"]
     print(row("shipped reader (answer data, seed 0)", shipped, card["heldout_answers"], gpu))
-    f1s = []
+    f1s: dict[str, list[float]] = {}
     for path in sorted(FIGURES.glob("*.train.json")):
         r = json.loads(path.read_text())
         name = path.name.removesuffix(".train.json")
         print(row(f"rerun {name}", r, r["heldout_answers"], r["hardware"].get("gpu") or r["device"]))
-        if name.startswith("answer-"):
-            f1s.append(100 * r["heldout_answers"]["f1"])
-    if len(f1s) > 1:
-        print(
-            f"\nSeeds on the shipped data: held-out F1 mean {statistics.mean(f1s):.1f}, "
-            f"sd {statistics.stdev(f1s):.1f}, range {min(f1s):.1f}-{max(f1s):.1f} ({len(f1s)} runs)"
-        )
+        f1s.setdefault(name.split("-")[0], []).append(100 * r["heldout_answers"]["f1"])
+    print()
+    for data, values in f1s.items():
+        if len(values) > 1:
+            print(
+                f"{data} data, {len(values)} seeds: held-out F1 mean {statistics.mean(values):.1f}, "
+                f"sd {statistics.stdev(values):.1f}, range {min(values):.1f}-{max(values):.1f}"
+            )
 
 
 if __name__ == "__main__":
