@@ -3,6 +3,7 @@ how much do its figures move with the seed?
 
     python bench/reader_repro.py                  # the table, from bench/figures/reader/repro/
     python bench/reader_repro.py unpack DIR RUN…  # fp16 adapters from the GPU run -> build/v2/run-RUN
+    python bench/reader_repro.py qa SHIPPED RERUN  # `eval qa` of two agent_ablation.sh folders, paired
 
 The table sets each rerun's train report beside the shipped reader's card
 (assistant/models/reader/openbook-reader.json): validation loss, and the held-out answers (200
@@ -15,12 +16,14 @@ its evidence format changed, so its held-out figures are not paired with the oth
 from __future__ import annotations
 
 import json
+import random
 import statistics
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ROOT / "bench" / "figures" / "reader" / "repro"
+SETS = ("new_wiki", "nyt", "reddit", "amazon_reviews")
 CARD = ROOT / "assistant" / "models" / "reader" / "openbook-reader.json"
 
 
@@ -65,8 +68,51 @@ def table() -> None:
             )
 
 
+def answers(folder: Path) -> dict[str, dict]:
+    return {r["id"]: r for r in map(json.loads, (folder / "answers.jsonl").read_text().splitlines())}
+
+
+def paired_ci(a: list[float], b: list[float], n: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """95% percentile bootstrap interval of mean(b - a) over the same questions."""
+    rng = random.Random(seed)
+    diffs = [y - x for x, y in zip(a, b, strict=True)]
+    means = sorted(sum(rng.choice(diffs) for _ in diffs) / len(diffs) for _ in range(n))
+    return means[int(0.025 * n)], means[int(0.975 * n) - 1]
+
+
+def qa(shipped: Path, rerun: Path) -> None:
+    """Per set and variant present in both: F1 on the answerable questions, the paired difference
+    with its 95% bootstrap interval, and declines of the unanswerable ones."""
+    print(
+        "| set | variant | shipped F1 | rerun F1 | rerun − shipped (95% CI) | unans. declined (shipped / rerun) |"
+    )
+    print("|---|---|---|---|---|---|")
+    for folder in sorted(p for p in rerun.iterdir() if (p / "answers.jsonl").exists()):
+        base = shipped / folder.name
+        if not (base / "answers.jsonl").exists():
+            continue
+        a, b = answers(base), answers(folder)
+        ids = [i for i in a if i in b and a[i]["answerable"]]
+        fa, fb = [a[i]["f1"] or 0.0 for i in ids], [b[i]["f1"] or 0.0 for i in ids]
+        lo, hi = paired_ci(fa, fb)
+        unans = [i for i in a if i in b and not a[i]["answerable"]]
+        da = sum(bool(a[i]["declined"]) for i in unans)
+        db = sum(bool(b[i]["declined"]) for i in unans)
+        set_name, _, variant = folder.name.partition("-")
+        for name in SETS:
+            if folder.name.startswith(name + "-"):
+                set_name, variant = name, folder.name.removeprefix(name + "-")
+        mean_a, mean_b = 100 * statistics.mean(fa), 100 * statistics.mean(fb)
+        print(
+            f"| {set_name} | {variant} | {mean_a:.1f} | {mean_b:.1f} | {mean_b - mean_a:+.1f} "
+            f"({100 * lo:+.1f} to {100 * hi:+.1f}) | {da}/{len(unans)} / {db}/{len(unans)} |"
+        )
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["unpack"]:
         unpack(Path(sys.argv[2]), sys.argv[3:])
+    elif sys.argv[1:2] == ["qa"]:
+        qa(Path(sys.argv[2]), Path(sys.argv[3]))
     else:
         table()
