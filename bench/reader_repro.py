@@ -84,7 +84,8 @@ def qa(shipped: Path, rerun: Path) -> None:
     """Per set and variant present in both: F1 on the answerable questions, the paired difference
     with its 95% bootstrap interval, and declines of the unanswerable ones."""
     print(
-        "| set | variant | shipped F1 | rerun F1 | rerun − shipped (95% CI) | unans. declined (shipped / rerun) |"
+        "| set | variant | shipped F1 | rerun F1 | rerun − shipped (95% CI) "
+        "| unans. declined (shipped / rerun) |"
     )
     print("|---|---|---|---|---|---|")
     for folder in sorted(p for p in rerun.iterdir() if (p / "answers.jsonl").exists()):
