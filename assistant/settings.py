@@ -149,7 +149,8 @@ class PipelineSettings(_Section):
     filter: bool | None = Field(
         None,
         description="Judge each retrieved chunk's relevance. Unset: unless the answer model is "
-        "the shipped reader, which was trained to ignore distractors.",
+        "a fine-tuned reader (the shipped one, or any LoRA adapter from openbook finetune), "
+        "trained to ignore distractors.",
     )
     distill: bool = Field(True, description="Distill kept chunks into a cited note.")
     reread: bool = Field(

@@ -28,17 +28,22 @@ from .store import Store
 
 def step_switches(p: PipelineSettings, models: dict[str, ChatModel]) -> dict[str, bool]:
     """Each step switch as it applies to a turn answered by ``models``. Unset (their defaults):
-    ``filter`` is on except for the shipped reader, which was trained with distractors among its
+    ``filter`` is on except for a fine-tuned reader — the shipped one, or any LoRA adapter on the
+    answerer (what ``openbook finetune`` trains) — which was trained with distractors among its
     passages and gains nothing from a relevance judge in front of it; ``rewrite`` and ``hyde`` are
     on except when the rewriter is the bundled base model, whose rewrites lose to the question
     alone (README: Benchmarks, "The agent pipeline and the reader", "Rewrites")."""
     from .models.resolve import BUNDLED_ALIASES, READER_NAME
 
-    def name_of(role: str) -> str:
-        return str(getattr(models.get(role) or models.get("default"), "name", "")).lower()
+    def model_of(role: str) -> object:
+        return models.get(role) or models.get("default")
 
+    def name_of(role: str) -> str:
+        return str(getattr(model_of(role), "name", "")).lower()
+
+    reader = name_of("answerer") == READER_NAME.lower() or getattr(model_of("answerer"), "lora", None)
     unset = {
-        "filter": name_of("answerer") != READER_NAME.lower(),
+        "filter": not reader,
         "rewrite": name_of("rewriter") not in BUNDLED_ALIASES,
         "hyde": name_of("rewriter") not in BUNDLED_ALIASES,
     }

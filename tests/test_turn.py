@@ -126,7 +126,7 @@ def test_single_questions_are_not_split(turn, models, store):
     assert split["output"] == {"sub_questions": ["What causes tides?"]}
 
 
-def test_the_shipped_reader_gets_no_relevance_filter_unless_set(turn, models, store, settings):
+def test_a_fine_tuned_reader_gets_no_relevance_filter_unless_set(turn, models, store, settings):
     from openbook.assistant.models.resolve import READER_NAME
     from openbook.assistant.turn import step_switches
     from tests.fakes import FakeChat
@@ -139,6 +139,9 @@ def test_the_shipped_reader_gets_no_relevance_filter_unless_set(turn, models, st
     assert not switches["filter"] and switches["distill"] and switches["split"] and switches["rewrite"]
     forced = p.model_copy(update={"filter": True})
     assert step_switches(forced, {**models, "answerer": reader})["filter"] is True
+    own = FakeChat("my-reader")  # a reader the user trained: any LoRA adapter on the answerer
+    own.lora = "my-reader.gguf"
+    assert not step_switches(p, {**models, "answerer": own})["filter"]
 
     turn.models["answerer"] = reader.enqueue("Tides come from the Moon [1].")
     r = turn.ask("What causes tides?", pipeline=p.model_copy(update={"rewrite": False, "hyde": False}))
