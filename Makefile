@@ -60,7 +60,9 @@ eval-qa: $(STAMP)
 # SQuAD v1.1 dev) — oracle + 5 hard-negative distractors at run-time length, oracle kept 85% —
 # LoRA training on the bundled base with held-out answers scored, GGUF adapter export with a probe
 # check, into the package (the shipped reader), then its model card. The shipped adapter was
-# trained by these commands on an H200 (training 153 s); on 2 CPU cores expect hours.
+# trained by these commands on an H200 (training 153 s); on 2 CPU cores expect hours. Reruns of the
+# training on a GPU box with only torch (bench/reader_seeds_gpu.sh; README "Reproducing the shipped
+# reader") gave the shipped weights back to 3e-4 on its data and seed.
 READER_DIR ?= build/reader
 READER_OUT := assistant/models/reader/openbook-reader.gguf
 SQS := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/openbook/datasets/squad_shifts
