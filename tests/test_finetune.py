@@ -83,6 +83,10 @@ def test_raft_data_mix_split_and_the_answerers_own_format(squad, settings, embed
             assert e.target == text("decline")
     assert {e.format for e in examples} == {"facts", "passages"}
     assert any(e.oracle for e in examples) and any(not e.oracle for e in examples)
+    # the recipe reproduces: the same datasets and configuration give the same bytes again
+    build([squad], tmp_path / "again", settings, embedder, cfg=cfg)
+    for name in ("train.jsonl", "val.jsonl"):
+        assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "data" / name).read_bytes()
 
 
 def test_quote_targets_memorised_declines_and_one_half_of_each_articles_questions(
