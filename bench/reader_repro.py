@@ -16,10 +16,12 @@ its evidence format changed, so its held-out figures are not paired with the oth
 from __future__ import annotations
 
 import json
-import random
 import statistics
 import sys
 from pathlib import Path
+
+from openbook.assistant.evaluation.qa_eval import Record, load_done
+from openbook.assistant.evaluation.qa_metrics import bootstrap_ci
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ROOT / "bench" / "figures" / "reader" / "repro"
@@ -68,16 +70,9 @@ def table() -> None:
             )
 
 
-def answers(folder: Path) -> dict[str, dict]:
-    return {r["id"]: r for r in map(json.loads, (folder / "answers.jsonl").read_text().splitlines())}
-
-
-def paired_ci(a: list[float], b: list[float], n: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """95% percentile bootstrap interval of mean(b - a) over the same questions."""
-    rng = random.Random(seed)
-    diffs = [y - x for x, y in zip(a, b, strict=True)]
-    means = sorted(sum(rng.choice(diffs) for _ in diffs) / len(diffs) for _ in range(n))
-    return means[int(0.025 * n)], means[int(0.975 * n) - 1]
+def answers(folder: Path) -> dict[str, Record]:
+    """An agent_ablation.sh folder's answers (one configuration each), by question id."""
+    return {qid: r for (qid, _config), r in load_done(folder / "answers.jsonl").items()}
 
 
 def qa(shipped: Path, rerun: Path) -> None:
@@ -93,16 +88,14 @@ def qa(shipped: Path, rerun: Path) -> None:
         if not (base / "answers.jsonl").exists():
             continue
         a, b = answers(base), answers(folder)
-        ids = [i for i in a if i in b and a[i]["answerable"]]
-        fa, fb = [a[i]["f1"] or 0.0 for i in ids], [b[i]["f1"] or 0.0 for i in ids]
-        lo, hi = paired_ci(fa, fb)
-        unans = [i for i in a if i in b and not a[i]["answerable"]]
-        da = sum(bool(a[i]["declined"]) for i in unans)
-        db = sum(bool(b[i]["declined"]) for i in unans)
-        set_name, _, variant = folder.name.partition("-")
-        for name in SETS:
-            if folder.name.startswith(name + "-"):
-                set_name, variant = name, folder.name.removeprefix(name + "-")
+        ids = [i for i in a if i in b and a[i].answerable]
+        fa, fb = [a[i].f1 or 0.0 for i in ids], [b[i].f1 or 0.0 for i in ids]
+        lo, hi = bootstrap_ci([y - x for x, y in zip(fa, fb, strict=True)], n=2000)  # paired
+        unans = [i for i in a if i in b and not a[i].answerable]
+        da = sum(bool(a[i].declined) for i in unans)
+        db = sum(bool(b[i].declined) for i in unans)
+        set_name = next((n for n in SETS if folder.name.startswith(n + "-")), folder.name.split("-")[0])
+        variant = folder.name.removeprefix(set_name + "-")
         mean_a, mean_b = 100 * statistics.mean(fa), 100 * statistics.mean(fb)
         print(
             f"| {set_name} | {variant} | {mean_a:.1f} | {mean_b:.1f} | {mean_b - mean_a:+.1f} "
