@@ -35,7 +35,7 @@ one() {  # train one run, then its report and fp16 adapter into $OUT (at once, s
 import json, torch
 sd = torch.load('/tmp/run/$n/adapter.pt', map_location='cpu')
 torch.save({k: t.half() for k, t in sd.items()}, '$OUT/$n.adapter.pt')
-r = json.load(open('/tmp/run/$n/train.json')); h = r['heldout_answers']
+r = json.load(open('/tmp/run/$n/train.json')); h = r.get('heldout_answers') or {}
 print('=== $n', {k: r[k] for k in ('steps', 'val_loss_before', 'val_loss_after', 'seconds_per_step', 'wall_seconds')},
       {k: h[k] for k in h if k != 'samples'}, 'at', $(date +%s) - $T0, 's')"
   tar cf $OUT/reports.tar -C /tmp/reports .
