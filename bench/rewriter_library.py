@@ -41,10 +41,11 @@ from openbook.assistant.settings import load_settings
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]+|\d[\d,.]*")
 SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'])")
 STOP = set(
-    "a an the and or but of to in on at for from by with as is are was were be been being it its this that these "
-    "those he she they them his her their we you i me my our your not no so if then than there here what who whom "
-    "which when where why how do does did has have had will would can could should may might must also just very "
-    "about into over after before up down out more most some any all each other such only own same too s t".split()
+    """a an the and or but of to in on at for from by with as is are was were be been being it its this
+    that these those he she they them his her their we you i me my our your not no so if then than there
+    here what who whom which when where why how do does did has have had will would can could should may
+    might must also just very about into over after before up down out more most some any all each other
+    such only own same too s t""".split()
 )
 PASSAGE_CHARS = 440  # RewriteOutput.hypothetical_answer holds 500
 KEYWORDS = 6
@@ -138,14 +139,16 @@ def main(argv: list[str] | None = None) -> None:
         if pq:
             # A pseudo-query's group is its document's article: validation never sees an article
             # trained on. Test articles' documents only ever appear here, never their questions.
-            questions.append(rw.Question(f"{ds.name}/pseudo/{d}", pq, {d: 1}, "pseudo:" + doc_group.get(d, d)))
-    print(f"{ds.name}: {len(questions)} questions ({len(train_q)} training-article questions in the set)", file=sys.stderr)
+            group = "pseudo:" + doc_group.get(d, d)
+            questions.append(rw.Question(f"{ds.name}/pseudo/{d}", pq, {d: 1}, group))
+    say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    say(f"{ds.name}: {len(questions)} questions ({len(train_q)} training-article questions in the set)")
     records: list[rw.Record] = []
     t0 = time.time()
     with ExitStack() as stack:
         eval_settings = isolated_settings(settings, ev.eval_schema(ds, settings, embedder))
         store = stack.enter_context(Store(eval_settings, embedding=embedder.identity))
-        ev._ensure_ingested(store, embedder, ds, eval_settings, lambda m: print(m, file=sys.stderr))
+        ev._ensure_ingested(store, embedder, ds, eval_settings, say)
         retriever = Retriever(store, embedder, eval_settings.retrieval)
         doc_of = {cid: src.split(":", 1)[1] for cid, src in chunk_rows.sources(store).items()}
         scorer = rw.Scorer(retriever, doc_of.__getitem__)
@@ -154,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
             case = scorer.question(q)
             rec = rw.Record(q.id, q.text, q.group, scorer.alone(case))
             doc = next(iter(q.relevant))
-            for kind, keys, passage in lib.candidates(doc, q.text):
+            for _kind, keys, passage in lib.candidates(doc, q.text):
                 s = rw.Scored(keys, passage, 0.0)
                 s.ndcg, s.own = scorer.with_texts(case, s.texts(q.text))
                 rec.candidates.append(s)
@@ -162,7 +165,8 @@ def main(argv: list[str] | None = None) -> None:
             if (u := rec.usable()) is not None:
                 kinds["lead" if u is rec.candidates[0] else "match"] += 1
             if n % 200 == 0 or n == len(questions):
-                print(f"  {n}/{len(questions)} {json.dumps(rw.round_summary(records))} {time.time() - t0:.0f} s", file=sys.stderr)
+                took = time.time() - t0
+                say(f"  {n}/{len(questions)} {json.dumps(rw.round_summary(records))} {took:.0f} s")
     rw.save_records(records, a.out / "records.jsonl")
     exs = rw.examples(records)
     counts = rw.write_data(exs, a.out / "data", seed=a.seed)
