@@ -216,3 +216,7 @@ def test_the_gate_reuses_the_vector_legs_embedding_of_the_question(store, embedd
         r.embed([f"query {n}"])
     r.nearest_distance(query)
     assert counting.texts[-1] == query
+    # No text at all (a rewriter that wrote nothing): no rows, no lists, no call to the embedder.
+    calls = len(counting.texts)
+    assert r.embed([]).shape == (0, embedder.identity.dimension)
+    assert r.legs([], "hybrid") == ([], {}) and len(counting.texts) == calls

@@ -98,6 +98,8 @@ class Retriever:
     def embed(self, texts: list[str]) -> np.ndarray:
         """The queries' embeddings, the last ``QUERY_VECTORS`` kept: a turn's evidence gate asks
         for the nearest chunk to a question the vector leg has just embedded."""
+        if not texts:
+            return np.zeros((0, self.embedder.identity.dimension), dtype=np.float32)
         with self._vectors_lock:
             known = {t: self._vectors[t] for t in texts if t in self._vectors}
         missing = list(dict.fromkeys(t for t in texts if t not in known))
@@ -152,7 +154,7 @@ class Retriever:
         document_ids = self._filter_documents(filters)
         timings: dict[str, float] = {}
         lists: list[RankedList] = []
-        if document_ids == []:
+        if document_ids == [] or not queries:
             return lists, timings
         if mode in ("hybrid", "bm25"):
             t0 = time.perf_counter()
