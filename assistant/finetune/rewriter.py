@@ -103,6 +103,19 @@ class Scorer:
         )
         return ndcg_at(top_keys(fused, self.key, 10), relevant, 10)
 
+    def hit_and_ndcg(self, case: Case, texts: list[str]) -> tuple[float, float]:
+        """hit@5 and nDCG@10 of the question plus ``texts`` (none: the question alone), fused
+        as a turn fuses them."""
+        lists = case.lists
+        if texts:
+            extra, _ = self.retriever.legs(texts, "hybrid", depth=self.depth)
+            for r in extra:
+                r.query_index += 1
+            lists = lists + extra
+        s = self.retriever.settings
+        top = top_keys(anchored(self.fusion, lists, 1, s.anchor_rank, s.rewrite_weight), self.key, 10)
+        return float(any(k in case.relevant for k in top[:5])), ndcg_at(top, case.relevant, 10)
+
     def question(self, q: Question) -> Case:
         lists, _ = self.retriever.legs([q.text], "hybrid", depth=self.depth)
         return Case(lists, q.relevant)
@@ -192,6 +205,61 @@ def examples(records: list[Record]) -> list[Example]:
             )
         )
     return out
+
+
+def held_out(
+    model: Any,
+    sources: list[tuple[list[Question], Scorer]],
+    trained_groups: set[str],
+    seed: int = 0,
+    say: Callable[[str], None] = lambda _m: None,
+) -> dict[str, Any]:
+    """The trained rewriter on the questions whose document it never trained on: hit@5 and
+    nDCG@10 of the question alone and of the question plus its greedy rewrite."""
+    sums = {"alone_hit@5": 0.0, "alone_ndcg@10": 0.0, "hit@5": 0.0, "ndcg@10": 0.0}
+    n = 0
+    for questions, scorer in sources:
+        for q in questions:
+            if q.group in trained_groups:
+                continue
+            case = scorer.question(q)
+            rewrite = next(candidates(model, q.text, 1, seed), None)
+            texts = (
+                Scored(rewrite.keywords.strip(), rewrite.hypothetical_answer.strip(), 0.0).texts(q.text)
+                if rewrite
+                else []
+            )
+            for prefix, t in (("alone_", []), ("", texts)):
+                hit, ndcg = scorer.hit_and_ndcg(case, t)
+                sums[prefix + "hit@5"] += hit
+                sums[prefix + "ndcg@10"] += ndcg
+            n += 1
+    out: dict[str, Any] = {"questions": n}
+    out |= {k: round(v / max(n, 1), 4) for k, v in sums.items()}
+    out["hit@5_points"] = round(100 * (out["hit@5"] - out["alone_hit@5"]), 1)
+    say(f"Held out ({n} questions on documents never trained on): {json.dumps(out)}")
+    return out
+
+
+MIN_HELD_OUT = 10  # fewer held-out questions than this: nothing measured, nothing installed
+TOLERANCE_POINTS = 1.0  # the learned rewrite may cost at most this much hit@5 against the question
+
+
+def install_verdict(check: dict[str, Any]) -> str | None:
+    """Why the learned rewriter must not become the library's rewriter (None: it may)."""
+    n = check.get("questions", 0)
+    if n < MIN_HELD_OUT:
+        return (
+            f"only {n} held-out questions (at least {MIN_HELD_OUT} needed) to check that the learned "
+            "rewriter does not hurt retrieval"
+        )
+    if check["hit@5_points"] < -TOLERANCE_POINTS:
+        return (
+            f"on {n} held-out questions it lowers hit@5 from {check['alone_hit@5']:.3f} (the question "
+            f"alone) to {check['hit@5']:.3f} ({check['hit@5_points']:+.1f} points; at most "
+            f"-{TOLERANCE_POINTS:g} allowed)"
+        )
+    return None
 
 
 def write_data(exs: list[Example], out_dir: Path, val_share: float = 0.1, seed: int = 0) -> dict[str, int]:
