@@ -9,6 +9,10 @@
 # `python bench/reader_repro.py unpack OUT RUN...` turns them back into fp32 run folders under
 # build/v2/ for `openbook finetune export`.
 # Figures: bench/figures/reader/repro/ (python bench/reader_repro.py).
+# Any data folder of the shared trainer works, e.g. bench/rewriter_library.py's (rewrite targets):
+#   EXTRA="--heldout-answers 0 --rank 32 --alpha 64 --epochs 3 --max-len 512 --batch 16"
+# What comes back from the device is capped at about 64 MiB a call: four rank-16 adapters fit (fp16),
+# three rank-32 ones (19.6 MB each) do, four do not.
 #   RUNS="answer:0 answer:1 answer:2 repro:0" [EXTRA="--max-steps 1"] [DRY=1] bash bench/reader_seeds_gpu.sh
 set -e
 exec > >(tee $OUT/log.txt) 2>&1
