@@ -3,7 +3,8 @@
 # corpus, export the LoRA trained on bench/rewriter_library.py's data (trained on a GPU with
 # bench/reader_seeds_gpu.sh, or `openbook finetune train --data OUT/data`), then `eval retrieval
 # --rewrites` on the corpus's held-out questions with the base model's rewrites and with the
-# learned ones, at the product's rewrite weight and at weight 1.
+# learned ones, at the product's rewrite weight and at weight 1; and how well each rewriter's
+# rewrites find the right document without the question (bench/rewrite_alone.py).
 #
 #   bash bench/rewriter_library.sh NAME:DATASET ...        (NAME: build/rwlib/NAME, run folder build/v2/run-NAME-seed0)
 set -euo pipefail
@@ -23,6 +24,9 @@ for spec in "$@"; do
     env "${env[@]}" OPENBOOK_MODELS__REWRITER__LORA="$PWD/$out/openbook-rewriter.gguf" .venv/bin/openbook eval retrieval \
       --dataset "$ds" --split test --limit "$LIMIT" --rewrites --json > "$FIG/$name-learned-w$w.json"
   done
+  # The rewrites alone (no question): base, the feedback-learned rewriter of rewriter_experiment.sh, this one.
+  .venv/bin/python bench/rewrite_alone.py "$ds" "$FIG/$name-base-wdefault.json" \
+    bench/figures/rewriter/eval-learned-wdefault.json "$FIG/$name-learned-wdefault.json" | tee "$FIG/$name-alone.txt"
   cp "$out/summary.json" "$FIG/$name-data.json"
   cp "$run/train.json" "$FIG/$name-train.json"
 done
