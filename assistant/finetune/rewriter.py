@@ -94,26 +94,30 @@ class Scorer:
         self.retriever, self.key, self.depth = retriever, key, depth
         self.fusion, _ = retriever.fusion()
 
-    def _ndcg(self, lists: list[Any], relevant: dict[str, int], plain: bool = False) -> float:
+    def _top(self, lists: list[Any], plain: bool = False) -> list[str]:
+        """The first 10 documents: fused plainly, or as a turn fuses a question and its rewrites."""
         s = self.retriever.settings
         fused = (
             self.fusion.fuse(lists)
             if plain
             else anchored(self.fusion, lists, 1, s.anchor_rank, s.rewrite_weight)
         )
-        return ndcg_at(top_keys(fused, self.key, 10), relevant, 10)
+        return top_keys(fused, self.key, 10)
+
+    def _ndcg(self, lists: list[Any], relevant: dict[str, int], plain: bool = False) -> float:
+        return ndcg_at(self._top(lists, plain), relevant, 10)
+
+    def _extra(self, texts: list[str]) -> list[Any]:
+        """The lists of ``texts``, numbered after the question's (query 0)."""
+        extra, _ = self.retriever.legs(texts, "hybrid", depth=self.depth)
+        for r in extra:
+            r.query_index += 1
+        return extra
 
     def hit_and_ndcg(self, case: Case, texts: list[str]) -> tuple[float, float]:
         """hit@5 and nDCG@10 of the question plus ``texts`` (none: the question alone), fused
         as a turn fuses them."""
-        lists = case.lists
-        if texts:
-            extra, _ = self.retriever.legs(texts, "hybrid", depth=self.depth)
-            for r in extra:
-                r.query_index += 1
-            lists = lists + extra
-        s = self.retriever.settings
-        top = top_keys(anchored(self.fusion, lists, 1, s.anchor_rank, s.rewrite_weight), self.key, 10)
+        top = self._top(case.lists + self._extra(texts))
         return float(any(k in case.relevant for k in top[:5])), ndcg_at(top, case.relevant, 10)
 
     def question(self, q: Question) -> Case:
@@ -127,10 +131,8 @@ class Scorer:
         """nDCG@10 of the question plus ``texts``, and of ``texts`` alone."""
         if not texts:
             return self.alone(case), 0.0
-        extra, _ = self.retriever.legs(texts, "hybrid", depth=self.depth)
+        extra = self._extra(texts)
         own = self._ndcg(extra, case.relevant, plain=True)
-        for r in extra:
-            r.query_index += 1
         return self._ndcg(case.lists + extra, case.relevant), own
 
 
