@@ -213,11 +213,12 @@ def held_out(
     model: Any,
     sources: list[tuple[list[Question], Scorer]],
     trained_groups: set[str],
-    seed: int = 0,
     say: Callable[[str], None] = lambda _m: None,
 ) -> dict[str, Any]:
     """The trained rewriter on the questions whose document it never trained on: hit@5 and
-    nDCG@10 of the question alone and of the question plus its greedy rewrite."""
+    nDCG@10 of the question alone and of the question plus the rewrite step's output."""
+    from ..evaluation.rewrites import rewrite
+
     sums = {"alone_hit@5": 0.0, "alone_ndcg@10": 0.0, "hit@5": 0.0, "ndcg@10": 0.0}
     n = 0
     for questions, scorer in sources:
@@ -225,12 +226,7 @@ def held_out(
             if q.group in trained_groups:
                 continue
             case = scorer.question(q)
-            rewrite = next(candidates(model, q.text, 1, seed), None)
-            texts = (
-                Scored(rewrite.keywords.strip(), rewrite.hypothetical_answer.strip(), 0.0).texts(q.text)
-                if rewrite
-                else []
-            )
+            texts = rewrite(model, q.text)
             for prefix, t in (("alone_", []), ("", texts)):
                 hit, ndcg = scorer.hit_and_ndcg(case, t)
                 sums[prefix + "hit@5"] += hit

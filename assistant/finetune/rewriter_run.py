@@ -115,7 +115,7 @@ def run_rounds(
     # The last round's model trained (from the base) on its own train.jsonl only.
     seen = {e.group for e in load_examples(adapter.parent / "data" / "train.jsonl")}
     say("Checking the learned rewriter on held-out questions…")
-    report["held_out"] = rw.held_out(model, sources, seen, seed, say)
+    report["held_out"] = rw.held_out(model, sources, seen, say)
     final = out / f"{REWRITER_NAME}.gguf"  # the last round's
     shutil.copyfile(adapter, final)
     shutil.copyfile(adapter.with_suffix(".json"), final.with_suffix(".json"))
