@@ -235,7 +235,7 @@ def test_end_to_end_with_the_bundled_model(settings, overrides):
             await pilot.press("enter")
             await wait_for(pilot, lambda: not app.running, seconds=120.0)
             answer = app.query(AnswerMessage).last()
-            assert answer.text.strip() and answer.trace_id is not None
+            assert answer.text.strip() and answer.trace_id is not None, app.notices  # why, if it failed
             assert len(app.query_one(TracePane).root.children) >= 3
             await pilot.press("ctrl+q")
 
@@ -394,10 +394,13 @@ def test_palette_ingest_and_model_switch(make_app, models, tmp_path, settings):
     asyncio.run(scenario())
 
 
-def test_a_question_sent_while_starting_is_queued_and_asked_when_ready(make_backend, models, settings):
+def test_questions_sent_while_starting_are_queued_and_asked_in_turn_when_ready(
+    make_backend, models, settings
+):
     import threading
 
     script_search(models)
+    script_search(models, "Venus has no moons [1].")
     backend = make_backend(models)
     release = threading.Event()
 
@@ -409,13 +412,38 @@ def test_a_question_sent_while_starting_is_queued_and_asked_when_ready(make_back
 
     async def scenario():
         async with app.run_test(size=(80, 24)) as pilot:
-            app.query_one("#ask").value = "What are the moons of Mars?"
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: any(t == "Queued" for t, _ in app.notices))
-            assert app.queued == ["What are the moons of Mars?"] and app.backend is None
+            for question in ("What are the moons of Mars?", "What are the moons of Venus?"):
+                app.query_one("#ask").value = question
+                await pilot.press("enter")
+            await wait_for(pilot, lambda: sum(t == "Queued" for t, _ in app.notices) == 2)
+            assert app.queued == ["What are the moons of Mars?", "What are the moons of Venus?"] and app.backend is None
             release.set()
-            await wait_for(pilot, lambda: app.turns_shown == 1, what="the queued question's answer")
-            assert "Phobos" in app.query(AnswerMessage).last().text and app.queued == []
+            await wait_for(pilot, lambda: app.turns_shown == 2, what="both queued questions' answers")
+            answers = [a.text for a in app.query(AnswerMessage)]
+            assert "Phobos" in answers[0] and "Venus has no moons" in answers[1] and app.queued == []
+
+    asyncio.run(scenario())
+
+
+def test_a_turn_counts_as_running_until_the_chat_shows_its_end(make_app, models):
+    """The worker finishes before the UI thread shows its result: in between, the app must still
+    be busy, or a question asked then would start a turn whose answer box the old result fills."""
+    script_search(models)
+    app = make_app(models)
+    seen: list[tuple[bool, str]] = []
+    show = app._done
+
+    def done(result, status):
+        seen.append((app.running, status))
+        show(result, status)
+
+    app._done = done
+
+    async def scenario():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await ask(pilot, app, "What are the moons of Mars?")
+            assert seen == [(True, "ok")] and not app.running
+            assert "Phobos" in app.query(AnswerMessage).last().text
 
     asyncio.run(scenario())
 

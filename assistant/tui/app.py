@@ -56,6 +56,7 @@ class OpenbookApp(ActionsMixin):
         self.turns_shown = 0  # turns whose end (answer, cancel or error) the chat shows
         self._shown = ""
         self._answer: AnswerMessage | None = None
+        self._turn_open = False  # from asking until the chat shows the turn's end
 
     @property
     def backend(self) -> Backend | None:
@@ -63,7 +64,9 @@ class OpenbookApp(ActionsMixin):
 
     @property
     def running(self) -> bool:
-        return self.controller.running
+        """A turn is under way, until the chat shows how it ended: the worker finishes before the
+        UI thread shows its result, and a question asked in between must not take its place."""
+        return self.controller.running or self._turn_open
 
     def notify(
         self,
@@ -183,6 +186,7 @@ class OpenbookApp(ActionsMixin):
         chat.mount(self._answer)
         chat.scroll_end(animate=False)
         self._shown = ""
+        self._turn_open = True
         self.controller.start()
         self.run_turn(question)
 
@@ -214,6 +218,14 @@ class OpenbookApp(ActionsMixin):
             self.call_from_thread(self._done, result, "ok")
 
     def _done(self, result: TurnResult | None, status: str) -> None:
+        try:
+            self._show_end(result, status)
+        finally:
+            self._turn_open = False
+        if self.queued and self.backend is not None:
+            self._ask(self.queued.pop(0))  # the next question typed while Openbook was starting
+
+    def _show_end(self, result: TurnResult | None, status: str) -> None:
         if self._answer is None:
             return
         if result is not None:
