@@ -412,11 +412,12 @@ def test_questions_sent_while_starting_are_queued_and_asked_in_turn_when_ready(
 
     async def scenario():
         async with app.run_test(size=(80, 24)) as pilot:
-            for question in ("What are the moons of Mars?", "What are the moons of Venus?"):
+            questions = ["What are the moons of Mars?", "What are the moons of Venus?"]
+            for question in questions:
                 app.query_one("#ask").value = question
                 await pilot.press("enter")
             await wait_for(pilot, lambda: sum(t == "Queued" for t, _ in app.notices) == 2)
-            assert app.queued == ["What are the moons of Mars?", "What are the moons of Venus?"] and app.backend is None
+            assert app.queued == questions and app.backend is None
             release.set()
             await wait_for(pilot, lambda: app.turns_shown == 2, what="both queued questions' answers")
             answers = [a.text for a in app.query(AnswerMessage)]
