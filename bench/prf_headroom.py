@@ -29,22 +29,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rewriter_library import Library
+from rewriter_library import Library, library_scorer
 
 from openbook.assistant.evaluation import retrieval_eval as ev
 from openbook.assistant.evaluation.datasets import load
 from openbook.assistant.evaluation.metrics import ndcg_at
-from openbook.assistant.evaluation.qa_data import split_of
-from openbook.assistant.evaluation.qa_eval import isolated_settings
 from openbook.assistant.finetune import rewriter as rw
 from openbook.assistant.settings import load_settings
 
@@ -96,31 +93,18 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-upr", action="store_true")
     p.add_argument("--out", type=Path)
     a = p.parse_args(argv)
-    from openbook.assistant.embeddings import make_embedder
-    from openbook.assistant.retrieval.retriever import Retriever
-    from openbook.assistant.store import Store
-    from openbook.db import chunks as chunk_rows
-
     settings = load_settings()
-    embedder = make_embedder(settings.embedding, settings.ollama)
     ds = load(a.dataset)
     lib = Library(ds.docs)
-    qids = [q for q in sorted(ds.qrels) if split_of(ds.name, ds.groups.get(q, q)) == "test"]
-    if a.limit and a.limit < len(qids):
-        qids = sorted(random.Random(0).sample(qids, a.limit))
+    qids = ev.question_ids(ds, "test", a.limit)
     upr = None if a.no_upr else QueryLikelihood()
     say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     modes = ["alone", "top1", "oracle"] + ([] if upr is None else ["upr", "upr-w1", "upr-rerank"])
     sums = {m: [0.0, 0.0] for m in modes}
     gold_rank: dict[str, int] = {}
     t0 = time.time()
-    with ExitStack() as stack:
-        s = isolated_settings(settings, ev.eval_schema(ds, settings, embedder))
-        store = stack.enter_context(Store(s, embedding=embedder.identity))
-        ev._ensure_ingested(store, embedder, ds, s, say)
-        retriever = Retriever(store, embedder, s.retrieval)
-        doc_of = {cid: src.split(":", 1)[1] for cid, src in chunk_rows.sources(store).items()}
-        scorer = rw.Scorer(retriever, doc_of.__getitem__)
+    with library_scorer(ds, settings, say) as scorer:
+        retriever = scorer.retriever
 
         def texts(doc: str, question: str) -> list[str]:
             kind_keys_passage = lib.candidates(doc, question)[-1]  # the best-matching sentences
@@ -168,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
         "questions": len(qids),
         "k": a.k,
         "fusion": scorer.fusion.label(),
-        "rewrite_weight": s.retrieval.rewrite_weight,
+        "rewrite_weight": retriever.settings.rewrite_weight,
         "gold_rank_in_first_k": dict(sorted(gold_rank.items(), key=lambda kv: int(kv[0]))),
         "hit@5": {m: round(v[0] / total, 4) for m, v in sums.items()},
         "ndcg@10": {m: round(v[1] / total, 4) for m, v in sums.items()},

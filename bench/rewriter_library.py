@@ -29,7 +29,10 @@ import re
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from openbook.assistant.evaluation import retrieval_eval as ev
 from openbook.assistant.evaluation.datasets import load
@@ -107,6 +110,23 @@ def pseudo_query(text: str, rng: random.Random) -> str | None:
     return " ".join(toks[:at] + toks[at + n :]) + "?"
 
 
+@contextmanager
+def library_scorer(ds: Any, settings: Any, say: Callable[[str], None]) -> Iterator[rw.Scorer]:
+    """A scorer over ``ds`` ingested as `eval retrieval` ingests it (its own schema, made once)."""
+    from openbook.assistant.embeddings import make_embedder
+    from openbook.assistant.retrieval.retriever import Retriever
+    from openbook.assistant.store import Store
+    from openbook.db import chunks as chunk_rows
+
+    embedder = make_embedder(settings.embedding, settings.ollama)
+    eval_settings = isolated_settings(settings, ev.eval_schema(ds, settings, embedder))
+    with Store(eval_settings, embedding=embedder.identity) as store:
+        ev._ensure_ingested(store, embedder, ds, eval_settings, say)
+        retriever = Retriever(store, embedder, eval_settings.retrieval)
+        doc_of = {cid: src.split(":", 1)[1] for cid, src in chunk_rows.sources(store).items()}
+        yield rw.Scorer(retriever, doc_of.__getitem__)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("dataset", type=Path)
@@ -117,15 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     a = p.parse_args(argv)
     if "squaddev" in a.dataset.name.lower():
         sys.exit("SQuAD v1.1 dev stays unseen: never trained on.")
-    from contextlib import ExitStack
-
-    from openbook.assistant.embeddings import make_embedder
-    from openbook.assistant.retrieval.retriever import Retriever
-    from openbook.assistant.store import Store
-    from openbook.db import chunks as chunk_rows
-
     settings = load_settings()
-    embedder = make_embedder(settings.embedding, settings.ollama)
     ds = load(a.dataset)
     lib = Library(ds.docs)
     rng = random.Random(a.seed)
@@ -145,13 +157,8 @@ def main(argv: list[str] | None = None) -> None:
     say(f"{ds.name}: {len(questions)} questions ({len(train_q)} training-article questions in the set)")
     records: list[rw.Record] = []
     t0 = time.time()
-    with ExitStack() as stack:
-        eval_settings = isolated_settings(settings, ev.eval_schema(ds, settings, embedder))
-        store = stack.enter_context(Store(eval_settings, embedding=embedder.identity))
-        ev._ensure_ingested(store, embedder, ds, eval_settings, say)
-        retriever = Retriever(store, embedder, eval_settings.retrieval)
-        doc_of = {cid: src.split(":", 1)[1] for cid, src in chunk_rows.sources(store).items()}
-        scorer = rw.Scorer(retriever, doc_of.__getitem__)
+    with library_scorer(ds, settings, say) as scorer:
+        retriever = scorer.retriever
         kinds: Counter[str] = Counter()
         for n, q in enumerate(questions, 1):
             case = scorer.question(q)

@@ -75,6 +75,21 @@ class _Quiet(QuietProgress):
     pass
 
 
+def question_ids(
+    ds: RetrievalDataset, split: str = "all", limit: int | None = None, seed: int = 0
+) -> list[str]:
+    """The questions ``evaluate`` asks: those of ``split`` ("all", or the articles of "train" /
+    "test" as `eval qa` splits them), a seeded sample of ``limit`` of them."""
+    qids = sorted(ds.qrels)
+    if split != "all":
+        from .qa_data import split_of
+
+        qids = [q for q in qids if split_of(ds.name, ds.groups.get(q, q)) == split]
+    if limit and limit < len(qids):
+        qids = sorted(random.Random(seed).sample(qids, limit))
+    return qids
+
+
 def evaluate(
     ds: RetrievalDataset,
     settings: Settings,
@@ -94,13 +109,7 @@ def evaluate(
     from .qa_eval import isolated_settings
 
     eval_settings = isolated_settings(settings, schema)
-    qids = sorted(ds.qrels)
-    if split != "all":
-        from .qa_data import split_of
-
-        qids = [q for q in qids if split_of(ds.name, ds.groups.get(q, q)) == split]
-    if limit and limit < len(qids):
-        qids = sorted(random.Random(seed).sample(qids, limit))
+    qids = question_ids(ds, split, limit, seed)
     rewritten: dict[str, list[str]] = {}
     rewriter_id = None
     if rewriter is not None:
