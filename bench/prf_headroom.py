@@ -17,12 +17,15 @@ force), hit@5 / nDCG@10 of:
   "Improving Passage Retrieval with Zero-Shot Question Generation", 2022), the zero-shot version
   of the picking a fine-tuned rewriter would learn (``upr-w1``: that rewrite at weight 1, still
   anchored); and ``upr-rerank``, the same scores used to
-  reorder the first ``--k`` hits directly, for reference.
+  reorder the first ``--k`` hits directly, for reference;
+- with ``--picker RUN``, ``pick`` / ``pick-w1`` / ``pick-rerank``: the same with the pick learned
+  by bench/picker.py (its fine-tuned query likelihood; ``--picker base``: that prompt, untrained).
 
 The rewrite from a document is bench/rewriter_library.py's: its rarest words as keywords and the
 sentences that best match the question as the passage.
 
-    .venv/bin/python bench/prf_headroom.py DATASET [--limit 200] [--k 10] [--out FILE.json]
+    .venv/bin/python bench/prf_headroom.py DATASET [--limit 200] [--k 10] [--picker RUN|base]
+        [--out FILE.json]
 """
 
 from __future__ import annotations
@@ -91,15 +94,25 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--limit", type=int, default=200)
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--no-upr", action="store_true")
+    p.add_argument("--picker", help="a bench/picker.py training run (or 'base'): its pick, not UPR's")
     p.add_argument("--out", type=Path)
     a = p.parse_args(argv)
     settings = load_settings()
     ds = load(a.dataset)
     lib = Library(ds.docs)
     qids = ev.question_ids(ds, "test", a.limit)
-    upr = None if a.no_upr else QueryLikelihood()
+    upr: Any = None
+    name = "upr"
+    if a.picker:
+        from picker import Picker
+
+        picker = Picker(None if a.picker == "base" else Path(a.picker))
+        upr, name = picker.scores, "pick"
+    elif not a.no_upr:
+        ql = QueryLikelihood()
+        upr, name = (lambda passages, q: [ql.score(x, q) for x in passages]), "upr"
     say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
-    modes = ["alone", "top1", "oracle"] + ([] if upr is None else ["upr", "upr-w1", "upr-rerank"])
+    modes = ["alone", "top1", "oracle"] + ([] if upr is None else [name, f"{name}-w1", f"{name}-rerank"])
     sums = {m: [0.0, 0.0] for m in modes}
     gold_rank: dict[str, int] = {}
     t0 = time.time()
@@ -132,14 +145,14 @@ def main(argv: list[str] | None = None) -> None:
                 ),
             )
             if upr is not None and top:
-                scores = [upr.score(ds.docs[d][1], question) for d in top]
+                scores = upr([ds.docs[d][1] for d in top], question)
                 pick = top[int(np.argmax(scores))]
-                add("upr", *scorer.hit_and_ndcg(case, texts(pick, question)))
+                add(name, *scorer.hit_and_ndcg(case, texts(pick, question)))
                 with weight(retriever, 1.0):
-                    add("upr-w1", *scorer.hit_and_ndcg(case, texts(pick, question)))
+                    add(f"{name}-w1", *scorer.hit_and_ndcg(case, texts(pick, question)))
                 reranked = [d for _s, d in sorted(zip(scores, top, strict=True), key=lambda x: -x[0])]
                 add(
-                    "upr-rerank",
+                    f"{name}-rerank",
                     float(any(d in relevant for d in reranked[:5])),
                     ndcg_at(reranked, relevant, 10),
                 )
@@ -152,6 +165,7 @@ def main(argv: list[str] | None = None) -> None:
         "questions": len(qids),
         "k": a.k,
         "fusion": scorer.fusion.label(),
+        "picker": a.picker,
         "rewrite_weight": retriever.settings.rewrite_weight,
         "gold_rank_in_first_k": dict(sorted(gold_rank.items(), key=lambda kv: int(kv[0]))),
         "hit@5": {m: round(v[0] / total, 4) for m, v in sums.items()},
