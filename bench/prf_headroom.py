@@ -46,6 +46,7 @@ from openbook.assistant.evaluation import retrieval_eval as ev
 from openbook.assistant.evaluation.datasets import load
 from openbook.assistant.evaluation.metrics import ndcg_at
 from openbook.assistant.finetune import rewriter as rw
+from openbook.assistant.finetune.picker import mean_logprob
 from openbook.assistant.settings import load_settings
 
 PASSAGE_WORDS = 160
@@ -71,10 +72,7 @@ class QueryLikelihood:
         n_prompt = len(tokens) - len(target)
         self.llm.reset()
         self.llm.eval(tokens)
-        logits = np.asarray(self.llm.scores[n_prompt - 1 : len(tokens) - 1], dtype=np.float64)
-        logits -= logits.max(axis=1, keepdims=True)
-        logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
-        return float(np.mean(logp[np.arange(len(target)), target]))
+        return mean_logprob(self.llm.scores[n_prompt - 1 : len(tokens) - 1], target)
 
 
 @contextmanager

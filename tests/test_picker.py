@@ -41,6 +41,14 @@ def test_rows_are_split_by_article_capped_and_hold_the_passage_head():
     ]
 
 
+def test_mean_logprob_of_the_target_tokens_on_hand_computed_logits():
+    import math
+
+    # position 0 predicts token 1 (probabilities 1/4, 3/4); position 1 predicts token 0 (1/2, 1/2)
+    logits = [[0.0, math.log(3)], [5.0, 5.0]]
+    assert pk.mean_logprob(logits, [1, 0]) == pytest.approx((math.log(0.75) + math.log(0.5)) / 2)
+
+
 @pytest.mark.slow
 @needs_model
 def test_a_tiny_trained_picker_scores_alike_in_pytorch_and_llama_cpp(tmp_path):

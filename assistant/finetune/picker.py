@@ -78,7 +78,7 @@ def examples(pairs: list[Pair], n: int, val: int, seed: int = 0) -> dict[str, li
     return rows
 
 
-def _mean_logprob(logits: Any, target: list[int]) -> float:
+def mean_logprob(logits: Any, target: list[int]) -> float:
     """Mean log-probability of ``target`` given the logits at the positions that predict it."""
     import numpy as np
 
@@ -112,7 +112,7 @@ class GgufLikelihood:
             tokens = prompt + target
             self.llm.reset()
             self.llm.eval(tokens)
-            out.append(_mean_logprob(self.llm.scores[len(prompt) - 1 : len(tokens) - 1], target))
+            out.append(mean_logprob(self.llm.scores[len(prompt) - 1 : len(tokens) - 1], target))
         return out
 
 
@@ -156,6 +156,6 @@ class TorchLikelihood:
         with torch.no_grad():
             logits = self.model(input_ids=ids, attention_mask=mask).logits
         return [
-            _mean_logprob(logits[i, len(a) - 1 : len(a) + len(b) - 1].numpy(), b)
+            mean_logprob(logits[i, len(a) - 1 : len(a) + len(b) - 1].numpy(), b)
             for i, (a, b) in enumerate(rows)
         ]
