@@ -52,16 +52,10 @@ def test_mean_logprob_of_the_target_tokens_on_hand_computed_logits():
 @pytest.mark.slow
 @needs_model
 def test_a_tiny_trained_picker_scores_alike_in_pytorch_and_llama_cpp(tmp_path):
-    from transformers import AutoTokenizer
-
     from openbook.assistant.finetune.export import to_gguf
     from openbook.assistant.finetune.train import TrainConfig, train
 
     base = bundled_gguf()
-    tok = AutoTokenizer.from_pretrained(str(base.parent), gguf_file=base.name)
-    msgs = pk.messages(PASSAGES["Pluto"])
-    assert tok.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False) == pk.chat_prompt(msgs)
-
     data = tmp_path / "data"
     data.mkdir()
     rows = pk.examples(PAIRS, n=10, val=1, seed=0)
@@ -79,6 +73,10 @@ def test_a_tiny_trained_picker_scores_alike_in_pytorch_and_llama_cpp(tmp_path):
     passages = list(PASSAGES.values())
     question = "Who found Pluto, and when?"
     trained = pk.TorchLikelihood(base, tmp_path / "run")
+    msgs = pk.messages(PASSAGES["Pluto"])  # the prompt the llama.cpp side writes by hand is the template's
+    assert trained.tok.apply_chat_template(
+        msgs, add_generation_prompt=True, tokenize=False
+    ) == pk.chat_prompt(msgs)
     in_torch = trained.scores(passages, question)
     with trained.model.disable_adapter():
         untrained = trained.scores(passages, question)
