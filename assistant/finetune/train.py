@@ -43,6 +43,14 @@ class TrainConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def run_config(run_dir: Path) -> TrainConfig:
+    """The config a training run used, read back from its ``train.json``."""
+    trained = json.loads((run_dir / "train.json").read_text())["config"]
+    cfg = TrainConfig(**{k: v for k, v in trained.items() if k in TrainConfig.__dataclass_fields__})
+    cfg.targets = tuple(cfg.targets)
+    return cfg
+
+
 def load_base(gguf: Path, device: str) -> tuple[Any, Any]:
     """The GGUF base as a float32 PyTorch model and its tokenizer (chat template included)."""
     import torch
