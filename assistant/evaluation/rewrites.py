@@ -1,6 +1,7 @@
 """The rewrite step's output for a set of questions, as the pipeline would search it: the
 question's keywords and HyDE passage from the rewriter model, cached per model (a LoRA adapter's
-sha256 is part of the model's identity) so that comparing rewriters costs one run of each."""
+sha256 is part of the model's identity) so that comparing rewriters costs one run of each. A
+reading rewriter rewrites from the library's hits, so its cache is per model *and* library."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from openbook.agents.kit.step import StepContext
-from openbook.agents.rewriter import Rewrite, RewriteInput
+from openbook.agents.kit.step import Library, StepContext
+from openbook.agents.rewriter import QueryLikelihood, Rewrite, RewriteInput
 
 
 def model_identity(model: Any) -> str:
@@ -23,9 +24,11 @@ def model_identity(model: Any) -> str:
     return str(model.name)
 
 
-def rewrite(model: Any, question: str) -> list[str]:
-    """The extra search texts the rewrite step adds for ``question`` (keywords, HyDE passage)."""
-    out = Rewrite().run(StepContext(models={"rewriter": model}), RewriteInput(question=question))
+def rewrite(model: Any, question: str, library: Library | None = None) -> list[str]:
+    """The extra search texts the rewrite step adds for ``question`` (keywords, HyDE passage);
+    a reading rewriter reads ``library``'s hits."""
+    ctx = StepContext(models={"rewriter": model}, library=library)
+    out = Rewrite().run(ctx, RewriteInput(question=question))
     return [t for t in (out.keywords, out.hypothetical_answer) if t.strip() and t.strip() != question.strip()]
 
 
@@ -34,11 +37,19 @@ def rewrites_for(
     questions: dict[str, str],
     cache_dir: Path,
     say: Callable[[str], None] = lambda _m: None,
+    library: Library | None = None,
+    library_key: str = "",
 ) -> tuple[dict[str, list[str]], str]:
     """Each question's extra search texts, and the rewriter's identity; cached in a JSONL file
-    per rewriter, so an interrupted run resumes."""
+    per rewriter (and, for a reading rewriter, per ``library_key``: what ``library`` holds), so
+    an interrupted run resumes."""
     identity = model_identity(model)
-    path = cache_dir / "rewrites" / (hashlib.sha256(identity.encode()).hexdigest()[:16] + ".jsonl")
+    key = identity
+    if isinstance(model, QueryLikelihood):
+        if library is None:
+            raise ValueError(f"{identity} reads the library's hits: it needs the library")
+        key += f"|{library_key}"
+    path = cache_dir / "rewrites" / (hashlib.sha256(key.encode()).hexdigest()[:16] + ".jsonl")
     done: dict[str, list[str]] = {}
     if path.exists():
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -51,7 +62,7 @@ def rewrites_for(
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as fh:
             for n, q in enumerate(todo, 1):
-                done[q] = rewrite(model, q)
+                done[q] = rewrite(model, q, library)
                 fh.write(json.dumps({"question": q, "texts": done[q]}) + "\n")
                 fh.flush()
                 if n % 25 == 0:

@@ -14,15 +14,20 @@ exported adapter (``GgufLikelihood``, what a turn would use). Both score the sam
 from __future__ import annotations
 
 import random
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from openbook.prompts import render
 
+from ..models.llamacpp_backend import LlamaCppChat
+from ..models.resolve import PICKER_NAME
 from .examples import Example
 
 PASSAGE_WORDS = 160  # a passage's head: longer documents cost more to score than they help pick
+N_CTX = 1024  # a passage's head and a question; a longer question is scored by its start
 SYSTEM = "You write the question that a reader asks about a passage."
 
 
@@ -97,23 +102,68 @@ class GgufLikelihood:
         from ..models.llamacpp_backend import physical_cores
 
         self.llm = Llama(
-            model_path=str(base), lora_path=str(adapter) if adapter else None, n_ctx=1024,
+            model_path=str(base), lora_path=str(adapter) if adapter else None, n_ctx=N_CTX,
             logits_all=True, n_threads=threads or physical_cores(), verbose=False,
         )  # fmt: skip
 
     def tokens(self, passage: str, question: str) -> tuple[list[int], list[int]]:
         prompt = self.llm.tokenize(chat_prompt(messages(passage)).encode(), add_bos=False, special=True)
-        return prompt, self.llm.tokenize(question.strip().encode(), add_bos=False, special=False)
+        target = self.llm.tokenize(question.strip().encode(), add_bos=False, special=False)
+        return prompt, target[: max(N_CTX - len(prompt), 1)]  # a very long question: its start
 
     def scores(self, passages: list[str], question: str) -> list[float]:
         out = []
         for passage in passages:
             prompt, target = self.tokens(passage, question)
+            if not target:  # nothing to score (an empty question): no passage is preferred
+                out.append(0.0)
+                continue
             tokens = prompt + target
             self.llm.reset()
             self.llm.eval(tokens)
             out.append(mean_logprob(self.llm.scores[len(prompt) - 1 : len(tokens) - 1], target))
         return out
+
+
+class PickerModel(LlamaCppChat):
+    """A reading rewriter in the in-process runtime: the GGUF base and the picker's adapter,
+    loaded with every position's logits (``scores``) on first use. Ollama's API returns no
+    prompt log-probabilities, so a reading rewriter always runs in-process. Still a chat model
+    (``chat`` answers with the same weights), so any code that lists or preloads models can."""
+
+    def __init__(self, base: Path, adapter: Path, threads: int | None = None) -> None:
+        super().__init__(base, name=PICKER_NAME, lora=adapter, n_ctx=N_CTX, threads=threads)
+        self._likelihood: GgufLikelihood | None = None
+        self._lock = threading.Lock()
+
+    def _loaded(self) -> GgufLikelihood:
+        from ..models.base import ModelUnavailable
+
+        if self._likelihood is None:
+            for p in (self.path, self.lora):
+                if p is not None and not p.exists():
+                    raise ModelUnavailable(f"Model file not found: {p}")
+            try:
+                self._likelihood = GgufLikelihood(self.path, self.lora, self.threads)
+            except ImportError as exc:
+                raise ModelUnavailable(
+                    "The in-process runtime (llama-cpp-python) is not installed",
+                    hint="pip install llama-cpp-python (make install does this)",
+                ) from exc
+            except (ValueError, RuntimeError) as exc:
+                why = f"llama.cpp could not load {self.path.name} + {self.lora}: {exc}"
+                raise ModelUnavailable(why) from exc
+        return self._likelihood
+
+    def preload(self) -> float:
+        started = time.perf_counter()
+        with self._lock:
+            self._loaded()
+        return time.perf_counter() - started
+
+    def scores(self, passages: list[str], question: str) -> list[float]:
+        with self._lock:
+            return self._loaded().scores(passages, question)
 
 
 class TorchLikelihood:

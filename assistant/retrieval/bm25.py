@@ -118,6 +118,12 @@ class BM25Index:
                 score += float(self.idf[self.vocab[t]]) * tf * (self.k1 + 1) / (tf + norm)
         return score
 
+    def rarity(self, tokens: list[str]) -> dict[str, float]:
+        """rank-bm25's idf of each token the corpus has (tokens as ``tokenize`` makes them)."""
+        if self.idf is None:
+            return {}
+        return {t: float(self.idf[self.vocab[t]]) for t in tokens if t in self.vocab}
+
     def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top-k (chunk id, score) with score > 0, best first; ties by chunk id."""
         if not len(self.chunk_ids):
