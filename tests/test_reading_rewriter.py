@@ -174,6 +174,11 @@ def test_finetune_rewriter_pick_end_to_end(capsys, overrides, settings, squad, t
     scores = resolved.model.scores(["Venus is very hot.", "Mars has two moons."], "Why is Venus hot?")
     assert len(scores) == 2 and all(np.isfinite(scores)) and scores[0] != scores[1]
 
+    code, stdout, _ = run(capsys, overrides, "models", "--json")  # listed, with how it is served
+    listed = {m["name"]: m for m in json.loads(stdout)["fine_tuned"]}
+    assert listed[PICKER_NAME]["installed"] and "in-process only" in listed[PICKER_NAME]["served_by"]
+    assert REWRITER_NAME not in listed
+
     # Run again with the same rows and settings, it would reuse this training run; not with others.
     from dataclasses import replace
 

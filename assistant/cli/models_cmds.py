@@ -75,13 +75,20 @@ def fine_tuned(settings: Settings, ollama_models: list[str] | None) -> list[dict
     """The fine-tuned models Openbook knows (the shipped reader, any role's LoRA), their lineage,
     and which runtime serves each and why."""
     from ..finetune.lineage import read, summary_line
-    from ..models.resolve import READER_NAME, REWRITER_NAME, learned_rewriter_path, reader_adapter
+    from ..models.resolve import (
+        PICKER_NAME,
+        READER_NAME,
+        REWRITER_NAME,
+        learned_rewriter_path,
+        reader_adapter,
+    )
     from ..settings import ROLES
 
     adapters = {READER_NAME: reader_adapter()}
-    learned = learned_rewriter_path(settings)
-    if learned.exists():  # this library's learned rewriter (`openbook finetune rewriter --install`)
-        adapters[REWRITER_NAME] = learned
+    for kind in (REWRITER_NAME, PICKER_NAME):  # this library's (`openbook finetune rewriter --install`)
+        learned = learned_rewriter_path(settings, kind)
+        if learned.exists():
+            adapters[kind] = learned
     for role in ROLES:
         lora = settings.models.for_role(role).lora
         if lora is not None:
@@ -91,6 +98,8 @@ def fine_tuned(settings: Settings, ollama_models: list[str] | None) -> list[dict
         card = read(path)
         if name == REWRITER_NAME:
             served = f"in-process: base + {path.name} (this library's learned rewriter)"
+        elif name == PICKER_NAME:
+            served = f"in-process only: base + {path.name} (this library's reading rewriter)"
         elif ollama_models is not None and any(m.split(":")[0] == name for m in ollama_models):
             served = f"Ollama at {settings.ollama.host} (created there with `openbook models install`)"
         elif path.exists():
