@@ -88,3 +88,20 @@ def test_a_tiny_trained_picker_scores_alike_in_pytorch_and_llama_cpp(tmp_path):
     assert max(abs(a - b) for a, b in zip(in_torch, untrained, strict=True)) > 0.02, (in_torch, untrained)
     assert max(abs(a - b) for a, b in zip(in_torch, in_cpp, strict=True)) < 0.1, (in_torch, in_cpp)
     assert in_torch.index(max(in_torch)) == in_cpp.index(max(in_cpp)) == 0, (in_torch, in_cpp)
+
+
+@needs_model
+def test_the_served_picker_scores_any_passage_and_question_within_its_context(tmp_path):
+    """Hostile input: a passage with no spaces to count words by, and a question longer than the
+    context, are cut to fit instead of failing the turn's rewrite."""
+    from openbook.assistant.finetune.picker import N_CTX, PickerModel
+
+    model = PickerModel(bundled_gguf(), tmp_path / "none.gguf")
+    model.lora = None  # the base alone: what matters here is the runtime's context
+    wall = "言" * 2000
+    huge = "why " * 1000 + "?"
+    scores = model.scores([wall], huge)
+    assert len(scores) == 1 and scores[0] < 0
+    prompt, target = model._loaded().tokens(wall, huge)
+    assert len(prompt) + len(target) <= N_CTX and target
+    assert model.scores([PASSAGES["Venus"]], "   ") == [0.0]  # nothing to score: no preference

@@ -28,6 +28,7 @@ from .examples import Example
 
 PASSAGE_WORDS = 160  # a passage's head: longer documents cost more to score than they help pick
 N_CTX = 1024  # a passage's head and a question; a longer question is scored by its start
+QUESTION_TOKENS = 256  # room kept for the question when a passage's head is very long
 SYSTEM = "You write the question that a reader asks about a passage."
 
 
@@ -107,9 +108,17 @@ class GgufLikelihood:
         )  # fmt: skip
 
     def tokens(self, passage: str, question: str) -> tuple[list[int], list[int]]:
-        prompt = self.llm.tokenize(chat_prompt(messages(passage)).encode(), add_bos=False, special=True)
+        """The prompt's and the question's tokens, within the context: a passage whose head is
+        too many tokens (no spaces to count words by, say) is cut shorter, a very long question
+        is scored by its start."""
         target = self.llm.tokenize(question.strip().encode(), add_bos=False, special=False)
-        return prompt, target[: max(N_CTX - len(prompt), 1)]  # a very long question: its start
+        budget = N_CTX - min(len(target), QUESTION_TOKENS)
+        while True:
+            prompt = self.llm.tokenize(chat_prompt(messages(passage)).encode(), add_bos=False, special=True)
+            if len(prompt) <= budget or not passage:
+                break
+            passage = passage[: len(passage) * 2 // 3]
+        return prompt, target[: max(N_CTX - len(prompt), 0)]
 
     def scores(self, passages: list[str], question: str) -> list[float]:
         out = []
@@ -162,8 +171,14 @@ class PickerModel(LlamaCppChat):
         return time.perf_counter() - started
 
     def scores(self, passages: list[str], question: str) -> list[float]:
+        from ..models.base import ModelError
+
         with self._lock:
-            return self._loaded().scores(passages, question)
+            likelihood = self._loaded()
+            try:
+                return likelihood.scores(passages, question)
+            except (ValueError, RuntimeError) as exc:  # llama.cpp refused the tokens
+                raise ModelError(f"{self.name} could not score the passages: {exc}") from exc
 
 
 class TorchLikelihood:
