@@ -105,3 +105,6 @@ def test_the_served_picker_scores_any_passage_and_question_within_its_context(tm
     prompt, target = model._loaded().tokens(wall, huge)
     assert len(prompt) + len(target) <= N_CTX and target
     assert model.scores([PASSAGES["Venus"]], "   ") == [0.0]  # nothing to score: no preference
+    # Asked again (another configuration of `eval qa`, a repeated question), it is not rescored.
+    model._loaded().scores = lambda *_a: pytest.fail("rescored")
+    assert model.scores([wall, wall], huge) == scores * 2

@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from .examples import Example
 
 PASSAGE_WORDS = 160  # a passage's head: longer documents cost more to score than they help pick
 N_CTX = 1024  # a passage's head and a question; a longer question is scored by its start
+MEMO = 4096  # (question, passage) scores a served picker remembers
 QUESTION_TOKENS = 256  # room kept for the question when a passage's head is very long
 SYSTEM = "You write the question that a reader asks about a passage."
 
@@ -144,6 +146,9 @@ class PickerModel(LlamaCppChat):
         super().__init__(base, name=PICKER_NAME, lora=adapter, n_ctx=N_CTX, threads=threads)
         self._likelihood: GgufLikelihood | None = None
         self._lock = threading.Lock()
+        # The same question over the same hits (asked again, or by another configuration of
+        # `eval qa`) is scored once: the scores are deterministic.
+        self._memo: OrderedDict[tuple[str, str], float] = OrderedDict()
 
     def _loaded(self) -> GgufLikelihood:
         from ..models.base import ModelUnavailable
@@ -175,10 +180,17 @@ class PickerModel(LlamaCppChat):
 
         with self._lock:
             likelihood = self._loaded()
+            todo = [p for p in dict.fromkeys(passages) if (question, p) not in self._memo]
             try:
-                return likelihood.scores(passages, question)
+                fresh = likelihood.scores(todo, question) if todo else []
             except (ValueError, RuntimeError) as exc:  # llama.cpp refused the tokens
                 raise ModelError(f"{self.name} could not score the passages: {exc}") from exc
+            for p, score in zip(todo, fresh, strict=True):
+                self._memo[(question, p)] = score
+            out = [self._memo[(question, p)] for p in passages]
+            while len(self._memo) > MEMO:
+                self._memo.popitem(last=False)
+            return out
 
 
 class TorchLikelihood:
