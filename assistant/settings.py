@@ -165,6 +165,13 @@ class PipelineSettings(_Section):
     )
     max_parts: int = Field(2, ge=1, le=6, description="Most sub-questions per question.")
     k_per_piece: int = Field(6, ge=1, le=50, description="Chunks retrieved per sub-question.")
+    read_hits: int = Field(
+        10,
+        ge=1,
+        le=30,
+        description="A reading rewriter (openbook finetune rewriter --method pick) picks among the "
+        "question's first this many hits (each costs a scoring pass).",
+    )
     max_passages: int = Field(6, ge=1, le=30, description="Most passages given to the answerer.")
     max_distance: float | None = Field(
         None,

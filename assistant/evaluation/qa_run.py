@@ -64,6 +64,7 @@ def evaluate_qa(
         "dataset": ds.name,
         "questions": len(items),
         "schema": eval_settings.database.db_schema,
+        "rewriter": getattr(models.get("rewriter"), "name", None),  # the agent configs' (when on)
         "configs": {},
     }
     with Store(eval_settings, embedding=embedder.identity) as store:
