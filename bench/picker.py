@@ -9,12 +9,15 @@ the right hit is the one under which a held-out question scores highest.
 
     .venv/bin/python bench/picker.py data DATASET OUT [--n 640] [--val 48] [--seed 0]
     .venv/bin/python -m openbook.assistant.finetune.train --data OUT --out RUN --base BASE.gguf \
-        --max-steps 80 --batch 8 --no-gradient-checkpointing --no-forgetting-check
+        --max-steps 80 --batch 8 --no-forgetting-check
+    .venv/bin/python bench/picker.py export FOLDER
 
-``data`` writes OUT/{train,val}.jsonl (the shared trainer's Example rows: the picker's messages and
-the question as target; validation articles never in training), with the prompt and rows of
+``data`` writes OUT/{train,val}.jsonl (the shared trainer's Example rows: the picker's messages
+and the question as target; validation articles never in training), with the prompt and rows of
 ``openbook.assistant.finetune.picker``, whose ``TorchLikelihood`` scores the trained pick in
-bench/prf_headroom.py. Never SQuAD v1.1 dev.
+bench/prf_headroom.py. ``export`` writes FOLDER/run as the GGUF adapter a turn loads
+(FOLDER/openbook-picker.gguf: measure it with ``openbook eval retrieval --rewrites --rewriter``).
+``openbook finetune rewriter --method pick`` does all of this in one command. Never SQuAD v1.1 dev.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 from openbook.assistant.evaluation import retrieval_eval as ev
 from openbook.assistant.evaluation.datasets import load
 from openbook.assistant.finetune import picker as pk
+from openbook.assistant.models.resolve import PICKER_NAME
 
 
 def build(dataset: Path, out: Path, n: int, val: int, seed: int) -> dict[str, Any]:
@@ -55,7 +59,16 @@ def main(argv: list[str] | None = None) -> None:
     d.add_argument("--n", type=int, default=640)
     d.add_argument("--val", type=int, default=48)
     d.add_argument("--seed", type=int, default=0)
+    x = sub.add_parser("export", help="FOLDER/run -> FOLDER/openbook-picker.gguf (with its lineage card)")
+    x.add_argument("folder", type=Path, help="holds data/ and run/ (the trainer's --out)")
     a = p.parse_args(argv)
+    if a.cmd == "export":
+        from openbook.assistant.finetune.pipeline import export_adapter
+
+        out = a.folder / f"{PICKER_NAME}.gguf"
+        report = export_adapter(a.folder / "run", out, None, 0, data_dir=a.folder / "data")
+        print(json.dumps({k: report[k] for k in ("adapter", "sha256", "bytes")}, indent=2))
+        return
     print(json.dumps(build(a.dataset, a.out, a.n, a.val, a.seed), indent=2))
 
 
