@@ -26,7 +26,7 @@ for s in "${SETS[@]}"; do QA+=(--qa "$s"); EVAL+=(--dataset "$s"); done
 FIG=bench/figures/rewriter
 mkdir -p "$OUT" "$FIG"
 
-OPENBOOK_RETRIEVAL__REWRITE_WEIGHT=$W .venv/bin/openbook finetune rewriter "${QA[@]}" --out "$OUT" --per-set "$PER_SET" --samples "$SAMPLES" \
+OPENBOOK_RETRIEVAL__REWRITE_WEIGHT=$W .venv/bin/openbook finetune rewriter --method generate "${QA[@]}" --out "$OUT" --per-set "$PER_SET" --samples "$SAMPLES" \
   --rounds 2 --json > "$OUT/report.out.json"
 cp "$OUT/report.json" "$FIG/report.json"
 cp "$OUT/openbook-rewriter.json" "$FIG/openbook-rewriter.card.json"

@@ -29,15 +29,15 @@ from .common import AppContext, emit_json, err, json_option, pass_app
 )
 @click.option(
     "--method",
-    type=click.Choice(["generate", "pick"]),
-    default="generate",
+    type=click.Choice(["pick", "generate"]),
+    default="pick",
     show_default=True,
-    help="generate: a rewriter that writes from the question (best-of-n rounds). pick: a reading "
-    "rewriter that searches first and rewrites from the hit it learned to pick (README: "
-    '"does a learned rewriter pay?").',
+    help="pick: a reading rewriter that searches first and rewrites from the hit it learned to "
+    'pick (the one that paid: README, "does a learned rewriter pay?"). generate: one that writes '
+    "from the question alone (best-of-n rounds).",
 )
 @click.option(
-    "--per-set", type=int, help="Questions per set (or chunks). [default: 200; 700 with --method pick]"
+    "--per-set", type=int, help="Questions per set (or chunks). [default: 700; 200 with --method generate]"
 )
 @click.option(
     "--held-out",
@@ -48,12 +48,16 @@ from .common import AppContext, emit_json, err, json_option, pass_app
 )
 @click.option("--teacher", help="Library mode: the model that writes questions (default: models.teacher).")
 @click.option(
-    "--samples", type=click.IntRange(1, 16), default=4, show_default=True, help="Rewrites per question."
+    "--samples",
+    type=click.IntRange(1, 16),
+    default=4,
+    show_default=True,
+    help="generate: rewrites per question.",
 )
-@click.option("--rounds", type=click.IntRange(1, 4), default=2, show_default=True)
-@click.option("--epochs", type=float, help="[default: 2; 1 with --method pick]")
-@click.option("--lr", type=float, help="[default: 2e-4; 3e-4 with --method pick]")
-@click.option("--rank", type=int, help="LoRA rank. [default: 8; 16 with --method pick]")
+@click.option("--rounds", type=click.IntRange(1, 4), default=2, show_default=True, help="generate: rounds.")
+@click.option("--epochs", type=float, help="[default: 1; 2 with --method generate]")
+@click.option("--lr", type=float, help="[default: 3e-4; 2e-4 with --method generate]")
+@click.option("--rank", type=int, help="LoRA rank. [default: 16; 8 with --method generate]")
 @click.option("--max-steps", type=int, help="Stop each round's training after this many steps.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--no-forgetting-check", is_flag=True, help="Skip perplexity before/after on untrained text.")
@@ -83,10 +87,11 @@ def finetune_rewriter(
     **opts: Any,
 ) -> None:
     """Learn this library's query rewriter (a LoRA on the bundled base) from questions whose right
-    document is known. --method generate: best-of-n rewrites, scored by the rank of the right
-    document, trained, then once more from that model; writes <out>/openbook-rewriter.gguf.
-    --method pick: the reading rewriter's pick, trained to find each question most likely under
-    its own passage; writes <out>/openbook-picker.gguf. Either is checked on held-out questions."""
+    document is known. --method pick (default): the reading rewriter's pick, trained to find each
+    question most likely under its own passage; writes <out>/openbook-picker.gguf. --method
+    generate: best-of-n rewrites, scored by the rank of the right document, trained, then once
+    more from that model; writes <out>/openbook-rewriter.gguf. Either is checked on held-out
+    questions."""
     from contextlib import ExitStack
 
     from ..embeddings import make_embedder
