@@ -80,7 +80,7 @@ def test_a_tiny_trained_picker_scores_alike_in_pytorch_and_llama_cpp(tmp_path):
     in_torch = trained.scores(passages, question)
     with trained.model.disable_adapter():
         untrained = trained.scores(passages, question)
-    served = pk.GgufLikelihood(base, tmp_path / "picker.gguf", threads=2)
+    served = pk.GgufLikelihood(base, tmp_path / "picker.gguf")
     in_cpp = served.scores(passages, question)
     assert served.tokens(passages[0], question) == trained.tokens(passages[0], question)  # same tokens
     assert all(s < 0 for s in in_torch + in_cpp)

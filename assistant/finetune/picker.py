@@ -14,7 +14,6 @@ exported adapter (``GgufLikelihood``, what a turn would use). Both score the sam
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -97,17 +96,13 @@ def mean_logprob(logits: Any, target: list[int]) -> float:
 
 
 class GgufLikelihood:
-    """The picker's scores in llama.cpp: the GGUF base plus, if given, the exported adapter."""
+    """The picker's scores in llama.cpp: the GGUF base plus, if given, the exported adapter,
+    loaded (once per process) by the in-process runtime with every position's logits."""
 
-    def __init__(self, base: Path, adapter: Path | None = None, threads: int | None = None) -> None:
-        from llama_cpp import Llama
+    def __init__(self, base: Path, adapter: Path | None = None) -> None:
+        from ..models.llamacpp_backend import load
 
-        from ..models.llamacpp_backend import physical_cores
-
-        self.llm = Llama(
-            model_path=str(base), lora_path=str(adapter) if adapter else None, n_ctx=N_CTX,
-            logits_all=True, n_threads=threads or physical_cores(), verbose=False,
-        )  # fmt: skip
+        self.llm, self.lock, _ = load(base, adapter, N_CTX, logits_all=True)
 
     def tokens(self, passage: str, question: str) -> tuple[list[int], list[int]]:
         """The prompt's and the question's tokens, within the context: a passage whose head is
@@ -145,41 +140,25 @@ class PickerModel(LlamaCppChat):
     def __init__(self, base: Path, adapter: Path, threads: int | None = None) -> None:
         super().__init__(base, name=PICKER_NAME, lora=adapter, n_ctx=N_CTX, threads=threads)
         self._likelihood: GgufLikelihood | None = None
-        self._lock = threading.Lock()
         # The same question over the same hits (asked again, or by another configuration of
         # `eval qa`) is scored once: the scores are deterministic.
         self._memo: OrderedDict[tuple[str, str], float] = OrderedDict()
 
     def _loaded(self) -> GgufLikelihood:
-        from ..models.base import ModelUnavailable
-
-        if self._likelihood is None:
-            for p in (self.path, self.lora):
-                if p is not None and not p.exists():
-                    raise ModelUnavailable(f"Model file not found: {p}")
-            try:
-                self._likelihood = GgufLikelihood(self.path, self.lora, self.threads)
-            except ImportError as exc:
-                raise ModelUnavailable(
-                    "The in-process runtime (llama-cpp-python) is not installed",
-                    hint="pip install llama-cpp-python (make install does this)",
-                ) from exc
-            except (ValueError, RuntimeError) as exc:
-                why = f"llama.cpp could not load {self.path.name} + {self.lora}: {exc}"
-                raise ModelUnavailable(why) from exc
+        if self._likelihood is None:  # the runtime's loader: its checks, errors and cache
+            self._likelihood = GgufLikelihood(self.path, self.lora)
         return self._likelihood
 
     def preload(self) -> float:
         started = time.perf_counter()
-        with self._lock:
-            self._loaded()
+        self._loaded()
         return time.perf_counter() - started
 
     def scores(self, passages: list[str], question: str) -> list[float]:
         from ..models.base import ModelError
 
-        with self._lock:
-            likelihood = self._loaded()
+        likelihood = self._loaded()
+        with likelihood.lock:
             todo = [p for p in dict.fromkeys(passages) if (question, p) not in self._memo]
             try:
                 fresh = likelihood.scores(todo, question) if todo else []

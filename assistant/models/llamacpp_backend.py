@@ -31,7 +31,7 @@ from .context import fit
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 BUNDLED_NAME = "smollm2-135m-instruct"
 
-_models: dict[tuple[str, str | None, int], tuple[Any, threading.Lock, float]] = {}
+_models: dict[tuple[str, str | None, int, bool], tuple[Any, threading.Lock, float]] = {}
 _models_lock = threading.Lock()
 
 
@@ -84,9 +84,12 @@ def threads_for(configured: int | None) -> int:
     return _gauge.free()
 
 
-def load(path: Path, lora: Path | None, n_ctx: int) -> tuple[Any, threading.Lock, float]:
-    """(Llama, its lock, load seconds); loaded on first use, then reused."""
-    key = (str(path), str(lora) if lora else None, n_ctx)
+def load(
+    path: Path, lora: Path | None, n_ctx: int, logits_all: bool = False
+) -> tuple[Any, threading.Lock, float]:
+    """(Llama, its lock, load seconds); loaded on first use, then reused. ``logits_all``: keep
+    every position's logits (to score a text's tokens: the reading rewriter's picker)."""
+    key = (str(path), str(lora) if lora else None, n_ctx, logits_all)
     with _models_lock:
         if key in _models:
             return _models[key][0], _models[key][1], 0.0
@@ -108,6 +111,7 @@ def load(path: Path, lora: Path | None, n_ctx: int) -> tuple[Any, threading.Lock
                 n_ctx=n_ctx,
                 n_threads=physical_cores(),
                 n_batch=512,
+                logits_all=logits_all,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:
