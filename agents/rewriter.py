@@ -89,9 +89,10 @@ class Rewrite(Step[RewriteInput, RewriteOutput]):
         hit = hits[best]
         if ctx.span is not None:
             took = (time.perf_counter() - started) * 1000
-            ctx.span.record_call(
-                ChatResult(text="", model=model.name, backend=model.backend, usage=Usage(total_ms=took))
-            )
+            # the tokens it read to score the hits (a scorer that does not count them: 0)
+            read = getattr(model, "last_tokens", 0)
+            usage = Usage(prompt_tokens=read, prompt_ms=took, total_ms=took)
+            ctx.span.record_call(ChatResult(text="", model=model.name, backend=model.backend, usage=usage))
         ctx.note(
             f"reading rewriter {model.name}: rewrote from hit {best + 1} of {len(hits)} "
             f"({hit.title or hit.source}, chunk {hit.chunk_id}), the one under which the question "

@@ -104,7 +104,9 @@ def test_the_served_picker_scores_any_passage_and_question_within_its_context(tm
     assert len(scores) == 1 and scores[0] < 0
     prompt, target = model._loaded().tokens(wall, huge)
     assert len(prompt) + len(target) <= N_CTX and target
+    assert model.last_tokens == len(prompt) + len(target)  # what the trace reports it read
     assert model.scores([PASSAGES["Venus"]], "   ") == [0.0]  # nothing to score: no preference
     # Asked again (another configuration of `eval qa`, a repeated question), it is not rescored.
     model._loaded().scores = lambda *_a: pytest.fail("rescored")
     assert model.scores([wall, wall], huge) == scores * 2
+    assert model.last_tokens == 0

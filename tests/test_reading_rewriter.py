@@ -53,9 +53,11 @@ class _Picker:
 
     def __init__(self, word="greenhouse", fail=False):
         self.word, self.fail, self.seen = word, fail, []
+        self.last_tokens = 0
 
     def scores(self, passages, question):
         self.seen.append((list(passages), question))
+        self.last_tokens = sum(len(p.split()) for p in passages)
         if self.fail:
             raise ModelUnavailable("Model file not found: gone.gguf")
         return [-1.0 if self.word in p else -3.0 for p in passages]
@@ -103,6 +105,7 @@ def test_the_reading_rewriter_rewrites_from_the_hit_it_picked_and_the_trace_says
     assert state.queries == ["Why is Venus so hot?", out.keywords, out.hypothetical_answer]
     assert any("test-picker" in n and "hit 2 of 2" in n for n in span.notes), span.notes
     assert span.calls and span.calls[0].model == "test-picker"  # which rewriter ran
+    assert span.calls[0].usage.prompt_tokens == model.last_tokens > 0  # what it read
 
 
 def test_a_failing_or_empty_reading_rewriter_adds_nothing_and_says_why():

@@ -103,6 +103,7 @@ class GgufLikelihood:
         from ..models.llamacpp_backend import load
 
         self.llm, self.lock, _ = load(base, adapter, N_CTX, logits_all=True)
+        self.evaluated = 0  # tokens the last ``scores`` ran through the model
 
     def tokens(self, passage: str, question: str) -> tuple[list[int], list[int]]:
         """The prompt's and the question's tokens, within the context: a passage whose head is
@@ -119,12 +120,14 @@ class GgufLikelihood:
 
     def scores(self, passages: list[str], question: str) -> list[float]:
         out = []
+        self.evaluated = 0  # tokens run through the model by this call
         for passage in passages:
             prompt, target = self.tokens(passage, question)
             if not target:  # nothing to score (an empty question): no passage is preferred
                 out.append(0.0)
                 continue
             tokens = prompt + target
+            self.evaluated += len(tokens)
             self.llm.reset()
             self.llm.eval(tokens)
             out.append(mean_logprob(self.llm.scores[len(prompt) - 1 : len(tokens) - 1], target))
@@ -143,6 +146,7 @@ class PickerModel(LlamaCppChat):
         # The same question over the same hits (asked again, or by another configuration of
         # `eval qa`) is scored once: the scores are deterministic.
         self._memo: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self.last_tokens = 0  # tokens the last ``scores`` ran through the model (0: all remembered)
 
     def _loaded(self) -> GgufLikelihood:
         if self._likelihood is None:  # the runtime's loader: its checks, errors and cache
@@ -162,6 +166,7 @@ class PickerModel(LlamaCppChat):
             todo = [p for p in dict.fromkeys(passages) if (question, p) not in self._memo]
             try:
                 fresh = likelihood.scores(todo, question) if todo else []
+                self.last_tokens = likelihood.evaluated if todo else 0
             except (ValueError, RuntimeError) as exc:  # llama.cpp refused the tokens
                 raise ModelError(f"{self.name} could not score the passages: {exc}") from exc
             for p, score in zip(todo, fresh, strict=True):
