@@ -16,6 +16,7 @@ from .kit.step import Step, StepContext, StepSettings, TurnState
 class RetrieveInput(BaseModel):
     queries: list[str]
     filters: Filters | None = None
+    read: bool = False  # the rewrites among ``queries`` came from a reading rewriter
 
 
 class RetrieveOutput(BaseModel):
@@ -44,14 +45,15 @@ class Retrieve(Step[RetrieveInput, RetrieveOutput]):
         self.plain = plain
 
     def read(self, state: TurnState, ctx: StepContext) -> RetrieveInput:
-        return RetrieveInput(queries=list(state.queries), filters=state.filters)
+        return RetrieveInput(queries=list(state.queries), filters=state.filters, read=state.read)
 
     def run(self, ctx: StepContext, inp: RetrieveInput) -> RetrieveOutput:
         assert ctx.library is not None, "retrieval needs a library"
         s = RetrieveSettings.of(ctx)
         if s.max_distance is None:
             s.max_distance = DEFAULT_MAX_DISTANCE
-        hits = ctx.library.search(inp.queries, s.max_passages if self.plain else s.k_per_piece, inp.filters)
+        k = s.max_passages if self.plain else s.k_per_piece
+        hits = ctx.library.search(inp.queries, k, inp.filters, read=inp.read)
         if ctx.span is not None:
             ctx.span.chunks = hits
             ctx.note(ctx.library.search_note())

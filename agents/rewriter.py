@@ -106,7 +106,10 @@ class Rewrite(Step[RewriteInput, RewriteOutput]):
         )
 
     def write(self, state: TurnState, out: RewriteOutput, ctx: StepContext) -> None:
+        before = len(state.queries)
         if ctx.switches.get("rewrite", True) and out.keywords.strip():
             state.queries.append(out.keywords)
         if ctx.switches.get("hyde", True) and out.hypothetical_answer.strip():
             state.queries.append(out.hypothetical_answer)
+        if len(state.queries) > before and out.picked_chunk is not None:
+            state.read = True  # retrieval weighs rewrites copied from a picked hit its own way

@@ -91,8 +91,10 @@ class LibraryAccess:
     def __init__(self, store: Store, retriever: Retriever) -> None:
         self.store, self.retriever = store, retriever
 
-    def search(self, queries: list[str], k: int, filters: Filters | None = None) -> list[Hit]:
-        return self.retriever.retrieve(queries, k, filters=filters)
+    def search(
+        self, queries: list[str], k: int, filters: Filters | None = None, read: bool = False
+    ) -> list[Hit]:
+        return self.retriever.retrieve(queries, k, filters=filters, read=read)
 
     def nearest_distance(self, text: str, filters: Filters | None = None) -> float | None:
         return self.retriever.nearest_distance(text, filters)
@@ -102,10 +104,10 @@ class LibraryAccess:
 
     def search_note(self) -> str:
         fusion, source = self.retriever.last_fusion or self.retriever.fusion()
-        s = self.retriever.settings
+        rank, weight = self.retriever.last_mix or self.retriever.settings.rewrite_mix()
         return (
-            f"fusion: {fusion.label()} ({source}); rewrites weighted {s.rewrite_weight:g}, "
-            f"the question's top hit kept at rank <= {s.anchor_rank}"
+            f"fusion: {fusion.label()} ({source}); rewrites weighted {weight:g}, "
+            f"the question's top hit kept at rank <= {rank}"
         )
 
     def embed(self, texts: list[str]) -> np.ndarray:

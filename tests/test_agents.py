@@ -239,7 +239,7 @@ class _Shelf:
     def __init__(self, hits, nearest=None):
         self.hits, self.nearest, self.asked = hits, nearest, []
 
-    def search(self, queries, k, filters=None):
+    def search(self, queries, k, filters=None, read=False):
         return self.hits[:k]
 
     def nearest_distance(self, text, filters=None):

@@ -15,8 +15,10 @@ from openbook.agents.kit.llm import ModelUnavailable
 from openbook.agents.kit.step import StepContext, TurnState
 from openbook.agents.kit.trace import NullTracer
 from openbook.agents.kit.words import tokenize
+from openbook.agents.retrieve import Retrieve
 from openbook.agents.rewriter import QueryLikelihood, Rewrite
 from openbook.assistant.models.llamacpp_backend import bundled_gguf
+from openbook.assistant.settings import RetrievalSettings
 
 from .fakes import hits_for
 from .test_cli import run
@@ -38,9 +40,16 @@ class _Library:
     def __init__(self, hits):
         self.hits, self.asked = hits, []
 
-    def search(self, queries, k, filters=None):
+    def search(self, queries, k, filters=None, read=False):
         self.asked.append((list(queries), k, filters))
+        self.read = read
         return self.hits[:k]
+
+    def search_note(self):
+        return "fusion: test"
+
+    def nearest_distance(self, text, filters=None):
+        return 0.1
 
     def rarity(self, tokens):
         return {t: IDF[t] for t in tokens if t in IDF}
@@ -106,6 +115,25 @@ def test_the_reading_rewriter_rewrites_from_the_hit_it_picked_and_the_trace_says
     assert any("test-picker" in n and "hit 2 of 2" in n for n in span.notes), span.notes
     assert span.calls and span.calls[0].model == "test-picker"  # which rewriter ran
     assert span.calls[0].usage.prompt_tokens == model.last_tokens > 0  # what it read
+
+
+def test_retrieval_weighs_a_reading_rewriters_texts_its_own_way_and_only_theirs():
+    """Rewrites copied from a picked hit are searched with ``read`` (retrieval.read_anchor_rank
+    and read_rewrite_weight); a piece without them, or a rewriter that wrote its own, is not."""
+    hits = hits_for([Passage(n=i, text=t) for i, t in enumerate(TEXTS, 1)])
+    lib = _Library(hits)
+    state, _span = _step(_Picker(), lib, {"read_hits": 2})
+    assert state.read
+    ctx = StepContext(models={}, library=lib, tracer=NullTracer(), settings={})
+    Retrieve().execute(state, ctx)
+    assert lib.asked[-1][0] == state.queries and lib.read is True
+    state, _span = _step(_Picker(fail=True), lib)  # nothing rewritten: the question alone
+    assert not state.read
+    Retrieve().execute(state, ctx)
+    assert lib.read is False
+    s = RetrievalSettings()
+    assert s.rewrite_mix(True) == (s.read_anchor_rank, s.read_rewrite_weight)
+    assert s.rewrite_mix(False) == (s.anchor_rank, s.rewrite_weight)
 
 
 def test_a_failing_or_empty_reading_rewriter_adds_nothing_and_says_why():
@@ -200,3 +228,6 @@ def test_finetune_rewriter_pick_end_to_end(capsys, overrides, settings, squad, t
     assert code == 0, err
     result = json.loads(stdout)[0]
     assert result["settings"]["rewriter"].startswith(PICKER_NAME) and "anchored" in result["metrics"]
+    # ... weighed as a turn weighs a reading rewriter's texts
+    read_mix = settings.retrieval.rewrite_mix(read=True)
+    assert (result["settings"]["anchor_rank"], result["settings"]["rewrite_weight"]) == read_mix

@@ -37,6 +37,28 @@ def test_full_turn_records_every_step_and_checks_citations(turn, models, store):
     assert retrieve_in == ["What are the moons of Mars?", "Mars moons Phobos Deimos", "Mars has two moons."]
 
 
+class _ReadingRewriter:
+    """A reading rewriter's model: prefers the passage that mentions greenhouse."""
+
+    name, backend = "test-picker", "in-process"
+
+    def scores(self, passages, question):
+        return [-1.0 if "greenhouse" in p.lower() else -3.0 for p in passages]
+
+
+def test_a_reading_rewriters_texts_are_weighed_as_its_settings_say(turn, models, store, settings):
+    models["rewriter"] = _ReadingRewriter()
+    models["filter"].enqueue("junk", "junk")  # kept as found (a fallback): not what this tests
+    models["answerer"].enqueue("Venus is hot [1].")
+    r = turn.ask("Why is Venus so hot?")
+    by = {s["name"]: s for s in tracing.load(store, r.trace_id)[1]}
+    assert by["rewrite"]["model"] == "test-picker" and by["retrieve"]["input"]["read"] is True
+    rank, weight = settings.retrieval.read_anchor_rank, settings.retrieval.read_rewrite_weight
+    assert f"rewrites weighted {weight:g}, the question's top hit kept at rank <= {rank}" in " ".join(
+        by["retrieve"]["notes"]
+    )
+
+
 def test_fallbacks_are_recorded(turn, models, store):
     models["splitter"].enqueue("junk", "junk")
     models["rewriter"].enqueue("junk", "junk")

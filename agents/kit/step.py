@@ -34,7 +34,12 @@ class Search(Protocol):
 class Library(Protocol):
     """Read access to the library that tools need."""
 
-    def search(self, queries: list[str], k: int, filters: Filters | None = None) -> list[Hit]: ...
+    def search(
+        self, queries: list[str], k: int, filters: Filters | None = None, read: bool = False
+    ) -> list[Hit]:
+        """The fused hits of ``queries`` (the question first); ``read``: the rest were copied
+        from a hit by a reading rewriter, which weighs them its own way."""
+        ...
 
     def open_document(self, name: str, limit: int) -> list[Hit]: ...
 
@@ -70,6 +75,7 @@ class TurnState(BaseModel):
     pieces: list[str] = Field(default_factory=list)  # sub-questions
     piece: str = ""  # the sub-question being searched
     queries: list[str] = Field(default_factory=list)  # search texts of the current piece
+    read: bool = False  # its rewrites came from a hit a reading rewriter picked
     hits: list[Hit] = Field(default_factory=list)  # the current piece's evidence
     found: dict[int, Hit] = Field(default_factory=dict)  # evidence merged over pieces and tools
     chunks: list[Hit] = Field(default_factory=list)  # evidence given to the answerer, in [n] order

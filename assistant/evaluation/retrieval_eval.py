@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from openbook.agents.rewriter import QueryLikelihood
 from openbook.db import chunks as chunk_rows
 from openbook.db import meta
 
@@ -135,6 +136,8 @@ def evaluate(
         embed_s = time.perf_counter() - t0
         s = eval_settings.retrieval
         fusion, source = retriever.fusion()
+        # a reading rewriter's rewrites are weighed as a turn weighs them (settings.rewrite_mix)
+        mix = s.rewrite_mix(isinstance(rewriter, QueryLikelihood))
         depth = max(s.candidates, 3 * k)
         sums: dict[str, dict[str, float]] = {m: {} for m in modes}
         leg_ms = {"bm25": 0.0, "vector": 0.0}
@@ -154,7 +157,7 @@ def evaluate(
                 if mode == "rewrites":
                     fused = anchored(fusion, rewrite_lists, 1, 0)
                 elif mode == "anchored":
-                    fused = anchored(fusion, rewrite_lists, 1, s.anchor_rank, s.rewrite_weight)
+                    fused = anchored(fusion, rewrite_lists, 1, *mix)
                 else:
                     fused = fusion.fuse([r for r in lists if mode == "hybrid" or r.leg == mode])
                 ranked = list(dict.fromkeys(doc_of[f.chunk_id] for f in fused))[: max(k, 10)]
@@ -171,8 +174,8 @@ def evaluate(
             "fusion": fusion.model_dump(),
             "fusion_source": source,
             "rewriter": rewriter_id,
-            "anchor_rank": s.anchor_rank,
-            "rewrite_weight": s.rewrite_weight,
+            "anchor_rank": mix[0],
+            "rewrite_weight": mix[1],
             "candidates": depth,
             "ef_search": s.ef_search,
         },

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from openbook.agents.kit.llm import ChatOptions, ModelError, structured
-from openbook.agents.rewriter import Rewrite, RewriteInput, RewriteOutput
+from openbook.agents.rewriter import QueryLikelihood, Rewrite, RewriteInput, RewriteOutput
 
 from ..evaluation.metrics import ndcg_at
 from ..retrieval.calibrate import Case, top_keys
@@ -94,14 +94,11 @@ class Scorer:
         self.retriever, self.key, self.depth = retriever, key, depth
         self.fusion, _ = retriever.fusion()
 
-    def _top(self, lists: list[Any], plain: bool = False) -> list[str]:
-        """The first 10 documents: fused plainly, or as a turn fuses a question and its rewrites."""
-        s = self.retriever.settings
-        fused = (
-            self.fusion.fuse(lists)
-            if plain
-            else anchored(self.fusion, lists, 1, s.anchor_rank, s.rewrite_weight)
-        )
+    def _top(self, lists: list[Any], plain: bool = False, read: bool = False) -> list[str]:
+        """The first 10 documents: fused plainly, or as a turn fuses a question and its rewrites
+        (``read``: a reading rewriter's)."""
+        mix = self.retriever.settings.rewrite_mix(read)
+        fused = self.fusion.fuse(lists) if plain else anchored(self.fusion, lists, 1, *mix)
         return top_keys(fused, self.key, 10)
 
     def _ndcg(self, lists: list[Any], relevant: dict[str, int], plain: bool = False) -> float:
@@ -114,10 +111,10 @@ class Scorer:
             r.query_index += 1
         return extra
 
-    def hit_and_ndcg(self, case: Case, texts: list[str]) -> tuple[float, float]:
+    def hit_and_ndcg(self, case: Case, texts: list[str], read: bool = False) -> tuple[float, float]:
         """hit@5 and nDCG@10 of the question plus ``texts`` (none: the question alone), fused
-        as a turn fuses them."""
-        top = self._top(case.lists + self._extra(texts))
+        as a turn fuses them (``read``: texts from a reading rewriter)."""
+        top = self._top(case.lists + self._extra(texts), read=read)
         return float(any(k in case.relevant for k in top[:5])), ndcg_at(top, case.relevant, 10)
 
     def question(self, q: Question) -> Case:
@@ -222,6 +219,7 @@ def held_out(
     from ..turn import LibraryAccess
 
     sums = {"alone_hit@5": 0.0, "alone_ndcg@10": 0.0, "hit@5": 0.0, "ndcg@10": 0.0}
+    read = isinstance(model, QueryLikelihood)
     n = 0
     for questions, scorer in sources:
         library = LibraryAccess(scorer.retriever.store, scorer.retriever)  # what a reading rewriter reads
@@ -231,7 +229,7 @@ def held_out(
             case = scorer.question(q)
             texts = rewrite(model, q.text, library)
             for prefix, t in (("alone_", []), ("", texts)):
-                hit, ndcg = scorer.hit_and_ndcg(case, t)
+                hit, ndcg = scorer.hit_and_ndcg(case, t, read)
                 sums[prefix + "hit@5"] += hit
                 sums[prefix + "ndcg@10"] += ndcg
             n += 1

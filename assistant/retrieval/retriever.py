@@ -62,6 +62,7 @@ class Retriever:
         self._lock = threading.Lock()
         self.builds = 0  # full BM25 builds by this retriever (loads from the cache do not count)
         self.last_fusion: tuple[Fusion, str] | None = None  # what the last fuse() used (for traces)
+        self.last_mix: tuple[int, float] | None = None  # and its (anchor rank, rewrite weight)
         self.loads = 0
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # query text -> embedding
         self._vectors_lock = threading.Lock()
@@ -211,12 +212,15 @@ class Retriever:
                 )
         return self.settings.default_fusion(), "default"
 
-    def fuse(self, lists: list[RankedList], k: int, originals: int = 1) -> list[RetrievedChunk]:
-        """``originals``: how many leading queries are the question itself (not rewrites)."""
+    def fuse(
+        self, lists: list[RankedList], k: int, originals: int = 1, read: bool = False
+    ) -> list[RetrievedChunk]:
+        """``originals``: how many leading queries are the question itself (not rewrites);
+        ``read``: the rewrites came from a reading rewriter (``rewrite_mix``)."""
         self.last_fusion = self.fusion()
+        self.last_mix = self.settings.rewrite_mix(read)
         fusion = self.last_fusion[0]
-        s = self.settings
-        fused = anchored(fusion, lists, originals, s.anchor_rank, s.rewrite_weight)[:k]
+        fused = anchored(fusion, lists, originals, *self.last_mix)[:k]
         if not fused:
             return []
         rows = chunk_rows.by_ids(self.store, [f.chunk_id for f in fused])
@@ -250,8 +254,10 @@ class Retriever:
         *,
         mode: Mode | None = None,
         filters: Filters | None = None,
+        read: bool = False,
     ) -> list[RetrievedChunk]:
-        """Fuse the results of every query (question, rewrites, HyDE passages) in every leg."""
+        """Fuse the results of every query (question, rewrites, HyDE passages) in every leg;
+        ``read``: the rewrites came from a reading rewriter."""
         if isinstance(queries, str):
             queries = [queries]
         queries = [q for q in dict.fromkeys(q.strip() for q in queries) if q]
@@ -260,7 +266,7 @@ class Retriever:
         mode = mode or self.settings.mode
         vectors = self.embed(queries) if mode != "bm25" else None
         lists, _ = self.legs(queries, mode, filters=filters, vectors=vectors)
-        hits = self.fuse(lists, k or self.settings.k)
+        hits = self.fuse(lists, k or self.settings.k, read=read)
         missing = [h.chunk_id for h in hits if h.vector_distance is None]
         if vectors is not None and missing:
             # A chunk only BM25 found still gets its distance to the nearest query, so that the
