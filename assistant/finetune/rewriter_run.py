@@ -56,8 +56,8 @@ def run_rounds(
         if scorer is None or s is None
         else {
             "fusion": scorer.fusion.label(),
-            "anchor_rank": s.rewrite_mix()[0],
-            "rewrite_weight": s.rewrite_mix()[1],
+            "anchor_rank": s.anchor_rank,
+            "rewrite_weight": s.rewrite_weight,
         },
         "rounds": [],
     }
