@@ -41,6 +41,8 @@ class RewriteOutput(BaseModel):
     keywords: str = Field(default="", max_length=200)
     hypothetical_answer: str = Field(default="", max_length=500)
     picked_chunk: int | None = None  # a reading rewriter: the hit it rewrote from
+    # a reading rewriter: the hits it read, the one it finds the question most likely under first
+    read_order: list[int] = Field(default_factory=list)
 
 
 class RewriteSettings(StepSettings):
@@ -85,7 +87,8 @@ class Rewrite(Step[RewriteInput, RewriteOutput]):
         except ModelError as exc:
             ctx.fallback(f"reading rewriter {model.name} failed: {exc.message}; nothing added")
             return RewriteOutput()
-        best = max(range(len(hits)), key=lambda i: (scores[i], -i))
+        order = sorted(range(len(hits)), key=lambda i: (-scores[i], i))
+        best = order[0]
         hit = hits[best]
         if ctx.span is not None:
             took = (time.perf_counter() - started) * 1000
@@ -103,6 +106,7 @@ class Rewrite(Step[RewriteInput, RewriteOutput]):
             keywords=reading.keywords_from(hit.text, inp.question, rarity),
             hypothetical_answer=reading.passage_from(hit.text, inp.question),
             picked_chunk=hit.chunk_id,
+            read_order=[hits[i].chunk_id for i in order],
         )
 
     def write(self, state: TurnState, out: RewriteOutput, ctx: StepContext) -> None:

@@ -134,6 +134,13 @@ class RetrievalSettings(_Section):
         le=1000,
         description="anchor_rank when the rewrites come from a reading rewriter.",
     )
+    read_order_weight: float = Field(
+        0.0,
+        ge=0,
+        le=100,
+        description="Weight of a reading rewriter's ranking of the hits it read, fused with the "
+        "hits' order (0: not used).",
+    )
     ef_search: int = Field(100, ge=1, le=1000, description="pgvector hnsw.ef_search.")
     bm25_k1: float = Field(1.5, gt=0, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation.")

@@ -5,7 +5,16 @@ import random
 import pytest
 
 from openbook.assistant.retrieval import calibrate
-from openbook.assistant.retrieval.fusion import Fusion, RankedList, absolute, anchored, convex, rrf
+from openbook.assistant.retrieval.fusion import (
+    Fused,
+    Fusion,
+    RankedList,
+    absolute,
+    anchored,
+    convex,
+    reordered,
+    rrf,
+)
 
 
 def test_fusion_dispatches_to_its_function():
@@ -80,7 +89,11 @@ def test_no_rewrite_can_demote_the_top_hit_below_the_stated_rank_random_lists():
                 lists.append(RankedList(leg, q, list(zip(ids, values, strict=True))))
         rank = rng.randint(1, 5)
         own_top = fusion.fuse([r for r in lists if r.query_index == 0])[0].chunk_id
-        order = [f.chunk_id for f in anchored(fusion, lists, 1, rank, rng.choice([1.0, 0.5, 0.0]))]
+        read = rng.sample(range(40), rng.randint(0, 10))  # a reading rewriter's order, or none
+        weight = rng.choice([1.0, 0.5, 0.0])
+        order = [
+            f.chunk_id for f in anchored(fusion, lists, 1, rank, weight, read, rng.choice([0.0, 1.0, 50.0]))
+        ]
         assert order.index(own_top) < rank, (trial, fusion)
         assert len(order) == len(set(order))
 
@@ -95,6 +108,25 @@ def test_rewrite_weight_scales_the_rewrites_say():
     # At 0, rewrites only add chunks after the question's own: its order stands.
     fused = anchored(Fusion(rrf_k=60), lists, originals=1, rank=0, rewrite_weight=0.0)
     assert [f.chunk_id for f in fused][:3] == [1, 9, 8] and fused[3].chunk_id == 7
+
+
+def test_a_reading_rewriters_order_is_fused_with_the_hits_order_by_hand():
+    fused = [Fused(c) for c in (1, 9, 8, 7)]
+    # k=60; 9 was not read, so it counts as ranked just after the two that were (3rd).
+    # Weight 1: 1 = 1/61 + 1/63 = .03227, 7 = 1/64 + 1/61 = .03202, 9 = 1/62 + 1/63 = .03200,
+    # 8 = 1/63 + 1/62, the same (a tie keeps ``fused``'s order: 9 before 8).
+    assert [f.chunk_id for f in reordered(fused, [7, 8], 1.0)] == [1, 7, 9, 8]
+    # Weight 2: 7 = 1/64 + 2/61 = .048141, 1 = 1/61 + 2/63 = .048139, 8 = .048131, 9 = .047874.
+    assert [f.chunk_id for f in reordered(fused, [7, 8], 2.0)] == [7, 1, 8, 9]
+    assert reordered(fused, [7, 8], 0.0) == fused and reordered(fused, [], 2.0) == fused
+
+
+def test_the_anchor_holds_against_a_reading_rewriters_order_without_rewrites():
+    lists = [RankedList("bm25", 0, [(1, 5.0), (2, 4.0), (3, 3.0)])]
+    plain = anchored(Fusion(rrf_k=60), lists, 1, 0, 1.0, [3, 2], 50.0)  # no anchor: 3 comes first
+    assert [f.chunk_id for f in plain] == [3, 2, 1]
+    held = anchored(Fusion(rrf_k=60), lists, 1, 1, 1.0, [3, 2], 50.0)
+    assert [f.chunk_id for f in held] == [1, 3, 2]
 
 
 def _cases(n, gold_bm25_rank, gold_vector_rank, seed=0):

@@ -109,6 +109,7 @@ def test_the_reading_rewriter_rewrites_from_the_hit_it_picked_and_the_trace_says
     assert model.seen == [([TEXTS[0], TEXTS[1]], "Why is Venus so hot?")]
     out = span.output
     assert out.picked_chunk == 2  # the second hit: the one the model scored highest
+    assert out.read_order == [2, 1]  # every hit it read, the most likely first
     assert out.hypothetical_answer.startswith("Venus has a thick atmosphere")
     assert "greenhouse" in out.keywords.split() and "venus" not in out.keywords.split()
     assert state.queries == ["Why is Venus so hot?", out.keywords, out.hypothetical_answer]
@@ -134,6 +135,24 @@ def test_retrieval_weighs_a_reading_rewriters_texts_its_own_way_and_only_theirs(
     s = RetrievalSettings()
     assert s.rewrite_mix(True) == (s.read_anchor_rank, s.read_rewrite_weight)
     assert s.rewrite_mix(False) == (s.anchor_rank, s.rewrite_weight)
+
+
+def test_eval_caches_a_reading_rewriters_order_and_redoes_rows_cached_without_it(tmp_path):
+    from openbook.assistant.evaluation.rewrites import rewrites_for
+
+    hits = hits_for([Passage(n=i, text=t) for i, t in enumerate(TEXTS, 1)])
+    model, questions = _Picker(), {"q1": "Why is Venus so hot?"}
+    got, identity = rewrites_for(model, questions, tmp_path, library=_Library(hits), library_key="lib")
+    assert identity == "test-picker" and got["q1"].order[0] == 2 and len(model.seen) == 1
+    assert len(got["q1"].texts) == 2  # keywords, passage
+    again, _ = rewrites_for(model, questions, tmp_path, library=_Library(hits), library_key="lib")
+    assert again["q1"] == got["q1"] and len(model.seen) == 1  # from the cache
+    (cache,) = (tmp_path / "rewrites").glob("*.jsonl")
+    row = json.loads(cache.read_text())
+    del row["order"]  # as cached before the order was kept
+    cache.write_text(json.dumps(row) + "\n")
+    redone, _ = rewrites_for(model, questions, tmp_path, library=_Library(hits), library_key="lib")
+    assert redone["q1"] == got["q1"] and len(model.seen) == 2
 
 
 def test_a_failing_or_empty_reading_rewriter_adds_nothing_and_says_why():
@@ -226,9 +245,11 @@ def test_finetune_rewriter_pick_end_to_end(capsys, monkeypatch, overrides, setti
     adapter = str(out / f"{PICKER_NAME}.gguf")
     monkeypatch.setenv("OPENBOOK_RETRIEVAL__READ_ANCHOR_RANK", "3")
     monkeypatch.setenv("OPENBOOK_RETRIEVAL__READ_REWRITE_WEIGHT", "0.5")
+    monkeypatch.setenv("OPENBOOK_RETRIEVAL__READ_ORDER_WEIGHT", "2")
     code, stdout, err = run(capsys, overrides, "eval", "retrieval", "--dataset", str(squad), "--limit", "1",
                             "--rewrites", "--rewriter", adapter, "--json")  # fmt: skip
     assert code == 0, err
     result = json.loads(stdout)[0]
     assert result["settings"]["rewriter"].startswith(PICKER_NAME) and "anchored" in result["metrics"]
     assert (result["settings"]["anchor_rank"], result["settings"]["rewrite_weight"]) == (3, 0.5)
+    assert result["settings"]["read_order_weight"] == 2

@@ -29,6 +29,7 @@ from ..settings import Settings
 from ..store import Store
 from .datasets import RetrievalDataset
 from .metrics import all_metrics
+from .rewrites import Rewritten, rewrites_for
 
 MODES = ("bm25", "vector", "hybrid")
 
@@ -111,7 +112,7 @@ def evaluate(
 
     eval_settings = isolated_settings(settings, schema)
     qids = question_ids(ds, split, limit, seed)
-    rewritten: dict[str, list[str]] = {}
+    rewritten: dict[str, Rewritten] = {}
     rewriter_id = None
     with Store(eval_settings, embedding=embedder.identity) as store:
         store.check_embedding(embedder.identity)
@@ -120,7 +121,6 @@ def evaluate(
         if rewriter is not None:
             from .. import paths
             from ..turn import LibraryAccess
-            from .rewrites import rewrites_for
 
             questions = {q: ds.queries[q] for q in qids}
             rewritten, rewriter_id = rewrites_for(
@@ -137,7 +137,9 @@ def evaluate(
         s = eval_settings.retrieval
         fusion, source = retriever.fusion()
         # a reading rewriter's rewrites are weighed as a turn weighs them (settings.rewrite_mix)
-        mix = s.rewrite_mix(isinstance(rewriter, QueryLikelihood))
+        reading = isinstance(rewriter, QueryLikelihood)
+        mix = s.rewrite_mix(reading)
+        order_weight = s.read_order_weight if reading else 0.0
         depth = max(s.candidates, 3 * k)
         sums: dict[str, dict[str, float]] = {m: {} for m in modes}
         leg_ms = {"bm25": 0.0, "vector": 0.0}
@@ -149,7 +151,7 @@ def evaluate(
             leg_ms["bm25"] += timing.get("bm25_ms", 0.0)
             leg_ms["vector"] += timing.get("vector_ms", 0.0)
             if rewritten:
-                extra, _ = retriever.legs(rewritten[qid], "hybrid", depth=depth)
+                extra, _ = retriever.legs(rewritten[qid].texts, "hybrid", depth=depth)
                 for r in extra:
                     r.query_index += 1
                 rewrite_lists = lists + extra
@@ -157,7 +159,8 @@ def evaluate(
                 if mode == "rewrites":
                     fused = anchored(fusion, rewrite_lists, 1, 0)
                 elif mode == "anchored":
-                    fused = anchored(fusion, rewrite_lists, 1, *mix)
+                    order = rewritten[qid].order
+                    fused = anchored(fusion, rewrite_lists, 1, *mix, order, order_weight)
                 else:
                     fused = fusion.fuse([r for r in lists if mode == "hybrid" or r.leg == mode])
                 ranked = list(dict.fromkeys(doc_of[f.chunk_id] for f in fused))[: max(k, 10)]
@@ -176,6 +179,7 @@ def evaluate(
             "rewriter": rewriter_id,
             "anchor_rank": mix[0],
             "rewrite_weight": mix[1],
+            "read_order_weight": order_weight,
             "candidates": depth,
             "ef_search": s.ef_search,
         },
@@ -203,6 +207,11 @@ def as_table(result: dict[str, Any]) -> str:
             f"rewrites: hybrid of the question plus {result['settings']['rewriter']}'s rewrites; "
             f"anchored: rewrites weighted {result['settings']['rewrite_weight']:g}, the question's own "
             f"top hit kept at rank <= {result['settings']['anchor_rank']}"
+            + (
+                f"; the reading rewriter's order of its hits fused at weight {w:g}"
+                if (w := result["settings"].get("read_order_weight"))
+                else ""
+            )
         )
     return "\n".join(lines)
 

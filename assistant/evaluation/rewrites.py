@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,24 @@ def model_identity(model: Any) -> str:
     return str(model.name)
 
 
-def rewrite(model: Any, question: str, library: Library | None = None) -> list[str]:
-    """The extra search texts the rewrite step adds for ``question`` (keywords, HyDE passage);
-    a reading rewriter reads ``library``'s hits."""
+@dataclass
+class Rewritten:
+    """What the rewrite step adds to a question's search: its extra texts (keywords, HyDE
+    passage) and, from a reading rewriter, its order of the hits it read (chunk ids)."""
+
+    texts: list[str] = field(default_factory=list)
+    order: list[int] = field(default_factory=list)
+
+
+def rewrite(model: Any, question: str, library: Library | None = None) -> Rewritten:
+    """The rewrite step's output for ``question``, as retrieval uses it; a reading rewriter
+    reads ``library``'s hits."""
     ctx = StepContext(models={"rewriter": model}, library=library)
     out = Rewrite().run(ctx, RewriteInput(question=question))
-    return [t for t in (out.keywords, out.hypothetical_answer) if t.strip() and t.strip() != question.strip()]
+    texts = [
+        t for t in (out.keywords, out.hypothetical_answer) if t.strip() and t.strip() != question.strip()
+    ]
+    return Rewritten(texts, out.read_order if texts else [])
 
 
 def rewrites_for(
@@ -39,23 +52,26 @@ def rewrites_for(
     say: Callable[[str], None] = lambda _m: None,
     library: Library | None = None,
     library_key: str = "",
-) -> tuple[dict[str, list[str]], str]:
-    """Each question's extra search texts, and the rewriter's identity; cached in a JSONL file
-    per rewriter (and, for a reading rewriter, per ``library_key``: what ``library`` holds), so
-    an interrupted run resumes."""
+) -> tuple[dict[str, Rewritten], str]:
+    """Each question's rewrite, and the rewriter's identity; cached in a JSONL file per
+    rewriter (and, for a reading rewriter, per ``library_key``: what ``library`` holds), so an
+    interrupted run resumes. A reading rewriter's rows cached before it kept its order are
+    rewritten."""
     identity = model_identity(model)
     key = identity
-    if isinstance(model, QueryLikelihood):
+    reading = isinstance(model, QueryLikelihood)
+    if reading:
         if library is None:
             raise ValueError(f"{identity} reads the library's hits: it needs the library")
         key += f"|{library_key}"
     path = cache_dir / "rewrites" / (hashlib.sha256(key.encode()).hexdigest()[:16] + ".jsonl")
-    done: dict[str, list[str]] = {}
+    done: dict[str, Rewritten] = {}
     if path.exists():
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
-                done[row["question"]] = row["texts"]
+                if not reading or "order" in row or not row["texts"]:
+                    done[row["question"]] = Rewritten(row["texts"], row.get("order", []))
     todo = [q for q in dict.fromkeys(questions.values()) if q not in done]
     if todo:
         say(f"Rewriting {len(todo)} questions with {identity}…")
@@ -63,7 +79,8 @@ def rewrites_for(
         with path.open("a", encoding="utf-8") as fh:
             for n, q in enumerate(todo, 1):
                 done[q] = rewrite(model, q, library)
-                fh.write(json.dumps({"question": q, "texts": done[q]}) + "\n")
+                row = {"question": q, "texts": done[q].texts, "order": done[q].order}
+                fh.write(json.dumps(row) + "\n")
                 fh.flush()
                 if n % 25 == 0:
                     say(f"  {n}/{len(todo)}")

@@ -227,7 +227,7 @@ def held_out(
             if q.group in trained_groups:
                 continue
             case = scorer.question(q)
-            texts = rewrite(model, q.text, library)
+            texts = rewrite(model, q.text, library).texts
             for prefix, t in (("alone_", []), ("", texts)):
                 hit, ndcg = scorer.hit_and_ndcg(case, t, read)
                 sums[prefix + "hit@5"] += hit

@@ -33,6 +33,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+ORDER_K = 60  # ``reordered``'s RRF constant
+
 
 @dataclass
 class RankedList:
@@ -161,17 +163,42 @@ class Fusion(BaseModel):
         return f"rrf k={self.rrf_k} bm25={self.bm25_weight:g} vector={self.vector_weight:g}"
 
 
+def reordered(fused: list[Fused], order: list[int], weight: float, k: int = ORDER_K) -> list[Fused]:
+    """``fused`` re-sorted by reciprocal rank fusion of its own order (weight 1) and ``order``
+    (``weight``): a reading rewriter's ranking of the hits it read, the one it finds the question
+    most likely under first. A chunk it did not read counts as ranked just after those it did,
+    so a hit that only the rewrites found is not pushed below all of them."""
+    if not order or weight <= 0:
+        return fused
+    at = {chunk_id: i for i, chunk_id in enumerate(dict.fromkeys(order), 1)}
+    after = len(at) + 1
+
+    def score(i: int, f: Fused) -> float:
+        return 1 / (k + i) + weight / (k + at.get(f.chunk_id, after))
+
+    scored = sorted(enumerate(fused, 1), key=lambda x: (-score(*x), x[0]))
+    return [f for _i, f in scored]
+
+
 def anchored(
-    fusion: Fusion, lists: list[RankedList], originals: int, rank: int, rewrite_weight: float = 1.0
+    fusion: Fusion,
+    lists: list[RankedList],
+    originals: int,
+    rank: int,
+    rewrite_weight: float = 1.0,
+    order: list[int] | None = None,
+    order_weight: float = 0.0,
 ) -> list[Fused]:
     """Fuse every list — a rewrite's lists (query index >= ``originals``) weighted by
-    ``rewrite_weight`` against the question's — then make sure the top hit of the question's own
+    ``rewrite_weight`` against the question's — and, given a reading rewriter's ``order``, fuse
+    that in at ``order_weight`` (``reordered``); then make sure the top hit of the question's own
     lists ranks no lower than ``rank``: rewrites may add hits above it, but they cannot outvote
     what the question itself found best. ``rank`` 0 turns the anchor off."""
     lists = [r if r.query_index < originals else replace(r, weight=r.weight * rewrite_weight) for r in lists]
-    fused = fusion.fuse(lists)
+    fused = reordered(fusion.fuse(lists), order or [], order_weight)
     own = [r for r in lists if r.query_index < originals]
-    if rank <= 0 or not own or len(own) == len(lists):
+    moved = len(own) < len(lists) or (bool(order) and order_weight > 0)
+    if rank <= 0 or not own or not moved:
         return fused
     top = fusion.fuse(own)
     if not top:
