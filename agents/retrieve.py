@@ -16,7 +16,8 @@ from .kit.step import Step, StepContext, StepSettings, TurnState
 class RetrieveInput(BaseModel):
     queries: list[str]
     filters: Filters | None = None
-    read: bool = False  # the rewrites among ``queries`` came from a reading rewriter
+    # the rewrites among ``queries`` came from a reading rewriter: its order of the hits it read
+    read: list[int] = Field(default_factory=list)
 
 
 class RetrieveOutput(BaseModel):
@@ -45,7 +46,7 @@ class Retrieve(Step[RetrieveInput, RetrieveOutput]):
         self.plain = plain
 
     def read(self, state: TurnState, ctx: StepContext) -> RetrieveInput:
-        return RetrieveInput(queries=list(state.queries), filters=state.filters, read=state.read)
+        return RetrieveInput(queries=list(state.queries), filters=state.filters, read=list(state.read))
 
     def run(self, ctx: StepContext, inp: RetrieveInput) -> RetrieveOutput:
         assert ctx.library is not None, "retrieval needs a library"

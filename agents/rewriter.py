@@ -116,4 +116,5 @@ class Rewrite(Step[RewriteInput, RewriteOutput]):
         if ctx.switches.get("hyde", True) and out.hypothetical_answer.strip():
             state.queries.append(out.hypothetical_answer)
         if len(state.queries) > before and out.picked_chunk is not None:
-            state.read = True  # retrieval weighs rewrites copied from a picked hit its own way
+            # retrieval weighs rewrites copied from a picked hit its own way, with its order
+            state.read = list(out.read_order or [out.picked_chunk])

@@ -22,7 +22,7 @@ class EachPiece(Step[BaseModel, BaseModel]):
 
     def execute(self, state: TurnState, ctx: StepContext) -> None:
         for piece in state.pieces or [state.query]:
-            state.piece, state.queries, state.hits, state.read = piece, [piece], [], False
+            state.piece, state.queries, state.hits, state.read = piece, [piece], [], []
             run_steps(self.steps, state, ctx)
             state.merge(state.hits)
         state.collect(int(ctx.settings.get("max_passages", 6)))

@@ -6,7 +6,7 @@ connects them to the store, the retriever, the models and the trace."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -92,7 +92,7 @@ class LibraryAccess:
         self.store, self.retriever = store, retriever
 
     def search(
-        self, queries: list[str], k: int, filters: Filters | None = None, read: bool = False
+        self, queries: list[str], k: int, filters: Filters | None = None, read: Sequence[int] = ()
     ) -> list[Hit]:
         return self.retriever.retrieve(queries, k, filters=filters, read=read)
 
@@ -105,9 +105,11 @@ class LibraryAccess:
     def search_note(self) -> str:
         fusion, source = self.retriever.last_fusion or self.retriever.fusion()
         rank, weight = self.retriever.last_mix or self.retriever.settings.rewrite_mix()
+        order = self.retriever.last_order_weight
         return (
-            f"fusion: {fusion.label()} ({source}); rewrites weighted {weight:g}, "
-            f"the question's top hit kept at rank <= {rank}"
+            f"fusion: {fusion.label()} ({source}); rewrites weighted {weight:g}"
+            + (f", the reading rewriter's order of its hits weighted {order:g}" if order else "")
+            + f", the question's top hit kept at rank <= {rank}"
         )
 
     def embed(self, texts: list[str]) -> np.ndarray:

@@ -120,18 +120,20 @@ def test_the_reading_rewriter_rewrites_from_the_hit_it_picked_and_the_trace_says
 
 def test_retrieval_weighs_a_reading_rewriters_texts_its_own_way_and_only_theirs():
     """Rewrites copied from a picked hit are searched with ``read`` (retrieval.read_anchor_rank
-    and read_rewrite_weight); a piece without them, or a rewriter that wrote its own, is not."""
+    and read_rewrite_weight, and the reader's order of its hits); a piece without them, or a
+    rewriter that wrote its own, is not."""
     hits = hits_for([Passage(n=i, text=t) for i, t in enumerate(TEXTS, 1)])
     lib = _Library(hits)
     state, _span = _step(_Picker(), lib, {"read_hits": 2})
     assert state.read
     ctx = StepContext(models={}, library=lib, tracer=NullTracer(), settings={})
     Retrieve().execute(state, ctx)
-    assert lib.asked[-1][0] == state.queries and lib.read is True
+    assert state.read == [2, 1]  # its order of the hits it read goes along
+    assert lib.asked[-1][0] == state.queries and list(lib.read) == [2, 1]
     state, _span = _step(_Picker(fail=True), lib)  # nothing rewritten: the question alone
     assert not state.read
     Retrieve().execute(state, ctx)
-    assert lib.read is False
+    assert not lib.read
     s = RetrievalSettings()
     assert s.rewrite_mix(True) == (s.read_anchor_rank, s.read_rewrite_weight)
     assert s.rewrite_mix(False) == (s.anchor_rank, s.rewrite_weight)

@@ -50,12 +50,19 @@ def test_a_reading_rewriters_texts_are_weighed_as_its_settings_say(turn, models,
     models["rewriter"] = _ReadingRewriter()
     s = turn.retriever.settings
     s.read_anchor_rank, s.read_rewrite_weight = 3, 0.5  # set apart from a writing rewriter's
+    s.read_order_weight = 2.0
     models["filter"].enqueue("junk", "junk")  # kept as found (a fallback): not what this tests
     models["answerer"].enqueue("Venus is hot [1].")
     r = turn.ask("Why is Venus so hot?")
     by = {s["name"]: s for s in tracing.load(store, r.trace_id)[1]}
-    assert by["rewrite"]["model"] == "test-picker" and by["retrieve"]["input"]["read"] is True
-    note = "rewrites weighted 0.5, the question's top hit kept at rank <= 3"
+    assert by["rewrite"]["model"] == "test-picker"
+    order = by["rewrite"]["output"]["read_order"]  # the hits it read, the greenhouse one first
+    assert order and by["retrieve"]["input"]["read"] == order
+    assert order[0] == by["rewrite"]["output"]["picked_chunk"]
+    note = (
+        "rewrites weighted 0.5, the reading rewriter's order of its hits weighted 2, "
+        "the question's top hit kept at rank <= 3"
+    )
     assert note in " ".join(by["retrieve"]["notes"])
 
 

@@ -9,7 +9,7 @@ what happened. A step never sees the database or a model client: only ``StepCont
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Generic, Literal, Protocol, Self, TypeVar
 
@@ -35,10 +35,12 @@ class Library(Protocol):
     """Read access to the library that tools need."""
 
     def search(
-        self, queries: list[str], k: int, filters: Filters | None = None, read: bool = False
+        self, queries: list[str], k: int, filters: Filters | None = None, read: Sequence[int] = ()
     ) -> list[Hit]:
-        """The fused hits of ``queries`` (the question first); ``read``: the rest were copied
-        from a hit by a reading rewriter, which weighs them its own way."""
+        """The fused hits of ``queries`` (the question first); ``read`` (not empty): the rest
+        were copied from a hit by a reading rewriter, which weighs them its own way, and this is
+        its order of the hits it read (chunk ids, the one it finds the question most likely
+        under first)."""
         ...
 
     def open_document(self, name: str, limit: int) -> list[Hit]: ...
@@ -75,7 +77,8 @@ class TurnState(BaseModel):
     pieces: list[str] = Field(default_factory=list)  # sub-questions
     piece: str = ""  # the sub-question being searched
     queries: list[str] = Field(default_factory=list)  # search texts of the current piece
-    read: bool = False  # its rewrites came from a hit a reading rewriter picked
+    # its rewrites came from a hit a reading rewriter picked: its order of the hits it read
+    read: list[int] = Field(default_factory=list)
     hits: list[Hit] = Field(default_factory=list)  # the current piece's evidence
     found: dict[int, Hit] = Field(default_factory=dict)  # evidence merged over pieces and tools
     chunks: list[Hit] = Field(default_factory=list)  # evidence given to the answerer, in [n] order

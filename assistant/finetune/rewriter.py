@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from openbook.agents.kit.llm import ChatOptions, ModelError, structured
-from openbook.agents.rewriter import QueryLikelihood, Rewrite, RewriteInput, RewriteOutput
+from openbook.agents.rewriter import Rewrite, RewriteInput, RewriteOutput
 
 from ..evaluation.metrics import ndcg_at
 from ..retrieval.calibrate import Case, top_keys
@@ -94,11 +94,16 @@ class Scorer:
         self.retriever, self.key, self.depth = retriever, key, depth
         self.fusion, _ = retriever.fusion()
 
-    def _top(self, lists: list[Any], plain: bool = False, read: bool = False) -> list[str]:
+    def _top(self, lists: list[Any], plain: bool = False, read: Sequence[int] = ()) -> list[str]:
         """The first 10 documents: fused plainly, or as a turn fuses a question and its rewrites
         (``read``: a reading rewriter's)."""
-        mix = self.retriever.settings.rewrite_mix(read)
-        fused = self.fusion.fuse(lists) if plain else anchored(self.fusion, lists, 1, *mix)
+        s = self.retriever.settings
+        if plain:
+            fused = self.fusion.fuse(lists)
+        else:
+            rank, weight = s.rewrite_mix(bool(read))
+            order_weight = s.read_order_weight if read else 0.0
+            fused = anchored(self.fusion, lists, 1, rank, weight, list(read), order_weight)
         return top_keys(fused, self.key, 10)
 
     def _ndcg(self, lists: list[Any], relevant: dict[str, int], plain: bool = False) -> float:
@@ -111,9 +116,9 @@ class Scorer:
             r.query_index += 1
         return extra
 
-    def hit_and_ndcg(self, case: Case, texts: list[str], read: bool = False) -> tuple[float, float]:
+    def hit_and_ndcg(self, case: Case, texts: list[str], read: Sequence[int] = ()) -> tuple[float, float]:
         """hit@5 and nDCG@10 of the question plus ``texts`` (none: the question alone), fused
-        as a turn fuses them (``read``: texts from a reading rewriter)."""
+        as a turn fuses them (``read``: texts from a reading rewriter, and its order)."""
         top = self._top(case.lists + self._extra(texts), read=read)
         return float(any(k in case.relevant for k in top[:5])), ndcg_at(top, case.relevant, 10)
 
@@ -219,7 +224,6 @@ def held_out(
     from ..turn import LibraryAccess
 
     sums = {"alone_hit@5": 0.0, "alone_ndcg@10": 0.0, "hit@5": 0.0, "ndcg@10": 0.0}
-    read = isinstance(model, QueryLikelihood)
     n = 0
     for questions, scorer in sources:
         library = LibraryAccess(scorer.retriever.store, scorer.retriever)  # what a reading rewriter reads
@@ -227,8 +231,8 @@ def held_out(
             if q.group in trained_groups:
                 continue
             case = scorer.question(q)
-            texts = rewrite(model, q.text, library).texts
-            for prefix, t in (("alone_", []), ("", texts)):
+            done = rewrite(model, q.text, library)  # a reading rewriter's order too, as a turn's
+            for prefix, t, read in (("alone_", [], []), ("", done.texts, done.order)):
                 hit, ndcg = scorer.hit_and_ndcg(case, t, read)
                 sums[prefix + "hit@5"] += hit
                 sums[prefix + "ndcg@10"] += ndcg

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -63,6 +64,7 @@ class Retriever:
         self.builds = 0  # full BM25 builds by this retriever (loads from the cache do not count)
         self.last_fusion: tuple[Fusion, str] | None = None  # what the last fuse() used (for traces)
         self.last_mix: tuple[int, float] | None = None  # and its (anchor rank, rewrite weight)
+        self.last_order_weight = 0.0  # and its reading rewriter's order's weight (0: none)
         self.loads = 0
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # query text -> embedding
         self._vectors_lock = threading.Lock()
@@ -213,14 +215,16 @@ class Retriever:
         return self.settings.default_fusion(), "default"
 
     def fuse(
-        self, lists: list[RankedList], k: int, originals: int = 1, read: bool = False
+        self, lists: list[RankedList], k: int, originals: int = 1, read: Sequence[int] = ()
     ) -> list[RetrievedChunk]:
         """``originals``: how many leading queries are the question itself (not rewrites);
-        ``read``: the rewrites came from a reading rewriter (``rewrite_mix``)."""
+        ``read`` (not empty): the rewrites came from a reading rewriter (``rewrite_mix``), and
+        this is its order of the hits it read, fused in at ``read_order_weight``."""
         self.last_fusion = self.fusion()
-        self.last_mix = self.settings.rewrite_mix(read)
+        self.last_mix = self.settings.rewrite_mix(bool(read))
+        self.last_order_weight = self.settings.read_order_weight if read else 0.0
         fusion = self.last_fusion[0]
-        fused = anchored(fusion, lists, originals, *self.last_mix)[:k]
+        fused = anchored(fusion, lists, originals, *self.last_mix, list(read), self.last_order_weight)[:k]
         if not fused:
             return []
         rows = chunk_rows.by_ids(self.store, [f.chunk_id for f in fused])
@@ -254,7 +258,7 @@ class Retriever:
         *,
         mode: Mode | None = None,
         filters: Filters | None = None,
-        read: bool = False,
+        read: Sequence[int] = (),
     ) -> list[RetrievedChunk]:
         """Fuse the results of every query (question, rewrites, HyDE passages) in every leg;
         ``read``: the rewrites came from a reading rewriter."""
