@@ -154,6 +154,10 @@ class RetrievalSettings(_Section):
             return self.read_anchor_rank, self.read_rewrite_weight
         return self.anchor_rank, self.rewrite_weight
 
+    def order_weight(self, read: bool = False) -> float:
+        """The weight of a reading rewriter's order of its hits (``read``); 0 for any other's."""
+        return self.read_order_weight if read else 0.0
+
     def default_fusion(self) -> Fusion:
         return Fusion(
             method=self.fusion,

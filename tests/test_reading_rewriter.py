@@ -137,6 +137,8 @@ def test_retrieval_weighs_a_reading_rewriters_texts_its_own_way_and_only_theirs(
     s = RetrievalSettings()
     assert s.rewrite_mix(True) == (s.read_anchor_rank, s.read_rewrite_weight)
     assert s.rewrite_mix(False) == (s.anchor_rank, s.rewrite_weight)
+    s.read_order_weight = 2.0
+    assert (s.order_weight(True), s.order_weight(False)) == (2.0, 0.0)
 
 
 def test_eval_caches_a_reading_rewriters_order_and_redoes_rows_cached_without_it(tmp_path):

@@ -139,7 +139,7 @@ def evaluate(
         # a reading rewriter's rewrites are weighed as a turn weighs them (settings.rewrite_mix)
         reading = isinstance(rewriter, QueryLikelihood)
         mix = s.rewrite_mix(reading)
-        order_weight = s.read_order_weight if reading else 0.0
+        order_weight = s.order_weight(reading)
         depth = max(s.candidates, 3 * k)
         sums: dict[str, dict[str, float]] = {m: {} for m in modes}
         leg_ms = {"bm25": 0.0, "vector": 0.0}

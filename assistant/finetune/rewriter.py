@@ -102,8 +102,7 @@ class Scorer:
             fused = self.fusion.fuse(lists)
         else:
             rank, weight = s.rewrite_mix(bool(read))
-            order_weight = s.read_order_weight if read else 0.0
-            fused = anchored(self.fusion, lists, 1, rank, weight, list(read), order_weight)
+            fused = anchored(self.fusion, lists, 1, rank, weight, list(read), s.order_weight(bool(read)))
         return top_keys(fused, self.key, 10)
 
     def _ndcg(self, lists: list[Any], relevant: dict[str, int], plain: bool = False) -> float:

@@ -222,7 +222,7 @@ class Retriever:
         this is its order of the hits it read, fused in at ``read_order_weight``."""
         self.last_fusion = self.fusion()
         self.last_mix = self.settings.rewrite_mix(bool(read))
-        self.last_order_weight = self.settings.read_order_weight if read else 0.0
+        self.last_order_weight = self.settings.order_weight(bool(read))
         fusion = self.last_fusion[0]
         fused = anchored(fusion, lists, originals, *self.last_mix, list(read), self.last_order_weight)[:k]
         if not fused:
