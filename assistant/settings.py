@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -86,6 +87,19 @@ class IngestSettings(_Section):
     )
 
 
+READ_ANCHOR_RANK = 1  # a reading rewriter's anchor rank and order weight where nothing chose them
+READ_ORDER_WEIGHT = 0.0
+
+
+def _first(setting: Any, chosen: Mapping[str, Any] | None, key: str, default: Any) -> Any:
+    """A setting given by the user, else the library's chosen value, else the default."""
+    if setting is not None:
+        return setting
+    if chosen and chosen.get(key) is not None:
+        return chosen[key]
+    return default
+
+
 class RetrievalSettings(_Section):
     mode: Literal["hybrid", "bm25", "vector"] = Field("hybrid", description="Which legs to use.")
     k: int = Field(8, ge=1, le=1000, description="Chunks returned per retrieval.")
@@ -128,35 +142,43 @@ class RetrievalSettings(_Section):
     read_rewrite_weight: float = Field(
         0.25, ge=0, le=1, description="Weight of a reading rewriter's lists in fusion."
     )
-    read_anchor_rank: int = Field(
-        1,
+    # Unset (the default): the values chosen for this library on held-out questions when its
+    # reading rewriter was installed (`openbook finetune rewriter --install`), else 1 and 0. Its
+    # ranking of the hits it read paid +4 points of hit@5 on amazon_reviews but -1 on nq-wiki and 0
+    # on reddit (README "Its order of the hits"): a choice per library, not one default.
+    read_anchor_rank: int | None = Field(
+        None,
         ge=0,
         le=1000,
-        description="anchor_rank when the rewrites come from a reading rewriter.",
+        description="anchor_rank when the rewrites come from a reading rewriter. Unset: the value "
+        f"chosen when it was installed, else {READ_ANCHOR_RANK}.",
     )
-    # Its ranking of the hits it read, fused in: +4 points of hit@5 on amazon_reviews, where it was
-    # chosen, but -1 on nq-wiki and 0 on reddit, so off by default (README "Its order of the hits").
-    read_order_weight: float = Field(
-        0.0,
+    read_order_weight: float | None = Field(
+        None,
         ge=0,
         le=100,
         description="Weight of a reading rewriter's ranking of the hits it read, fused with the "
-        "hits' order (0: not used).",
+        "hits' order (0: not used). Unset: the value chosen when it was installed, else "
+        f"{READ_ORDER_WEIGHT:g}.",
     )
     ef_search: int = Field(100, ge=1, le=1000, description="pgvector hnsw.ef_search.")
     bm25_k1: float = Field(1.5, gt=0, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation.")
 
-    def rewrite_mix(self, read: bool = False) -> tuple[int, float]:
+    def rewrite_mix(self, read: bool = False, chosen: Mapping[str, Any] | None = None) -> tuple[int, float]:
         """(anchor rank, rewrite weight) for a piece's rewrites: a reading rewriter's (``read``)
-        or any other's."""
+        or any other's. ``chosen``: the library's reading choice (``reading_choice``), used where
+        a setting is unset."""
         if read:
-            return self.read_anchor_rank, self.read_rewrite_weight
+            rank = _first(self.read_anchor_rank, chosen, "anchor_rank", READ_ANCHOR_RANK)
+            return int(rank), self.read_rewrite_weight
         return self.anchor_rank, self.rewrite_weight
 
-    def order_weight(self, read: bool = False) -> float:
+    def order_weight(self, read: bool = False, chosen: Mapping[str, Any] | None = None) -> float:
         """The weight of a reading rewriter's order of its hits (``read``); 0 for any other's."""
-        return self.read_order_weight if read else 0.0
+        if not read:
+            return 0.0
+        return float(_first(self.read_order_weight, chosen, "order_weight", READ_ORDER_WEIGHT))
 
     def default_fusion(self) -> Fusion:
         return Fusion(

@@ -110,6 +110,7 @@ class LibraryAccess:
             f"fusion: {fusion.label()} ({source}); rewrites weighted {weight:g}"
             + (f", the reading rewriter's order of its hits weighted {order:g}" if order else "")
             + f", the question's top hit kept at rank <= {rank}"
+            + (" (reading settings chosen for this library at install)" if self.retriever.last_chosen else "")
         )
 
     def embed(self, texts: list[str]) -> np.ndarray:

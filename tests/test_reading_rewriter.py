@@ -134,11 +134,15 @@ def test_retrieval_weighs_a_reading_rewriters_texts_its_own_way_and_only_theirs(
     assert not state.read
     Retrieve().execute(state, ctx)
     assert not lib.read
-    s = RetrievalSettings()
-    assert s.rewrite_mix(True) == (s.read_anchor_rank, s.read_rewrite_weight)
-    assert s.rewrite_mix(False) == (s.anchor_rank, s.rewrite_weight)
-    s.read_order_weight = 2.0
-    assert (s.order_weight(True), s.order_weight(False)) == (2.0, 0.0)
+    s = RetrievalSettings(anchor_rank=4, rewrite_weight=0.1, read_rewrite_weight=0.5)
+    assert s.rewrite_mix(True) == (1, 0.5) and s.order_weight(True) == 0.0  # unset: the defaults
+    assert s.rewrite_mix(False) == (4, 0.1)
+    chosen = {"anchor_rank": 2, "order_weight": 1.0}  # chosen for the library at install
+    assert s.rewrite_mix(True, chosen) == (2, 0.5) and s.order_weight(True, chosen) == 1.0
+    assert s.rewrite_mix(False, chosen) == (4, 0.1) and s.order_weight(False, chosen) == 0.0
+    s.read_order_weight, s.read_anchor_rank = 3.0, 0  # set by the user: wins over the choice
+    assert s.order_weight(True, chosen) == 3.0 and s.rewrite_mix(True, chosen) == (0, 0.5)
+    assert s.order_weight(False) == 0.0
 
 
 def test_eval_caches_a_reading_rewriters_order_and_redoes_rows_cached_without_it(tmp_path):
@@ -218,6 +222,17 @@ def test_finetune_rewriter_pick_end_to_end(capsys, monkeypatch, overrides, setti
     assert check["questions"] >= 1 and 0 <= check["hit@5"] <= 1 and 0 <= check["alone_hit@5"] <= 1
     installed = learned_rewriter_path(settings, PICKER_NAME)
     assert report["installed"] == str(installed) and installed.exists() and not writer.exists()
+    # Its anchor rank and order weight, chosen on the same held-out questions, stored with the library.
+    from openbook.assistant.finetune import reading
+    from openbook.assistant.retrieval.retriever import READING_KEY
+    from openbook.assistant.store import Store
+    from openbook.db import meta
+
+    choice = check["reading"]
+    assert len(choice["candidates"]) == len(reading.CANDIDATES) and choice["questions"] == check["questions"]
+    assert choice["default"]["hit@5"] == check["hit@5"]  # the check's own figure is the default's
+    with Store(settings) as store:
+        assert meta.get(store, READING_KEY) == choice
     card = json.loads((out / f"{PICKER_NAME}.json").read_text())
     assert card["name"] == PICKER_NAME and card["training"]["steps"] == 1
 

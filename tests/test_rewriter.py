@@ -97,6 +97,12 @@ def test_finetune_rewriter_end_to_end(capsys, overrides, settings, squad, tmp_pa
     assert card["training"]["steps"] == 1
 
     # --force installs it anyway; a second run reuses every finished round instead of redoing it.
+    from openbook.assistant.cli.common import open_store
+    from openbook.assistant.retrieval.retriever import READING_KEY
+    from openbook.db import meta
+
+    with open_store(settings) as (store, _):  # a reading rewriter's choice from before: forgotten
+        meta.put(store, READING_KEY, {"anchor_rank": 2, "order_weight": 1.0})
     code, stdout, err = run(capsys, overrides, *args, "--force")
     assert code == 0 and err.count("reused") == 2 and "installing anyway" in err, err
     report = json.loads(stdout)
@@ -107,6 +113,9 @@ def test_finetune_rewriter_end_to_end(capsys, overrides, settings, squad, tmp_pa
     from openbook.assistant.models.resolve import resolve
 
     assert report["installed"] == str(learned_rewriter_path(settings))
+    assert "reading" not in report["held_out"]  # a writing rewriter has no reading settings to choose
+    with open_store(settings) as (store, _):
+        assert meta.get(store, READING_KEY) is None
     resolved = resolve(settings, "rewriter")
     assert resolved.model.name == "openbook-rewriter" and resolved.model.lora == learned_rewriter_path(
         settings

@@ -66,6 +66,36 @@ def test_a_reading_rewriters_texts_are_weighed_as_its_settings_say(turn, models,
     assert note in " ".join(by["retrieve"]["notes"])
 
 
+def test_a_librarys_reading_choice_counts_where_the_settings_leave_it_unset(turn, models, store):
+    """``finetune rewriter --install`` stores the reading settings chosen on held-out questions
+    with the library; a turn uses them unless the user set them, and its trace says so."""
+    from openbook.assistant.retrieval.retriever import READING_KEY
+    from openbook.db import meta
+
+    models["rewriter"] = _ReadingRewriter()
+    meta.put(store, READING_KEY, {"anchor_rank": 3, "order_weight": 2.0, "why": "test"})
+    s = turn.retriever.settings
+    assert (s.read_anchor_rank, s.read_order_weight) == (None, None)  # unset by default
+
+    def note() -> str:
+        models["filter"].enqueue("junk", "junk")
+        models["answerer"].enqueue("Venus is hot [1].")
+        r = turn.ask("Why is Venus so hot?")
+        by = {s["name"]: s for s in tracing.load(store, r.trace_id)[1]}
+        assert by["retrieve"]["input"]["read"]  # a reading rewrite, searched with its order
+        return " ".join(by["retrieve"]["notes"])
+
+    chosen = note()
+    assert "order of its hits weighted 2, the question's top hit kept at rank <= 3" in chosen
+    assert "(reading settings chosen for this library at install)" in chosen
+    s.read_anchor_rank, s.read_order_weight = 1, 0.0  # the user's settings win
+    given = note()
+    assert "order of its hits" not in given and "rank <= 1" in given and "chosen" not in given
+    s.read_anchor_rank = s.read_order_weight = None
+    s.calibrated = False  # the library's own values switched off: the defaults
+    assert "order of its hits" not in note()
+
+
 def test_fallbacks_are_recorded(turn, models, store):
     models["splitter"].enqueue("junk", "junk")
     models["rewriter"].enqueue("junk", "junk")

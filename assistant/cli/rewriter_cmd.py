@@ -160,12 +160,31 @@ def finetune_rewriter(
             stale.unlink(missing_ok=True)
         report["installed"] = str(target)
         err(f"Installed: the rewrite step of this library now uses {target}")
+        _store_reading(settings, report["held_out"].get("reading") if pick else None)
     emit_json(report) if as_json else click.echo(json.dumps(report, indent=2))
     if refused:
         raise OpenbookError(
             f"Not installed: {refused}. The rewrite step keeps its current rewriter.",
             hint=f"The adapter is in {report['adapter']}. More questions (--per-set) give a surer "
             "check; --force installs it anyway.",
+        )
+
+
+def _store_reading(settings: Any, choice: dict[str, Any] | None) -> None:
+    """Keep a reading rewriter's chosen anchor rank and order weight with the library (None:
+    forget an earlier one's, since the new rewriter does not read)."""
+    from openbook.db import meta
+
+    from ..retrieval.retriever import READING_KEY
+    from .common import open_store
+
+    with open_store(settings) as (store, _):
+        meta.put(store, READING_KEY, choice)
+    if choice:
+        err(
+            f"Reading settings for this library: anchor rank {choice['anchor_rank']}, order weight "
+            f"{choice['order_weight']:g} ({choice['why']}; retrieval.read_anchor_rank and "
+            "read_order_weight override them)"
         )
 
 

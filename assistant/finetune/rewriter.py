@@ -30,6 +30,8 @@ from ..retrieval.calibrate import Case, top_keys
 from ..retrieval.fusion import anchored
 from .examples import Example
 
+Mix = tuple[int, float, float]  # (anchor rank, rewrite weight, order weight) of a turn's fusion
+
 
 @dataclass
 class Question:
@@ -94,15 +96,20 @@ class Scorer:
         self.retriever, self.key, self.depth = retriever, key, depth
         self.fusion, _ = retriever.fusion()
 
-    def _top(self, lists: list[Any], plain: bool = False, read: Sequence[int] = ()) -> list[str]:
+    def _top(
+        self, lists: list[Any], plain: bool = False, read: Sequence[int] = (), mix: Mix | None = None
+    ) -> list[str]:
         """The first 10 documents: fused plainly, or as a turn fuses a question and its rewrites
-        (``read``: a reading rewriter's)."""
+        (``read``: a reading rewriter's; ``mix``: (anchor rank, rewrite weight, order weight)
+        instead of the settings')."""
         s = self.retriever.settings
         if plain:
             fused = self.fusion.fuse(lists)
         else:
-            rank, weight = s.rewrite_mix(bool(read))
-            fused = anchored(self.fusion, lists, 1, rank, weight, list(read), s.order_weight(bool(read)))
+            if mix is None:
+                mix = (*s.rewrite_mix(bool(read)), s.order_weight(bool(read)))
+            rank, weight, order = mix
+            fused = anchored(self.fusion, lists, 1, rank, weight, list(read), order if read else 0.0)
         return top_keys(fused, self.key, 10)
 
     def _ndcg(self, lists: list[Any], relevant: dict[str, int], plain: bool = False) -> float:
@@ -118,8 +125,18 @@ class Scorer:
     def hit_and_ndcg(self, case: Case, texts: list[str], read: Sequence[int] = ()) -> tuple[float, float]:
         """hit@5 and nDCG@10 of the question plus ``texts`` (none: the question alone), fused
         as a turn fuses them (``read``: texts from a reading rewriter, and its order)."""
-        top = self._top(case.lists + self._extra(texts), read=read)
-        return float(any(k in case.relevant for k in top[:5])), ndcg_at(top, case.relevant, 10)
+        return self.mixes(case, texts, read, [None])[0]
+
+    def mixes(
+        self, case: Case, texts: list[str], read: Sequence[int], mixes: Sequence[Mix | None]
+    ) -> list[tuple[float, float]]:
+        """``hit_and_ndcg`` under each of ``mixes`` (None: the settings'), searching once."""
+        lists = case.lists + self._extra(texts)
+        out = []
+        for mix in mixes:
+            top = self._top(lists, read=read, mix=mix)
+            out.append((float(any(k in case.relevant for k in top[:5])), ndcg_at(top, case.relevant, 10)))
+        return out
 
     def question(self, q: Question) -> Case:
         lists, _ = self.retriever.legs([q.text], "hybrid", depth=self.depth)
@@ -221,25 +238,39 @@ def held_out(
     rewriter reads the scorer's library, as in a turn)."""
     from ..evaluation.rewrites import rewrite
     from ..turn import LibraryAccess
+    from . import reading
 
     sums = {"alone_hit@5": 0.0, "alone_ndcg@10": 0.0, "hit@5": 0.0, "ndcg@10": 0.0}
+    tally: reading.Tally | None = None  # a reading rewriter's: its settings' candidates
     n = 0
     for questions, scorer in sources:
         library = LibraryAccess(scorer.retriever.store, scorer.retriever)  # what a reading rewriter reads
+        candidates = reading.mixes(scorer.retriever.settings)
         for q in questions:
             if q.group in trained_groups:
                 continue
             case = scorer.question(q)
             done = rewrite(model, q.text, library)  # a reading rewriter's order too, as a turn's
-            for prefix, t, read in (("alone_", [], []), ("", done.texts, done.order)):
-                hit, ndcg = scorer.hit_and_ndcg(case, t, read)
-                sums[prefix + "hit@5"] += hit
-                sums[prefix + "ndcg@10"] += ndcg
+            hit, ndcg = scorer.hit_and_ndcg(case, [], [])
+            sums["alone_hit@5"] += hit
+            sums["alone_ndcg@10"] += ndcg
+            if done.order:
+                scores = scorer.mixes(case, done.texts, done.order, candidates)
+                tally = tally or reading.Tally(candidates)
+                tally.add(scores)
+                hit, ndcg = scores[0]  # the first mix is the settings' own
+            else:
+                hit, ndcg = scorer.hit_and_ndcg(case, done.texts, [])
+            sums["hit@5"] += hit
+            sums["ndcg@10"] += ndcg
             n += 1
     out: dict[str, Any] = {"questions": n}
     out |= {k: round(v / max(n, 1), 4) for k, v in sums.items()}
     out["hit@5_points"] = round(100 * (out["hit@5"] - out["alone_hit@5"]), 1)
     say(f"Held out ({n} questions on documents never trained on): {json.dumps(out)}")
+    if tally is not None:
+        out["reading"] = reading.choose(tally)
+        say(f"Reading settings for this library: {json.dumps(out['reading'])}")
     return out
 
 

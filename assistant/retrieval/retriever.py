@@ -30,6 +30,7 @@ Mode = Literal["hybrid", "bm25", "vector"]
 
 
 CALIBRATION_KEY = "fusion_calibration"  # meta key of `openbook tune retrieval`'s result
+READING_KEY = "reading_choice"  # meta key of the reading settings chosen at `finetune rewriter --install`
 
 STALE_RATIO = 0.5  # a calibration stops applying when the chunk count moved by more than this
 
@@ -65,6 +66,7 @@ class Retriever:
         self.last_fusion: tuple[Fusion, str] | None = None  # what the last fuse() used (for traces)
         self.last_mix: tuple[int, float] | None = None  # and its (anchor rank, rewrite weight)
         self.last_order_weight = 0.0  # and its reading rewriter's order's weight (0: none)
+        self.last_chosen = False  # whether those came from the library's reading choice
         self.loads = 0
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # query text -> embedding
         self._vectors_lock = threading.Lock()
@@ -214,6 +216,13 @@ class Retriever:
                 )
         return self.settings.default_fusion(), "default"
 
+    def reading_choice(self) -> dict | None:
+        """The reading rewriter's anchor rank and order weight chosen for this library on
+        held-out questions when it was installed (``finetune rewriter --install``), if any."""
+        if not self.settings.calibrated:
+            return None
+        return meta.get(self.store, READING_KEY) or None
+
     def fuse(
         self, lists: list[RankedList], k: int, originals: int = 1, read: Sequence[int] = ()
     ) -> list[RetrievedChunk]:
@@ -221,8 +230,11 @@ class Retriever:
         ``read`` (not empty): the rewrites came from a reading rewriter (``rewrite_mix``), and
         this is its order of the hits it read, fused in at ``read_order_weight``."""
         self.last_fusion = self.fusion()
-        self.last_mix = self.settings.rewrite_mix(bool(read))
-        self.last_order_weight = self.settings.order_weight(bool(read))
+        chosen = self.reading_choice() if read else None
+        self.last_mix = self.settings.rewrite_mix(bool(read), chosen)
+        self.last_order_weight = self.settings.order_weight(bool(read), chosen)
+        s = self.settings
+        self.last_chosen = bool(chosen) and None in (s.read_anchor_rank, s.read_order_weight)
         fusion = self.last_fusion[0]
         fused = anchored(fusion, lists, originals, *self.last_mix, list(read), self.last_order_weight)[:k]
         if not fused:
