@@ -76,6 +76,7 @@ def test_a_librarys_reading_choice_counts_where_the_settings_leave_it_unset(turn
     meta.put(store, READING_KEY, {"anchor_rank": 3, "order_weight": 2.0, "why": "test"})
     s = turn.retriever.settings
     assert (s.read_anchor_rank, s.read_order_weight) == (None, None)  # unset by default
+    assert turn.retriever.reading() == (3, 2.0, "chosen at install")  # as `openbook status` shows
 
     def note() -> str:
         models["filter"].enqueue("junk", "junk")
@@ -89,11 +90,12 @@ def test_a_librarys_reading_choice_counts_where_the_settings_leave_it_unset(turn
     assert "order of its hits weighted 2, the question's top hit kept at rank <= 3" in chosen
     assert "(reading settings chosen for this library at install)" in chosen
     s.read_anchor_rank, s.read_order_weight = 1, 0.0  # the user's settings win
+    assert turn.retriever.reading() == (1, 0.0, "set")
     given = note()
     assert "order of its hits" not in given and "rank <= 1" in given and "chosen" not in given
     s.read_anchor_rank = s.read_order_weight = None
     s.calibrated = False  # the library's own values switched off: the defaults
-    assert "order of its hits" not in note()
+    assert "order of its hits" not in note() and turn.retriever.reading() == (1, 0.0, "default")
 
 
 def test_fallbacks_are_recorded(turn, models, store):

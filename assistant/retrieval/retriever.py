@@ -223,6 +223,20 @@ class Retriever:
             return None
         return meta.get(self.store, READING_KEY) or None
 
+    def reading(self) -> tuple[int, float, str]:
+        """A reading rewriter's anchor rank and order weight in force, and where they come from:
+        "set" (both settings given), "chosen at install" (``reading_choice``, for those unset),
+        or "default"."""
+        s, chosen = self.settings, self.reading_choice()
+        given = [v is not None for v in (s.read_anchor_rank, s.read_order_weight)]
+        if all(given):
+            source = "set"
+        elif chosen:
+            source = "chosen at install"
+        else:
+            source = "set, else default" if any(given) else "default"
+        return s.rewrite_mix(True, chosen)[0], s.order_weight(True, chosen), source
+
     def fuse(
         self, lists: list[RankedList], k: int, originals: int = 1, read: Sequence[int] = ()
     ) -> list[RetrievedChunk]:
@@ -230,11 +244,12 @@ class Retriever:
         ``read`` (not empty): the rewrites came from a reading rewriter (``rewrite_mix``), and
         this is its order of the hits it read, fused in at ``read_order_weight``."""
         self.last_fusion = self.fusion()
-        chosen = self.reading_choice() if read else None
-        self.last_mix = self.settings.rewrite_mix(bool(read), chosen)
-        self.last_order_weight = self.settings.order_weight(bool(read), chosen)
-        s = self.settings
-        self.last_chosen = bool(chosen) and None in (s.read_anchor_rank, s.read_order_weight)
+        if read:
+            rank, self.last_order_weight, source = self.reading()
+            self.last_mix = (rank, self.settings.read_rewrite_weight)
+        else:
+            self.last_mix, self.last_order_weight, source = self.settings.rewrite_mix(), 0.0, ""
+        self.last_chosen = source == "chosen at install"
         fusion = self.last_fusion[0]
         fused = anchored(fusion, lists, originals, *self.last_mix, list(read), self.last_order_weight)[:k]
         if not fused:
