@@ -30,6 +30,8 @@ from . import paths
 from .errors import ConfigError
 from .retrieval.fusion import Fusion
 
+Mix = tuple[int, float, float]  # (anchor rank, rewrite weight, order weight) of a turn's fusion
+
 LIBPQ_VARS = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE")
 
 
@@ -165,20 +167,16 @@ class RetrievalSettings(_Section):
     bm25_k1: float = Field(1.5, gt=0, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation.")
 
-    def rewrite_mix(self, read: bool = False, chosen: Mapping[str, Any] | None = None) -> tuple[int, float]:
-        """(anchor rank, rewrite weight) for a piece's rewrites: a reading rewriter's (``read``)
-        or any other's. ``chosen``: the library's reading choice (``reading_choice``), used where
-        a setting is unset."""
-        if read:
-            rank = _first(self.read_anchor_rank, chosen, "anchor_rank", READ_ANCHOR_RANK)
-            return int(rank), self.read_rewrite_weight
-        return self.anchor_rank, self.rewrite_weight
-
-    def order_weight(self, read: bool = False, chosen: Mapping[str, Any] | None = None) -> float:
-        """The weight of a reading rewriter's order of its hits (``read``); 0 for any other's."""
+    def mix(self, read: bool = False, chosen: Mapping[str, Any] | None = None) -> Mix:
+        """How a piece's rewrites are fused with the question: (anchor rank, rewrite weight,
+        weight of a reading rewriter's order of its hits), for a reading rewriter's rewrites
+        (``read``) or any other's (order weight 0). ``chosen``: the library's reading choice
+        (``reading_choice``), used where a setting is unset."""
         if not read:
-            return 0.0
-        return float(_first(self.read_order_weight, chosen, "order_weight", READ_ORDER_WEIGHT))
+            return self.anchor_rank, self.rewrite_weight, 0.0
+        rank = _first(self.read_anchor_rank, chosen, "anchor_rank", READ_ANCHOR_RANK)
+        order = _first(self.read_order_weight, chosen, "order_weight", READ_ORDER_WEIGHT)
+        return int(rank), self.read_rewrite_weight, float(order)
 
     def default_fusion(self) -> Fusion:
         return Fusion(

@@ -104,7 +104,7 @@ class LibraryAccess:
 
     def search_note(self) -> str:
         fusion, source = self.retriever.last_fusion or self.retriever.fusion()
-        rank, weight = self.retriever.last_mix or self.retriever.settings.rewrite_mix()
+        rank, weight = self.retriever.last_mix or self.retriever.settings.mix()[:2]
         order = self.retriever.last_order_weight
         return (
             f"fusion: {fusion.label()} ({source}); rewrites weighted {weight:g}"

@@ -9,6 +9,7 @@ passages (about 11 s a question on 2 cores) and each further setting costs a min
 
     .venv/bin/python bench/read_order.py DATASET ADAPTER [--limit 200] [--out FILE.json]
         [--grid 0.25:1:0,0.25:1:1,...]   (rewrite weight : anchor rank : order weight)
+        [--read-hits 20]                  (how many of the question's hits it reads; default 10)
 """
 
 from __future__ import annotations
@@ -37,9 +38,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("adapter", type=Path)
     p.add_argument("--limit", type=int, default=200)
     p.add_argument("--grid", default=GRID)
+    p.add_argument("--read-hits", type=int, help="how many hits the rewriter reads (pipeline.read_hits)")
     p.add_argument("--out", type=Path)
     a = p.parse_args(argv)
     settings = load_settings()
+    if a.read_hits:
+        settings.pipeline.read_hits = a.read_hits
     settings.models.rewriter = learned_role(a.adapter)
     model = resolve(settings, "rewriter").model
     embedder = make_embedder(settings.embedding, settings.ollama)
@@ -66,6 +70,7 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(row)
         print(json.dumps(row) + f"  ({time.time() - t0:.0f} s)", flush=True)
     result = {"dataset": ds.name, "adapter": r["settings"]["rewriter"], "questions": r["queries"]}
+    result["read_hits"] = settings.pipeline.read_hits
     result["rows"] = rows
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)

@@ -135,14 +135,14 @@ def test_retrieval_weighs_a_reading_rewriters_texts_its_own_way_and_only_theirs(
     Retrieve().execute(state, ctx)
     assert not lib.read
     s = RetrievalSettings(anchor_rank=4, rewrite_weight=0.1, read_rewrite_weight=0.5)
-    assert s.rewrite_mix(True) == (1, 0.5) and s.order_weight(True) == 0.0  # unset: the defaults
-    assert s.rewrite_mix(False) == (4, 0.1)
+    assert s.mix(True) == (1, 0.5, 0.0)  # unset: the defaults
+    assert s.mix(False) == (4, 0.1, 0.0)
     chosen = {"anchor_rank": 2, "order_weight": 1.0}  # chosen for the library at install
-    assert s.rewrite_mix(True, chosen) == (2, 0.5) and s.order_weight(True, chosen) == 1.0
-    assert s.rewrite_mix(False, chosen) == (4, 0.1) and s.order_weight(False, chosen) == 0.0
+    assert s.mix(True, chosen) == (2, 0.5, 1.0)
+    assert s.mix(False, chosen) == (4, 0.1, 0.0)  # another rewriter's rewrites: never the choice
     s.read_order_weight, s.read_anchor_rank = 3.0, 0  # set by the user: wins over the choice
-    assert s.order_weight(True, chosen) == 3.0 and s.rewrite_mix(True, chosen) == (0, 0.5)
-    assert s.order_weight(False) == 0.0
+    assert s.mix(True, chosen) == (0, 0.5, 3.0)
+    assert s.mix(False) == (4, 0.1, 0.0)
 
 
 def test_eval_caches_a_reading_rewriters_order_and_redoes_rows_cached_without_it(tmp_path):
@@ -161,6 +161,10 @@ def test_eval_caches_a_reading_rewriters_order_and_redoes_rows_cached_without_it
     cache.write_text(json.dumps(row) + "\n")
     redone, _ = rewrites_for(model, questions, tmp_path, library=_Library(hits), library_key="lib")
     assert redone["q1"] == got["q1"] and len(model.seen) == 2
+    lib = _Library(hits)  # read fewer hits (pipeline.read_hits): read again, cached apart
+    shallow, _ = rewrites_for(model, questions, tmp_path, library=lib, library_key="lib", read_hits=1)
+    assert lib.asked[0][1] == 1 and shallow["q1"].order == [1] and len(model.seen) == 3
+    assert len(list((tmp_path / "rewrites").glob("*.jsonl"))) == 2
 
 
 def test_a_failing_or_empty_reading_rewriter_adds_nothing_and_says_why():

@@ -126,6 +126,7 @@ def evaluate(
             rewritten, rewriter_id = rewrites_for(
                 rewriter, questions, paths.cache_dir(), say, LibraryAccess(store, retriever),
                 f"{schema}|{retriever.fusion()[0].label()}|{chunk_rows.count(store)}",
+                settings.pipeline.read_hits,
             )  # fmt: skip
             modes = (*modes, "rewrites", "anchored")
         doc_of = {cid: src.split(":", 1)[1] for cid, src in chunk_rows.sources(store).items()}
@@ -136,10 +137,8 @@ def evaluate(
         embed_s = time.perf_counter() - t0
         s = eval_settings.retrieval
         fusion, source = retriever.fusion()
-        # a reading rewriter's rewrites are weighed as a turn weighs them (settings.rewrite_mix)
-        reading = isinstance(rewriter, QueryLikelihood)
-        mix = s.rewrite_mix(reading)
-        order_weight = s.order_weight(reading)
+        # a reading rewriter's rewrites are weighed as a turn weighs them (settings.mix)
+        rank, weight, order_weight = s.mix(isinstance(rewriter, QueryLikelihood))
         depth = max(s.candidates, 3 * k)
         sums: dict[str, dict[str, float]] = {m: {} for m in modes}
         leg_ms = {"bm25": 0.0, "vector": 0.0}
@@ -160,7 +159,7 @@ def evaluate(
                     fused = anchored(fusion, rewrite_lists, 1, 0)
                 elif mode == "anchored":
                     order = rewritten[qid].order
-                    fused = anchored(fusion, rewrite_lists, 1, *mix, order, order_weight)
+                    fused = anchored(fusion, rewrite_lists, 1, rank, weight, order, order_weight)
                 else:
                     fused = fusion.fuse([r for r in lists if mode == "hybrid" or r.leg == mode])
                 ranked = list(dict.fromkeys(doc_of[f.chunk_id] for f in fused))[: max(k, 10)]
@@ -177,8 +176,8 @@ def evaluate(
             "fusion": fusion.model_dump(),
             "fusion_source": source,
             "rewriter": rewriter_id,
-            "anchor_rank": mix[0],
-            "rewrite_weight": mix[1],
+            "anchor_rank": rank,
+            "rewrite_weight": weight,
             "read_order_weight": order_weight,
             "candidates": depth,
             "ef_search": s.ef_search,

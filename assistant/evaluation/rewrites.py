@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from openbook.agents.kit.step import Library, StepContext
-from openbook.agents.rewriter import QueryLikelihood, Rewrite, RewriteInput
+from openbook.agents.rewriter import QueryLikelihood, Rewrite, RewriteInput, RewriteSettings
 
 
 def model_identity(model: Any) -> str:
@@ -34,10 +34,13 @@ class Rewritten:
     order: list[int] = field(default_factory=list)
 
 
-def rewrite(model: Any, question: str, library: Library | None = None) -> Rewritten:
+def rewrite(
+    model: Any, question: str, library: Library | None = None, read_hits: int | None = None
+) -> Rewritten:
     """The rewrite step's output for ``question``, as retrieval uses it; a reading rewriter
-    reads ``library``'s hits."""
-    ctx = StepContext(models={"rewriter": model}, library=library)
+    reads ``library``'s first ``read_hits`` hits (unset: the step's default)."""
+    settings = {} if read_hits is None else {"read_hits": read_hits}
+    ctx = StepContext(models={"rewriter": model}, library=library, settings=settings)
     out = Rewrite().run(ctx, RewriteInput(question=question))
     texts = [
         t for t in (out.keywords, out.hypothetical_answer) if t.strip() and t.strip() != question.strip()
@@ -52,11 +55,12 @@ def rewrites_for(
     say: Callable[[str], None] = lambda _m: None,
     library: Library | None = None,
     library_key: str = "",
+    read_hits: int | None = None,
 ) -> tuple[dict[str, Rewritten], str]:
     """Each question's rewrite, and the rewriter's identity; cached in a JSONL file per
     rewriter (and, for a reading rewriter, per ``library_key``: what ``library`` holds), so an
     interrupted run resumes. A reading rewriter's rows cached before it kept its order are
-    rewritten."""
+    rewritten. A reading rewriter reads ``read_hits`` hits (``pipeline.read_hits``)."""
     identity = model_identity(model)
     key = identity
     reading = isinstance(model, QueryLikelihood)
@@ -64,6 +68,8 @@ def rewrites_for(
         if library is None:
             raise ValueError(f"{identity} reads the library's hits: it needs the library")
         key += f"|{library_key}"
+        if read_hits is not None and read_hits != RewriteSettings().read_hits:
+            key += f"|read_hits={read_hits}"  # the default's key is unchanged: its caches stay valid
     path = cache_dir / "rewrites" / (hashlib.sha256(key.encode()).hexdigest()[:16] + ".jsonl")
     done: dict[str, Rewritten] = {}
     if path.exists():
@@ -78,7 +84,7 @@ def rewrites_for(
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as fh:
             for n, q in enumerate(todo, 1):
-                done[q] = rewrite(model, q, library)
+                done[q] = rewrite(model, q, library, read_hits if reading else None)
                 row = {"question": q, "texts": done[q].texts, "order": done[q].order}
                 fh.write(json.dumps(row) + "\n")
                 fh.flush()

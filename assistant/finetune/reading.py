@@ -16,24 +16,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..settings import RetrievalSettings
+from ..settings import Mix, RetrievalSettings
 
 # (anchor rank, order weight): the settings the sweeps (bench/read_order.py) found worth trying
 CANDIDATES: tuple[tuple[int, float], ...] = ((1, 0.0), (1, 1.0), (1, 2.0), (2, 0.0), (2, 1.0), (2, 2.0))
 MARGIN = 2  # held-out questions of hit@5 a candidate must gain over the default to be chosen
 
 
-def mixes(settings: RetrievalSettings) -> list[tuple[int, float, float]]:
+def mixes(settings: RetrievalSettings) -> list[Mix]:
     """The default mix (as the settings give it with no choice stored), then each candidate's:
     (anchor rank, rewrite weight, order weight)."""
-    default = (*settings.rewrite_mix(True), settings.order_weight(True))
+    default = settings.mix(True)
     return [default] + [(rank, settings.read_rewrite_weight, order) for rank, order in CANDIDATES]
 
 
 class Tally:
     """Sums of hit@5 and nDCG@10 per mix over the held-out questions."""
 
-    def __init__(self, mixes: Sequence[tuple[int, float, float]]) -> None:
+    def __init__(self, mixes: Sequence[Mix]) -> None:
         self.mixes = list(mixes)
         self.sums = [[0.0, 0.0] for _ in self.mixes]
         self.n = 0

@@ -28,9 +28,8 @@ from openbook.agents.rewriter import Rewrite, RewriteInput, RewriteOutput
 from ..evaluation.metrics import ndcg_at
 from ..retrieval.calibrate import Case, top_keys
 from ..retrieval.fusion import anchored
+from ..settings import Mix
 from .examples import Example
-
-Mix = tuple[int, float, float]  # (anchor rank, rewrite weight, order weight) of a turn's fusion
 
 
 @dataclass
@@ -107,7 +106,7 @@ class Scorer:
             fused = self.fusion.fuse(lists)
         else:
             if mix is None:
-                mix = (*s.rewrite_mix(bool(read)), s.order_weight(bool(read)))
+                mix = s.mix(bool(read))
             rank, weight, order = mix
             fused = anchored(self.fusion, lists, 1, rank, weight, list(read), order if read else 0.0)
         return top_keys(fused, self.key, 10)

@@ -235,20 +235,22 @@ class Retriever:
             source = "chosen at install"
         else:
             source = "set, else default" if any(given) else "default"
-        return s.rewrite_mix(True, chosen)[0], s.order_weight(True, chosen), source
+        rank, _weight, order = s.mix(True, chosen)
+        return rank, order, source
 
     def fuse(
         self, lists: list[RankedList], k: int, originals: int = 1, read: Sequence[int] = ()
     ) -> list[RetrievedChunk]:
         """``originals``: how many leading queries are the question itself (not rewrites);
-        ``read`` (not empty): the rewrites came from a reading rewriter (``rewrite_mix``), and
+        ``read`` (not empty): the rewrites came from a reading rewriter (``settings.mix``), and
         this is its order of the hits it read, fused in at ``read_order_weight``."""
         self.last_fusion = self.fusion()
         if read:
             rank, self.last_order_weight, source = self.reading()
             self.last_mix = (rank, self.settings.read_rewrite_weight)
         else:
-            self.last_mix, self.last_order_weight, source = self.settings.rewrite_mix(), 0.0, ""
+            rank, weight, self.last_order_weight = self.settings.mix()
+            self.last_mix, source = (rank, weight), ""
         self.last_chosen = source == "chosen at install"
         fusion = self.last_fusion[0]
         fused = anchored(fusion, lists, originals, *self.last_mix, list(read), self.last_order_weight)[:k]
