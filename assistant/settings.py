@@ -89,8 +89,9 @@ class IngestSettings(_Section):
     )
 
 
-READ_ANCHOR_RANK = 1  # a reading rewriter's anchor rank and order weight where nothing chose them
-READ_ORDER_WEIGHT = 0.0
+READ_ANCHOR_RANK = 1  # a reading rewriter's anchor rank, order weight and hits read where
+READ_ORDER_WEIGHT = 0.0  # nothing chose them (READ_HITS: the rewrite step's own default)
+READ_HITS = 10
 
 
 def _first(setting: Any, chosen: Mapping[str, Any] | None, key: str, default: Any) -> Any:
@@ -218,13 +219,20 @@ class PipelineSettings(_Section):
     )
     max_parts: int = Field(2, ge=1, le=6, description="Most sub-questions per question.")
     k_per_piece: int = Field(6, ge=1, le=50, description="Chunks retrieved per sub-question.")
-    read_hits: int = Field(
-        10,
+    read_hits: int | None = Field(
+        None,
         ge=1,
         le=30,
         description="A reading rewriter (openbook finetune rewriter --method pick) picks among the "
-        "question's first this many hits (each costs a scoring pass).",
+        "question's first this many hits (each costs a scoring pass). Unset: the number chosen "
+        f"when it was installed, else {READ_HITS}.",
     )
+
+    def hits_to_read(self, chosen: Mapping[str, Any] | None = None) -> int:
+        """How many hits a reading rewriter reads: this setting, else the library's reading
+        choice (``chosen``), else the default."""
+        return int(_first(self.read_hits, chosen, "read_hits", READ_HITS))
+
     max_passages: int = Field(6, ge=1, le=30, description="Most passages given to the answerer.")
     max_distance: float | None = Field(
         None,

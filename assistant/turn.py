@@ -203,7 +203,8 @@ class Turn:
         ``cancelled`` or ``error``. ``ask`` and the evaluation's configurations use this."""
         p = pipeline or self.settings.pipeline
         value, gate_from = self.retriever.gate(p.max_distance)
-        p = p.model_copy(update={"max_distance": value})
+        # the hits a reading rewriter reads: the setting, else this library's choice, else 10
+        p = p.model_copy(update={"max_distance": value, "read_hits": self.retriever.reading(p).read_hits})
         switches = step_switches(p, self.models)
         meta = {
             **(metadata or {}),

@@ -43,8 +43,8 @@ def test_ingest_status_docs_json(capsys, overrides, corpus, cleanup_schema):
     # What retrieval uses, and where it comes from (no `tune retrieval` yet: the defaults).
     assert status["fusion"] == "absolute alpha=0.5" and status["fusion_from"] == "default"
     assert status["gate"] == 0.7 and status["gate_from"] == "default"
-    reading = (status["read_anchor_rank"], status["read_order_weight"], status["reading_from"])
-    assert reading == (1, 0, "default")  # nor a reading rewriter installed
+    reading = [status[k] for k in ("read_hits", "read_anchor_rank", "read_order_weight", "reading_from")]
+    assert reading == [10, 1, 0, "default"]  # nor a reading rewriter installed
 
     code, out, _ = run(capsys, overrides, "docs", "list", "--json")
     docs = json.loads(out)

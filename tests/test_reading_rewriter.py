@@ -226,14 +226,16 @@ def test_finetune_rewriter_pick_end_to_end(capsys, monkeypatch, overrides, setti
     assert check["questions"] >= 1 and 0 <= check["hit@5"] <= 1 and 0 <= check["alone_hit@5"] <= 1
     installed = learned_rewriter_path(settings, PICKER_NAME)
     assert report["installed"] == str(installed) and installed.exists() and not writer.exists()
-    # Its anchor rank and order weight, chosen on the same held-out questions, stored with the library.
+    # Its hits read, anchor rank and order weight, chosen on the same held-out questions, stored
+    # with the library.
     from openbook.assistant.finetune import reading
     from openbook.assistant.retrieval.retriever import READING_KEY
     from openbook.assistant.store import Store
     from openbook.db import meta
 
     choice = check["reading"]
-    assert len(choice["candidates"]) == len(reading.CANDIDATES) and choice["questions"] == check["questions"]
+    assert len(choice["candidates"]) == len(reading.CANDIDATES) * len(reading.DEPTHS)
+    assert choice["questions"] == check["questions"] and choice["read_hits"] in reading.DEPTHS
     assert choice["default"]["hit@5"] == check["hit@5"]  # the check's own figure is the default's
     with Store(settings) as store:
         assert meta.get(store, READING_KEY) == choice

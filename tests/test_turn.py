@@ -70,13 +70,14 @@ def test_a_librarys_reading_choice_counts_where_the_settings_leave_it_unset(turn
     """``finetune rewriter --install`` stores the reading settings chosen on held-out questions
     with the library; a turn uses them unless the user set them, and its trace says so."""
     from openbook.assistant.retrieval.retriever import READING_KEY
+    from openbook.db import chunks as chunk_rows
     from openbook.db import meta
 
     models["rewriter"] = _ReadingRewriter()
-    meta.put(store, READING_KEY, {"anchor_rank": 3, "order_weight": 2.0, "why": "test"})
-    s = turn.retriever.settings
-    assert (s.read_anchor_rank, s.read_order_weight) == (None, None)  # unset by default
-    assert turn.retriever.reading() == (3, 2.0, "chosen at install")  # as `openbook status` shows
+    meta.put(store, READING_KEY, {"read_hits": 2, "anchor_rank": 3, "order_weight": 2.0, "why": "test"})
+    s, p = turn.retriever.settings, turn.settings.pipeline
+    assert (p.read_hits, s.read_anchor_rank, s.read_order_weight) == (None, None, None)  # unset
+    assert turn.retriever.reading(p) == (2, 3, 2.0, "chosen at install")  # as `openbook status` shows
 
     def note() -> str:
         models["filter"].enqueue("junk", "junk")
@@ -84,18 +85,23 @@ def test_a_librarys_reading_choice_counts_where_the_settings_leave_it_unset(turn
         r = turn.ask("Why is Venus so hot?")
         by = {s["name"]: s for s in tracing.load(store, r.trace_id)[1]}
         assert by["retrieve"]["input"]["read"]  # a reading rewrite, searched with its order
+        read.append(len(by["retrieve"]["input"]["read"]))  # the hits it read
         return " ".join(by["retrieve"]["notes"])
 
+    read: list[int] = []
     chosen = note()
+    assert read == [2]  # the library's choice of how many hits to read
     assert "order of its hits weighted 2, the question's top hit kept at rank <= 3" in chosen
     assert "(reading settings chosen for this library at install)" in chosen
-    s.read_anchor_rank, s.read_order_weight = 1, 0.0  # the user's settings win
-    assert turn.retriever.reading() == (1, 0.0, "set")
+    p.read_hits, s.read_anchor_rank, s.read_order_weight = 3, 1, 0.0  # the user's settings win
+    assert turn.retriever.reading(p) == (3, 1, 0.0, "set")
     given = note()
     assert "order of its hits" not in given and "rank <= 1" in given and "chosen" not in given
-    s.read_anchor_rank = s.read_order_weight = None
+    assert read[-1] == 3
+    p.read_hits = s.read_anchor_rank = s.read_order_weight = None
     s.calibrated = False  # the library's own values switched off: the defaults
-    assert "order of its hits" not in note() and turn.retriever.reading() == (1, 0.0, "default")
+    assert "order of its hits" not in note() and turn.retriever.reading(p) == (10, 1, 0.0, "default")
+    assert read[-1] == min(10, chunk_rows.count(store))  # 10, or all the test library has
 
 
 def test_fallbacks_are_recorded(turn, models, store):

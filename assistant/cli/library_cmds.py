@@ -131,12 +131,13 @@ def status(app: AppContext, as_json: bool) -> None:
             retriever = Retriever(store, embedder, settings.retrieval)
             fusion, fusion_from = retriever.fusion()
             gate, gate_from = retriever.gate(settings.pipeline.max_distance)
-            rank, order, reading_from = retriever.reading()
+            hits, rank, order, reading_from = retriever.reading(settings.pipeline)
             in_force = {
                 "fusion": fusion.label(),
                 "fusion_from": fusion_from,
                 "gate": gate,
                 "gate_from": gate_from,
+                "read_hits": hits,
                 "read_anchor_rank": rank,
                 "read_order_weight": order,
                 "reading_from": reading_from,
@@ -163,8 +164,9 @@ def status(app: AppContext, as_json: bool) -> None:
         click.echo(f"Fusion:     {data['fusion']} ({data['fusion_from']})")
         click.echo(f"Gate:       a question's nearest chunk within {data['gate']:.3f} ({data['gate_from']})")
         click.echo(
-            f"Reading:    a reading rewriter's order of its hits weighted {data['read_order_weight']:g}, "
-            f"the question's top hit kept at rank <= {data['read_anchor_rank']} ({data['reading_from']})"
+            f"Reading:    a reading rewriter reads {data['read_hits']} hits, its order of them weighted "
+            f"{data['read_order_weight']:g}, the question's top hit kept at rank <= "
+            f"{data['read_anchor_rank']} ({data['reading_from']})"
         )
     if data["embedding_mismatch"]:
         click.echo(

@@ -135,7 +135,7 @@ def finetune_rewriter(
         if pick:
             from ..finetune.picker_run import run_pick
 
-            report = run_pick(sources, out, cfg, val=held_out, seed=seed, say=err)
+            report = run_pick(sources, out, cfg, val=held_out, seed=seed, say=err, pipeline=settings.pipeline)
         else:
             assert first is not None
             report = run_rounds(
@@ -171,7 +171,7 @@ def finetune_rewriter(
 
 
 def _store_reading(settings: Any, choice: dict[str, Any] | None) -> None:
-    """Keep a reading rewriter's chosen anchor rank and order weight with the library (None:
+    """Keep a reading rewriter's chosen hits read, anchor rank and order weight with the library (None:
     forget an earlier one's, since the new rewriter does not read)."""
     from openbook.db import meta
 
@@ -182,9 +182,9 @@ def _store_reading(settings: Any, choice: dict[str, Any] | None) -> None:
         meta.put(store, READING_KEY, choice)
     if choice:
         err(
-            f"Reading settings for this library: anchor rank {choice['anchor_rank']}, order weight "
-            f"{choice['order_weight']:g} ({choice['why']}; retrieval.read_anchor_rank and "
-            "read_order_weight override them)"
+            f"Reading settings for this library: {choice['read_hits']} hits read, anchor rank "
+            f"{choice['anchor_rank']}, order weight {choice['order_weight']:g} ({choice['why']}; "
+            "pipeline.read_hits, retrieval.read_anchor_rank and read_order_weight override them)"
         )
 
 

@@ -44,7 +44,9 @@ def run_pick(
     val: int,
     seed: int = 0,
     say: Callable[[str], None] = lambda _m: None,
+    pipeline: Any = None,
 ) -> dict[str, Any]:
+    """``pipeline``: the settings the held-out check reads as many hits as (unset: defaults)."""
     from ..models.llamacpp_backend import bundled_gguf
     from .pipeline import export_adapter
     from .train import train
@@ -82,7 +84,7 @@ def run_pick(
         "method": "pick",
         "examples": {k: len(v) for k, v in data.items()},
         "train": {k: trained.get(k) for k in ("steps", "wall_seconds", "val_loss_before", "val_loss_after")},
-        "held_out": rw.held_out(model, [(q, s) for q, s, _p in sources], trained_groups, say),
+        "held_out": rw.held_out(model, [(q, s) for q, s, _p in sources], trained_groups, say, pipeline),
         "adapter": str(adapter),
     }
     (out / "report.json").write_text(json.dumps(report, indent=2))

@@ -28,7 +28,7 @@ from openbook.agents.rewriter import Rewrite, RewriteInput, RewriteOutput
 from ..evaluation.metrics import ndcg_at
 from ..retrieval.calibrate import Case, top_keys
 from ..retrieval.fusion import anchored
-from ..settings import Mix
+from ..settings import Mix, PipelineSettings
 from .examples import Example
 
 
@@ -231,33 +231,41 @@ def held_out(
     sources: list[tuple[list[Question], Scorer]],
     trained_groups: set[str],
     say: Callable[[str], None] = lambda _m: None,
+    pipeline: PipelineSettings | None = None,
 ) -> dict[str, Any]:
     """The trained rewriter on the questions whose document it never trained on: hit@5 and
     nDCG@10 of the question alone and of the question plus the rewrite step's output (a reading
-    rewriter reads the scorer's library, as in a turn)."""
+    rewriter reads the scorer's library, as in a turn, as many hits as ``pipeline`` says, and
+    each candidate of ``reading`` is scored too)."""
     from ..evaluation.rewrites import rewrite
     from ..turn import LibraryAccess
     from . import reading
 
+    pipeline = pipeline or PipelineSettings()
     sums = {"alone_hit@5": 0.0, "alone_ndcg@10": 0.0, "hit@5": 0.0, "ndcg@10": 0.0}
     tally: reading.Tally | None = None  # a reading rewriter's: its settings' candidates
     n = 0
     for questions, scorer in sources:
         library = LibraryAccess(scorer.retriever.store, scorer.retriever)  # what a reading rewriter reads
-        candidates = reading.mixes(scorer.retriever.settings)
+        cands = reading.candidates(scorer.retriever.settings, pipeline)
         for q in questions:
             if q.group in trained_groups:
                 continue
             case = scorer.question(q)
-            done = rewrite(model, q.text, library)  # a reading rewriter's order too, as a turn's
             hit, ndcg = scorer.hit_and_ndcg(case, [], [])
             sums["alone_hit@5"] += hit
             sums["alone_ndcg@10"] += ndcg
-            if done.order:
-                scores = scorer.mixes(case, done.texts, done.order, candidates)
-                tally = tally or reading.Tally(candidates)
-                tally.add(scores)
-                hit, ndcg = scores[0]  # the first mix is the settings' own
+            done = rewrite(model, q.text, library, cands[0].read_hits)  # as a turn's, order too
+            if done.order:  # a reading rewriter: every candidate, reading fewer hits first
+                scores: dict[reading.Candidate, tuple[float, float]] = {}
+                for hits in reading.depths(cands):
+                    read = rewrite(model, q.text, library, hits)
+                    mine = [c for c in cands if c.read_hits == hits]
+                    got = scorer.mixes(case, read.texts, read.order, [c.mix for c in mine])
+                    scores |= zip(mine, got, strict=True)
+                tally = tally or reading.Tally(cands)
+                tally.add([scores[c] for c in cands])
+                hit, ndcg = scores[cands[0]]  # the first candidate is the settings' own
             else:
                 hit, ndcg = scorer.hit_and_ndcg(case, done.texts, [])
             sums["hit@5"] += hit

@@ -9,7 +9,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from openbook.db import meta
 
 from .. import library, paths
 from ..embeddings import Embedder
-from ..settings import RetrievalSettings
+from ..settings import PipelineSettings, RetrievalSettings
 from ..store import Store
 from . import bm25
 from .fusion import Fusion, RankedList, anchored
@@ -31,6 +31,16 @@ Mode = Literal["hybrid", "bm25", "vector"]
 
 CALIBRATION_KEY = "fusion_calibration"  # meta key of `openbook tune retrieval`'s result
 READING_KEY = "reading_choice"  # meta key of the reading settings chosen at `finetune rewriter --install`
+
+
+class Reading(NamedTuple):
+    """A reading rewriter's settings in force for a library (``Retriever.reading``)."""
+
+    read_hits: int
+    anchor_rank: int
+    order_weight: float
+    source: str  # "set", "chosen at install", "default" or "set, else default"
+
 
 STALE_RATIO = 0.5  # a calibration stops applying when the chunk count moved by more than this
 
@@ -223,12 +233,15 @@ class Retriever:
             return None
         return meta.get(self.store, READING_KEY) or None
 
-    def reading(self) -> tuple[int, float, str]:
-        """A reading rewriter's anchor rank and order weight in force, and where they come from:
-        "set" (both settings given), "chosen at install" (``reading_choice``, for those unset),
-        or "default"."""
-        s, chosen = self.settings, self.reading_choice()
+    def reading(self, pipeline: PipelineSettings | None = None) -> Reading:
+        """A reading rewriter's settings in force: the hits it reads (``pipeline.read_hits``),
+        its anchor rank and order weight, and where they come from: "set" (all given),
+        "chosen at install" (``reading_choice``, for those unset), or "default". Without
+        ``pipeline``, the source is that of the anchor rank and order weight alone."""
+        s, p, chosen = self.settings, pipeline or PipelineSettings(), self.reading_choice()
         given = [v is not None for v in (s.read_anchor_rank, s.read_order_weight)]
+        if pipeline is not None:
+            given.append(p.read_hits is not None)
         if all(given):
             source = "set"
         elif chosen:
@@ -236,7 +249,7 @@ class Retriever:
         else:
             source = "set, else default" if any(given) else "default"
         rank, _weight, order = s.mix(True, chosen)
-        return rank, order, source
+        return Reading(p.hits_to_read(chosen), rank, order, source)
 
     def fuse(
         self, lists: list[RankedList], k: int, originals: int = 1, read: Sequence[int] = ()
@@ -246,7 +259,7 @@ class Retriever:
         this is its order of the hits it read, fused in at ``read_order_weight``."""
         self.last_fusion = self.fusion()
         if read:
-            rank, self.last_order_weight, source = self.reading()
+            _hits, rank, self.last_order_weight, source = self.reading()
             self.last_mix = (rank, self.settings.read_rewrite_weight)
         else:
             rank, weight, self.last_order_weight = self.settings.mix()
