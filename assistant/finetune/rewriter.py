@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from openbook.agents.kit.llm import ChatOptions, ModelError, structured
-from openbook.agents.rewriter import Rewrite, RewriteInput, RewriteOutput
+from openbook.agents.rewriter import QueryLikelihood, Rewrite, RewriteInput, RewriteOutput
 
 from ..evaluation.metrics import ndcg_at
 from ..retrieval.calibrate import Case, top_keys
@@ -255,11 +255,14 @@ def held_out(
             hit, ndcg = scorer.hit_and_ndcg(case, [], [])
             sums["alone_hit@5"] += hit
             sums["alone_ndcg@10"] += ndcg
-            done = rewrite(model, q.text, library, cands[0].read_hits)  # as a turn's, order too
-            if done.order:  # a reading rewriter: every candidate, reading fewer hits first
+            # a turn's rewrite (a reading rewriter's order too), and a reading rewriter's at
+            # every number of hits its candidates read, fewer first
+            depths = reading.depths(cands) if isinstance(model, QueryLikelihood) else [cands[0].read_hits]
+            reads = {hits: rewrite(model, q.text, library, hits) for hits in depths}
+            done = reads[cands[0].read_hits]
+            if done.order:  # a reading rewriter: every candidate
                 scores: dict[reading.Candidate, tuple[float, float]] = {}
-                for hits in reading.depths(cands):
-                    read = rewrite(model, q.text, library, hits)
+                for hits, read in reads.items():
                     mine = [c for c in cands if c.read_hits == hits]
                     got = scorer.mixes(case, read.texts, read.order, [c.mix for c in mine])
                     scores |= zip(mine, got, strict=True)
