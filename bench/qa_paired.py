@@ -14,44 +14,45 @@ import argparse
 import json
 from pathlib import Path
 
+from openbook.assistant.evaluation.qa_eval import Record, load_done
 from openbook.assistant.evaluation.qa_metrics import bootstrap_ci
 
 
-def rows(path: Path, config: str | None) -> dict[str, dict]:
-    out = {}
-    for line in path.read_text().splitlines():
-        r = json.loads(line)
-        if r.get("answerable") and (config is None or r["config"] == config):
-            out[f"{r['config']}|{r['id']}"] = r
+def by_config(path: Path, config: str | None) -> dict[str, dict[str, Record]]:
+    """A run's answerable questions, per configuration, by question id."""
+    out: dict[str, dict[str, Record]] = {}
+    for (qid, c), r in load_done(path).items():
+        if r.answerable and config in (None, c):
+            out.setdefault(c, {})[qid] = r
     return out
 
 
-def compare(a: dict[str, dict], b: dict[str, dict]) -> dict:
+def compare(a: dict[str, Record], b: dict[str, Record]) -> dict:
     ids = sorted(a.keys() & b.keys())
     if not ids:
         raise SystemExit("the two runs share no answerable question (same dataset, split and limit?)")
-    diff = [b[i]["f1"] - a[i]["f1"] for i in ids]
+    f1 = lambda r: r.f1 or 0.0  # noqa: E731
+    gold = lambda r: r.gold_hit or 0.0  # noqa: E731
+    diff = [f1(b[i]) - f1(a[i]) for i in ids]
     lo, hi = bootstrap_ci(diff, n=2000)
-    gained = [i for i in ids if b[i]["gold_hit"] > a[i]["gold_hit"]]
-    lost = [i for i in ids if b[i]["gold_hit"] < a[i]["gold_hit"]]
+    gained = [i for i in ids if gold(b[i]) > gold(a[i])]
+    lost = [i for i in ids if gold(b[i]) < gold(a[i])]
     mean = lambda xs: round(sum(xs) / len(xs), 4) if xs else None  # noqa: E731
     return {
         "questions": len(ids),
-        "f1_a": mean([a[i]["f1"] for i in ids]),
-        "f1_b": mean([b[i]["f1"] for i in ids]),
+        "f1_a": mean([f1(a[i]) for i in ids]),
+        "f1_b": mean([f1(b[i]) for i in ids]),
         "f1_b_minus_a": mean(diff),
         "f1_b_minus_a_ci95": [round(lo, 4), round(hi, 4)],
         "b_better": sum(d > 0 for d in diff),
         "b_worse": sum(d < 0 for d in diff),
         "same": sum(d == 0 for d in diff),
-        "gold_a": mean([a[i]["gold_hit"] for i in ids]),
-        "gold_b": mean([b[i]["gold_hit"] for i in ids]),
+        "gold_a": mean([gold(a[i]) for i in ids]),
+        "gold_b": mean([gold(b[i]) for i in ids]),
         "gold_gained": len(gained),
         "gold_lost": len(lost),
-        "f1_change_where_gold_gained": mean([b[i]["f1"] - a[i]["f1"] for i in gained]),
-        "f1_change_where_gold_same": mean(
-            [b[i]["f1"] - a[i]["f1"] for i in ids if b[i]["gold_hit"] == a[i]["gold_hit"]]
-        ),
+        "f1_change_where_gold_gained": mean([f1(b[i]) - f1(a[i]) for i in gained]),
+        "f1_change_where_gold_same": mean([f1(b[i]) - f1(a[i]) for i in ids if gold(b[i]) == gold(a[i])]),
     }
 
 
@@ -62,15 +63,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--config", help="only this configuration (default: each one in both runs)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
-    a, b = rows(args.a, args.config), rows(args.b, args.config)
-    configs = sorted({k.split("|")[0] for k in a} & {k.split("|")[0] for k in b})
-    report = {
-        c: compare(
-            {k: v for k, v in a.items() if k.startswith(c + "|")},
-            {k: v for k, v in b.items() if k.startswith(c + "|")},
-        )
-        for c in configs
-    }
+    a, b = by_config(args.a, args.config), by_config(args.b, args.config)
+    report = {c: compare(a[c], b[c]) for c in sorted(a.keys() & b.keys())}
     if args.json:
         print(json.dumps(report, indent=1))
         return
