@@ -20,6 +20,7 @@ from openbook.prompts import text as prompt_text
 
 from .kit.evidence import Passage, strip_leaked_tags
 from .kit.llm import ChatOptions, ChatResult, PartialAnswer
+from .kit.loops import LoopGuard, cut_loop
 from .kit.step import Step, StepContext, StepSettings, TurnState
 
 CITE = re.compile(r"\[(\d{1,3})\]")
@@ -199,16 +200,21 @@ class HeldDecline:
 
 def stream_answer(step: Step[Any, Any], ctx: StepContext, inp: BaseModel) -> ChatResult:
     """The answer model's reply to the step's prompt, streamed to ``ctx.on_token`` and recorded
-    in the span; a reply that broke off raises ``PartialAnswer``."""
+    in the span; a reply that broke off raises ``PartialAnswer``; one stuck repeating itself is
+    cut where the repetition starts (``kit.loops``), and its stream stops there."""
     prompt, messages = step.messages(inp)
     result = ctx.model("answerer").chat(
         messages,
         options=ChatOptions(temperature=0.0, seed=0, max_tokens=AnswerSettings.of(ctx).answer_max_tokens),
-        on_token=ctx.on_token,
+        on_token=LoopGuard(ctx.on_token) if ctx.on_token else None,
     )
     if ctx.span is not None:
-        ctx.span.record_call(result, prompt)
+        ctx.span.record_call(result, prompt)  # the reply as the model wrote it
     refuse_partial(result)
+    text, unit = cut_loop(result.text)
+    if unit is not None:
+        ctx.note(f"the reply repeated {unit!r} over and over: kept it once, cut the rest")
+        result = result.model_copy(update={"text": text})
     return result
 
 

@@ -346,3 +346,23 @@ def test_support_is_the_share_of_the_questions_words_around_a_copied_answer():
     long = "Mariner 9 mapped the Martian moons Phobos and Deimos, as the passage says in its own words [1]"
     assert answerer.support_of(long, passages, "Which probe mapped Phobos?") is None  # written, not copied
     assert answerer.support_of("Deimos", passages, "Who won the 1998 World Cup?") == 0.0
+
+
+def test_an_answer_stuck_repeating_itself_is_cut_and_stops_streaming():
+    from openbook.agents.kit.loops import cut_loop
+
+    looped = "Megaman X:\nMegaman X:\nMegaman X:\nMegaman X:\nMegaman X:\nMegam"
+    shown: list[str] = []
+    ctx = ctx_for("answerer", FakeChat().enqueue(looped))
+    ctx.on_token = shown.append
+    inp = answerer.AnswerInput(question="q", passages=PASSAGES)
+    out, span = run_step(answerer.Answer(plain=True), ctx, inp)
+    assert out.text.startswith("Megaman X:") and out.text.count("Megaman") == 1
+    assert any("repeated 'megaman x:'" in n for n in span.notes)
+    streamed = "".join(shown)
+    assert looped.startswith(streamed) and streamed.count("Megaman") == 3  # not the two after
+    # a cycle of sentences is kept once, and what came before it stays
+    assert cut_loop("Intro [1]. A. B. A. B. A. B. A") == ("Intro [1]. A. B.", "a. b.")
+    # saying a thing twice, or three times apart, is not a loop
+    for fine in ("Mars [1]. Mars [2].", "Yes. Yes. It is 3.5 km. Yes.", "Phobos and Deimos [1]."):
+        assert cut_loop(fine) == (fine, None)
