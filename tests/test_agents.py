@@ -363,6 +363,9 @@ def test_an_answer_stuck_repeating_itself_is_cut_and_stops_streaming():
     assert looped.startswith(streamed) and streamed.count("Megaman") == 3  # not the two after
     # a cycle of sentences is kept once, and what came before it stays
     assert cut_loop("Intro [1]. A. B. A. B. A. B. A") == ("Intro [1]. A. B.", "a. b.")
+    assert cut_loop("99 Windstar, 3.8L w/193k miles, 3.8L w/193k miles, 3.8L w/193k miles, 3.8")[0] == (
+        "99 Windstar, 3.8L w/193k miles"
+    )  # a clause over and over
     # saying a thing twice, or three times apart, is not a loop
     for fine in ("Mars [1]. Mars [2].", "Yes. Yes. It is 3.5 km. Yes.", "Phobos and Deimos [1]."):
         assert cut_loop(fine) == (fine, None)

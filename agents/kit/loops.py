@@ -2,9 +2,9 @@
 and over until ``max_tokens`` ("Megaman X:\\nMegaman X:\\nMegaman X:…"). The reply is cut where
 the repetition starts (one copy is kept), and the stream stops showing it once it is seen.
 
-A unit is a line or a sentence (ended by ``.``, ``!``, ``?`` or ``:``), compared with case and
-spacing folded; a reply loops when a unit, or a cycle of units, follows itself ``LOOP_TIMES``
-times in a row. Twice is not enough: a short answer may fairly say one thing twice."""
+A unit is a line, a sentence or a clause (ended by ``.``, ``!``, ``?``, ``:``, ``;`` or ``,``),
+compared with case and spacing folded; a reply loops when a unit, or a cycle of units, follows
+itself ``LOOP_TIMES`` times in a row. Twice is not enough: an answer may fairly say a thing twice."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 
 LOOP_TIMES = 3
-_UNIT = re.compile(r"[^\n]+?(?:[.!?:](?=\s)|$)", re.M)
+_UNIT = re.compile(r"[^\n]+?(?:[.!?:;,](?=\s)|$)", re.M)
 
 
 def _units(text: str) -> list[tuple[str, int]]:
@@ -34,7 +34,7 @@ def cut_loop(text: str, times: int = LOOP_TIMES) -> tuple[str, str | None]:
         for period in range(1, (len(keys) - s) // times + 1):
             block = keys[s : s + period]
             if all(keys[s + i] == block[i % period] for i in range(period * times)):
-                return text[: units[s + period][1]].rstrip(), " ".join(block)
+                return text[: units[s + period][1]].rstrip().rstrip(",;"), " ".join(block)
     return text, None
 
 
@@ -48,7 +48,7 @@ class LoopGuard:
         if self.stopped:
             return
         self.text += piece
-        ends_unit = any(c in piece for c in "\n.!?:")
+        ends_unit = any(c in piece for c in "\n.!?:;,")
         if ends_unit and cut_loop(self.text)[1] is not None:
             self.stopped = True
             return
