@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 
 LOOP_TIMES = 3
+_ENDS = "\n.!?:;,"
 _UNIT = re.compile(r"[^\n]+?(?:[.!?:;,](?=\s)|$)", re.M)
 
 
@@ -25,6 +26,12 @@ def _units(text: str) -> list[tuple[str, int]]:
     return out
 
 
+def _repeats(keys: list[str], start: int, period: int, times: int) -> bool:
+    """Whether ``keys[start:]`` begins with ``times`` copies of its first ``period`` keys."""
+    end = start + period * times
+    return end <= len(keys) and all(keys[i] == keys[i - period] for i in range(start + period, end))
+
+
 def cut_loop(text: str, times: int = LOOP_TIMES) -> tuple[str, str | None]:
     """``text`` cut after the first copy of a run of units (one, or a cycle of several) that
     follows itself ``times`` times in a row, and that run; ``(text, None)`` when none does."""
@@ -32,24 +39,31 @@ def cut_loop(text: str, times: int = LOOP_TIMES) -> tuple[str, str | None]:
     keys = [k for k, _ in units]
     for s in range(len(keys)):
         for period in range(1, (len(keys) - s) // times + 1):
-            block = keys[s : s + period]
-            if all(keys[s + i] == block[i % period] for i in range(period * times)):
-                return text[: units[s + period][1]].rstrip().rstrip(",;"), " ".join(block)
+            if _repeats(keys, s, period, times):
+                return text[: units[s + period][1]].rstrip().rstrip(",;"), " ".join(keys[s : s + period])
     return text, None
 
 
 class LoopGuard:
-    """Passes streamed pieces on until the text so far loops (``cut_loop``); then shows no more."""
+    """Passes streamed pieces on until the text so far ends in a loop (as ``cut_loop`` finds
+    them: checked at each unit's end, so a loop is caught as its last copy completes); then
+    shows no more."""
 
-    def __init__(self, on_token: Callable[[str], None]) -> None:
-        self.on_token, self.text, self.stopped = on_token, "", False
+    def __init__(self, on_token: Callable[[str], None], times: int = LOOP_TIMES) -> None:
+        self.on_token, self.times, self.text, self.stopped = on_token, times, "", False
 
     def __call__(self, piece: str) -> None:
         if self.stopped:
             return
         self.text += piece
-        ends_unit = any(c in piece for c in "\n.!?:;,")
-        if ends_unit and cut_loop(self.text)[1] is not None:
+        if any(c in piece for c in _ENDS) and self._ends_in_loop():
             self.stopped = True
             return
         self.on_token(piece)
+
+    def _ends_in_loop(self) -> bool:
+        keys = [k for k, _ in _units(self.text)]
+        if keys and self.text[-1] not in _ENDS and not self.text[-1].isspace():
+            keys.pop()  # the unit being written
+        n = len(keys)
+        return any(_repeats(keys, n - p * self.times, p, self.times) for p in range(1, n // self.times + 1))
