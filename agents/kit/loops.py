@@ -12,8 +12,9 @@ import re
 from collections.abc import Callable
 
 LOOP_TIMES = 3
-_ENDS = "\n.!?:;,"
-_UNIT = re.compile(r"[^\n]+?(?:[.!?:;,](?=\s)|$)", re.M)
+_MARKS = ".!?:;,"  # end a sentence or clause when whitespace follows
+_ENDS = "\n" + _MARKS  # a piece holding one of these may complete a unit
+_UNIT = re.compile(rf"[^\n]+?(?:[{re.escape(_MARKS)}](?=\s)|$)", re.M)
 
 
 def _units(text: str) -> list[tuple[str, int]]:
