@@ -3,15 +3,14 @@ there is no evidence instead of guessing. The answer is then checked: echoed evi
 removed, citations of passages the answerer was not given are removed, and an answer that cites
 nothing gets the [n] of the passage its sentences were copied from.
 
-When the evidence is the distilled note and the ``reread`` step will follow, a decline is held
-back instead of streamed: the reread answers again from the whole passages, so the user never
-sees "I could not find…" followed by an answer."""
+When the evidence is the distilled note and the ``reread`` step will follow, a decline may be
+withdrawn (``may_withdraw``): the runner (``Stream``) holds it back instead of streaming it, and
+the reread answers again from the whole passages, so the user never sees "I could not find…"
+followed by an answer."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -19,22 +18,14 @@ from pydantic import BaseModel, Field
 from openbook.prompts import text as prompt_text
 
 from .kit.evidence import Passage, strip_leaked_tags
+from .kit.hold import HeldDecline, is_decline
 from .kit.llm import ChatOptions, ChatResult, PartialAnswer
 from .kit.loops import LoopGuard, cut_loop
 from .kit.step import Step, StepContext, StepSettings, TurnState
 
 CITE = re.compile(r"\[(\d{1,3})\]")
 
-DECLINE_PATTERNS = re.compile(
-    r"could not find|couldn't find|do(es)? not (say|mention|contain)|not (mentioned|stated) in|"
-    r"no information|don't know|do not know|cannot answer|can't answer",
-    re.I,
-)
-
-
-def is_decline(answer: str) -> bool:
-    """Whether an answer says the evidence does not hold the answer."""
-    return bool(DECLINE_PATTERNS.search(answer))
+__all__ = ["Answer", "AnswerInput", "AnswerOutput", "AnswerSettings", "is_decline", "HeldDecline"]
 
 
 class AnswerInput(BaseModel):
@@ -71,13 +62,11 @@ class Answer(Step[AnswerInput, AnswerOutput]):
     def support(self, ctx: StepContext) -> float:
         return 0.0 if self.plain else AnswerSettings.of(ctx).support
 
-    def execute(self, state: TurnState, ctx: StepContext) -> None:
-        """As every step, with the token stream holding back a short answer until it is checked:
-        a decline, or a copy the support check turns into one, is shown only when no reread
-        follows it (``write``)."""
-        if ctx.on_token is not None and (self.reread_follows(state, ctx) or self.support(ctx) > 0):
-            ctx = replace(ctx, on_token=HeldDecline(ctx.on_token))
-        super().execute(state, ctx)
+    def may_withdraw(self, state: TurnState, ctx: StepContext) -> bool:
+        """Whether the streamed answer may still be withdrawn, so the runner holds it until it
+        clearly stands: a decline that a reread would answer again, or a short copy that the
+        support check may turn into a decline."""
+        return self.reread_follows(state, ctx) or self.support(ctx) > 0
 
     def reread_follows(self, state: TurnState, ctx: StepContext) -> bool:
         """Whether a decline here would be answered again from the whole passages: the
@@ -141,16 +130,13 @@ class Answer(Step[AnswerInput, AnswerOutput]):
         return AnswerOutput(text=text, declined=declined, cited=cited, shown=shown, unsupported=unsupported)
 
     def write(self, state: TurnState, out: AnswerOutput, ctx: StepContext) -> None:
-        """The answer into the state; a held-back decline is shown now unless a reread follows.
-        An unsupported copy is not reread: the model found something, only not the answer, and
-        the whole passages mostly give it the same span again."""
+        """The answer into the state, and whether a reread is due (the runner shows a held-back
+        decline unless it is). An unsupported copy is not reread: the model found something,
+        only not the answer, and the whole passages mostly give it the same span again."""
         state.answer, state.declined = out.text, out.declined
         state.reread_due = (
             out.declined and not out.shown and out.unsupported is None and self.reread_follows(state, ctx)
         )
-        if not out.shown and not state.reread_due and ctx.on_token:
-            show = ctx.on_token.on_token if isinstance(ctx.on_token, HeldDecline) else ctx.on_token
-            show(out.text)
 
 
 def support_of(answer: str, passages: list[Passage], question: str) -> float | None:
@@ -172,30 +158,6 @@ def support_of(answer: str, passages: list[Passage], question: str) -> float | N
                 around = set(tokenize(" ".join(sentences[max(0, i - 1) : i + 2])))
                 best = max(best or 0.0, len(asked & around) / len(asked))
     return best
-
-
-class HeldDecline:
-    """Streams tokens on, except while the answer so far could still become a decline: those
-    are held until it clearly does not (``release``), and dropped if it does."""
-
-    def __init__(self, on_token: Callable[[str], None]) -> None:
-        self.on_token, self.released = on_token, False
-        self.pieces: list[str] = []
-
-    def __call__(self, piece: str) -> None:
-        if self.released:
-            self.on_token(piece)
-            return
-        self.pieces.append(piece)
-        text = "".join(self.pieces)
-        if len(text) > 80 and not is_decline(text):
-            self.release()
-
-    def release(self) -> None:
-        if not self.released:
-            self.released = True
-            if self.pieces:
-                self.on_token("".join(self.pieces))
 
 
 def stream_answer(step: Step[Any, Any], ctx: StepContext, inp: BaseModel) -> ChatResult:

@@ -88,9 +88,9 @@ def extract(
     the share of the question's words a sentence holds (``lexical_weight``): embeddings alone
     miss the sentence that names the thing asked about in other words (on the agent ablation's
     questions the blend kept the gold answer in the note for 256 of 300 questions whose
-    passages held it, against 228; ``bench/note_recall.py``). A chosen sentence's successor
-    that opens with a pronoun comes along. Nothing is paraphrased, so a small answer model copies
-    facts, names and numbers as the documents state them."""
+    passages held it, against 228; docs/benchmarks.md, "The agent pipeline and the reader").
+    A chosen sentence's successor that opens with a pronoun comes along. Nothing is paraphrased,
+    so a small answer model copies facts, names and numbers as the documents state them."""
     candidates = [(p.n, i, s) for p in inp.passages for i, s in enumerate(_sentences(p.text))]
     if not candidates:
         return first_sentences(inp)

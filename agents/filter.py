@@ -38,7 +38,7 @@ class Filter(Step[FilterInput, FilterOutput]):
     Input, Output, Settings = FilterInput, FilterOutput, FilterSettings
 
     def read(self, state: TurnState, ctx: StepContext) -> FilterInput:
-        return FilterInput(question=state.piece, passages=number(state.hits))
+        return FilterInput(question=state.piece.text, passages=number(state.piece.hits))
 
     def skip(self, state: TurnState, inp: FilterInput) -> tuple[str, FilterOutput] | None:
         return ("nothing to judge", FilterOutput(scores=[])) if not inp.passages else None
@@ -60,4 +60,4 @@ class Filter(Step[FilterInput, FilterOutput]):
 
     def write(self, state: TurnState, out: FilterOutput, ctx: StepContext) -> None:
         threshold = FilterSettings.of(ctx).filter_threshold
-        state.hits = [h for h, s in zip(state.hits, out.scores, strict=True) if s >= threshold]
+        state.piece.hits = [h for h, s in zip(state.piece.hits, out.scores, strict=True) if s >= threshold]

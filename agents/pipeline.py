@@ -1,16 +1,19 @@
-"""The pipelines, declared as data. Adding a step is writing its module (and prompt) and adding
-it to a list here; the runner (``kit.step.run_steps``) does the rest: spans, switches, order.
+"""The pipelines, declared as data: the order, the loops and the conditions of a turn. The runner
+(``kit/runner.py``) is the only thing that runs them; adding a step is writing its module (and
+prompt) and adding it here.
 
-    turn:   plan ─┬─ search_documents ── split ── each piece: rewrite → retrieve → filter
-                  └─ open_document
-            → distill → answer → reread (only when the answer declined from the note)
-    plain:  each piece (the question): retrieve → answer
+    turn:   ToolRounds: plan ─┬─ search_documents = SEARCH: split → EachPiece: rewrite → retrieve → filter
+            (max_tool_rounds) └─ open_document
+            → distill → Stream(answer) → When(the answer declined from the note): Stream(reread)
+    plain:  EachPiece (the question): retrieve → Stream(answer)
     closed book (eval ``base``): answer from the model alone
-    given evidence (eval ``oracle``): answer from passages set beforehand
+    given evidence (eval ``oracle``): Stream(answer) from passages set beforehand
 """
 
 from __future__ import annotations
 
+import inspect
+from pathlib import Path
 from typing import Any
 
 from .answerer import Answer
@@ -18,28 +21,53 @@ from .closed_book import ClosedBook
 from .distiller import Distill
 from .documents import OpenDocument
 from .filter import Filter
-from .kit.step import Step
-from .planner import Planner
+from .kit.runner import EachPiece, Node, RunnerSettings, Stream, ToolRounds, ToolUse, When, steps_of
+from .planner import Planner, PlannerSettings
 from .reread import Reread
 from .retrieve import Retrieve
 from .rewriter import Rewrite
-from .search import EachPiece, SearchDocuments
+from .search import SearchDocuments
 from .splitter import Split
 
-SEARCH: list[Step[Any, Any]] = [Split(), EachPiece([Rewrite(), Retrieve(), Filter()])]
+# search_documents: split the query, then per piece rewrite → retrieve → filter
+SEARCH: list[Node] = [Split(), EachPiece([Rewrite(), Retrieve(), Filter()])]
 
-TURN: list[Step[Any, Any]] = [
-    Planner(tools=[SearchDocuments(SEARCH), OpenDocument()]),
+TURN: list[Node] = [
+    ToolRounds(
+        Planner(),
+        tools=[
+            ToolUse(
+                SearchDocuments(),
+                pipeline=SEARCH,
+                fallback=SearchDocuments.as_asked,
+                fallback_note="searched the question as asked",
+            ),
+            ToolUse(OpenDocument()),
+        ],
+        rounds=lambda ctx: PlannerSettings.of(ctx).max_tool_rounds,
+    ),
     Distill(),
-    Answer(),
-    Reread(),
+    Stream(Answer()),
+    When(lambda state: state.reread_due, [Stream(Reread())], why="the answer declined from the note"),
 ]
 
-PLAIN: list[Step[Any, Any]] = [EachPiece([Retrieve(plain=True)]), Answer(plain=True)]
+PLAIN: list[Node] = [EachPiece([Retrieve(plain=True)]), Stream(Answer(plain=True))]
 
 # Evaluation baselines: no documents at all, and the evidence given (the gold document).
-CLOSED_BOOK: list[Step[Any, Any]] = [ClosedBook()]
-GIVEN_EVIDENCE: list[Step[Any, Any]] = [Answer(plain=True)]
+CLOSED_BOOK: list[Node] = [ClosedBook()]
+GIVEN_EVIDENCE: list[Node] = [Stream(Answer(plain=True))]
 
 # The switches a user can turn off (``pipeline.<name>``), each naming the steps it skips.
 SWITCHES = ("split", "rewrite", "hyde", "filter", "distill", "reread")
+
+
+def step_defaults() -> dict[str, tuple[Any, str]]:
+    """Each value the declared steps (and the runner) take from the turn's settings by name:
+    its one default, and the module that declares it (``openbook config`` shows these)."""
+    classes = [RunnerSettings, *(s.Settings for s in steps_of(TURN + PLAIN + CLOSED_BOOK + GIVEN_EVIDENCE))]
+    out: dict[str, tuple[Any, str]] = {}
+    for cls in classes:
+        where = Path(inspect.getfile(cls)).relative_to(Path(__file__).resolve().parent.parent).as_posix()
+        for name, f in cls.model_fields.items():
+            out.setdefault(name, (f.default, where))
+    return out

@@ -2,8 +2,9 @@
 
 The note keeps a few sentences; when the sentence that answers is not among them, a reader that
 was trained to decline without evidence says so. Reading the passages the note came from then
-recovers the answer (README: Benchmarks, "The agent pipeline and the reader"). The first
-decline was held back, so the user sees one answer: this one."""
+recovers the answer (docs/benchmarks.md, "The agent pipeline and the reader"). The pipeline runs
+it only when the answer declined from the note without reaching the user (``When(reread_due)``);
+the first decline was held back, so the user sees one answer: this one."""
 
 from __future__ import annotations
 
@@ -17,12 +18,6 @@ class Reread(Answer):
 
     def read(self, state: TurnState, ctx: StepContext) -> AnswerInput:
         return AnswerInput(question=state.query or state.question, passages=state.passages)
-
-    def execute(self, state: TurnState, ctx: StepContext) -> None:
-        """Runs (and shows in the trace) only when the answer declined from the note without
-        reaching the user (held back, or nothing streams), and not for an unsupported copy."""
-        if state.reread_due:
-            super().execute(state, ctx)
 
     def reread_follows(self, state: TurnState, ctx: StepContext) -> bool:
         return False  # this is the reread: its decline is the answer

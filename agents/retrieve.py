@@ -7,9 +7,12 @@ is dropped."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from .kit.evidence import Filters, Hit
+from .kit.runner import RunnerSettings
 from .kit.step import Step, StepContext, StepSettings, TurnState
 
 
@@ -30,9 +33,8 @@ DEFAULT_MAX_DISTANCE = 0.7  # the gate of a library that has not measured its ow
 
 class RetrieveSettings(StepSettings):
     k_per_piece: int = 6
-    max_passages: int = 6
     max_distance: float | None = None  # None: the default (a turn fills in the library's own)
-    gate: str = "question"
+    gate: Literal["question", "nearest", "chunk"] = "question"
 
 
 class Retrieve(Step[RetrieveInput, RetrieveOutput]):
@@ -46,18 +48,21 @@ class Retrieve(Step[RetrieveInput, RetrieveOutput]):
         self.plain = plain
 
     def read(self, state: TurnState, ctx: StepContext) -> RetrieveInput:
-        return RetrieveInput(queries=list(state.queries), filters=state.filters, read=list(state.read))
+        return RetrieveInput(
+            queries=list(state.piece.queries), filters=state.filters, read=list(state.piece.read)
+        )
 
     def run(self, ctx: StepContext, inp: RetrieveInput) -> RetrieveOutput:
         assert ctx.library is not None, "retrieval needs a library"
         s = RetrieveSettings.of(ctx)
         if s.max_distance is None:
             s.max_distance = DEFAULT_MAX_DISTANCE
-        k = s.max_passages if self.plain else s.k_per_piece
-        hits = ctx.library.search(inp.queries, k, inp.filters, read=inp.read)
+        k = RunnerSettings.of(ctx).max_passages if self.plain else s.k_per_piece
+        hits, note = ctx.library.search(inp.queries, k, inp.filters, read=inp.read)
         if ctx.span is not None:
             ctx.span.chunks = hits
-            ctx.note(ctx.library.search_note())
+        if note:
+            ctx.note(note)
         if self.plain:
             return RetrieveOutput(hits=hits, chunks=[h.chunk_id for h in hits])
         if s.gate == "question":
@@ -91,4 +96,4 @@ class Retrieve(Step[RetrieveInput, RetrieveOutput]):
         return RetrieveOutput(hits=hits, chunks=[h.chunk_id for h in hits])
 
     def write(self, state: TurnState, out: RetrieveOutput, ctx: StepContext) -> None:
-        state.hits = out.hits
+        state.piece.hits = out.hits

@@ -58,7 +58,7 @@ class Rewrite(Step[RewriteInput, RewriteOutput]):
     Input, Output, Settings = RewriteInput, RewriteOutput, RewriteSettings
 
     def read(self, state: TurnState, ctx: StepContext) -> RewriteInput:
-        return RewriteInput(question=state.piece, filters=state.filters)
+        return RewriteInput(question=state.piece.text, filters=state.filters)
 
     def run(self, ctx: StepContext, inp: RewriteInput) -> RewriteOutput:
         model = ctx.model(self.role)
@@ -77,7 +77,8 @@ class Rewrite(Step[RewriteInput, RewriteOutput]):
         if ctx.library is None:
             ctx.fallback("a reading rewriter needs the library; nothing added")
             return RewriteOutput()
-        hits = ctx.library.search([inp.question], RewriteSettings.of(ctx).read_hits, inp.filters)
+        ctx.check_cancelled()
+        hits = ctx.library.search([inp.question], RewriteSettings.of(ctx).read_hits, inp.filters).hits
         if not hits:
             ctx.note(f"reading rewriter {model.name}: the question found nothing to read")
             return RewriteOutput()
@@ -110,11 +111,12 @@ class Rewrite(Step[RewriteInput, RewriteOutput]):
         )
 
     def write(self, state: TurnState, out: RewriteOutput, ctx: StepContext) -> None:
-        before = len(state.queries)
+        piece = state.piece
+        before = len(piece.queries)
         if ctx.switches.get("rewrite", True) and out.keywords.strip():
-            state.queries.append(out.keywords)
+            piece.queries.append(out.keywords)
         if ctx.switches.get("hyde", True) and out.hypothetical_answer.strip():
-            state.queries.append(out.hypothetical_answer)
-        if len(state.queries) > before and out.picked_chunk is not None:
+            piece.queries.append(out.hypothetical_answer)
+        if len(piece.queries) > before and out.picked_chunk is not None:
             # retrieval weighs rewrites copied from a picked hit its own way, with its order
-            state.read = list(out.read_order or [out.picked_chunk])
+            piece.read = list(out.read_order or [out.picked_chunk])

@@ -1,31 +1,13 @@
-"""The ``search_documents`` tool: split the query, then per piece rewrite → retrieve → filter,
-and merge what survives. Also ``EachPiece``, the loop that runs steps once per sub-question."""
+"""The ``search_documents`` tool: its arguments become the state of a sub-pipeline (``SEARCH`` in
+``agents/pipeline.py``: split, then per piece rewrite → retrieve → filter), and what survives is
+its result."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from pydantic import BaseModel, Field
 
 from .kit.evidence import Filters, Hit
-from .kit.step import Step, StepContext, StepSettings, TurnState, run_steps
-
-
-class EachPiece(Step[BaseModel, BaseModel]):
-    """Runs ``steps`` once per piece of ``state.pieces`` (the piece's own queries and hits),
-    merges each piece's hits into ``state.found``, then numbers the best ``max_passages``."""
-
-    name = "each_piece"
-
-    def __init__(self, steps: list[Step[Any, Any]]) -> None:
-        self.steps = steps
-
-    def execute(self, state: TurnState, ctx: StepContext) -> None:
-        for piece in state.pieces or [state.query]:
-            state.piece, state.queries, state.hits, state.read = piece, [piece], [], []
-            run_steps(self.steps, state, ctx)
-            state.merge(state.hits)
-        state.collect(int(ctx.settings.get("max_passages", 6)))
+from .kit.step import Step, StepSettings, TurnState
 
 
 class SearchArgs(BaseModel):
@@ -50,22 +32,28 @@ class SearchResult(BaseModel):
 
 
 class SearchDocuments(Step[SearchArgs, SearchResult]):
-    """A tool: its input comes from the planner's call, and it runs its own small pipeline."""
+    """A tool whose work is a pipeline: ``start`` builds its state from the planner's arguments
+    (each query a piece, the first the question searched), ``finish`` reads the result back."""
 
     name = "search_documents"
     kind = "tool"
     Input, Output, Settings = SearchArgs, SearchResult, StepSettings
 
-    def __init__(self, steps: list[Step[Any, Any]]) -> None:
-        self.steps = steps
-
-    def run(self, ctx: StepContext, inp: SearchArgs) -> SearchResult:
-        queries = [q.strip()[:2000] for q in inp.queries if q.strip()]
-        sub = TurnState(
+    @staticmethod
+    def start(args: SearchArgs) -> TurnState:
+        queries = [q.strip()[:2000] for q in args.queries if q.strip()]
+        return TurnState(
             question=queries[0],
             query=queries[0],
             pieces=queries,
-            filters=Filters(path_prefixes=inp.path_prefixes) if inp.path_prefixes else None,
+            filters=Filters(path_prefixes=args.path_prefixes) if args.path_prefixes else None,
         )
-        run_steps(self.steps, sub, ctx)
+
+    @staticmethod
+    def finish(sub: TurnState) -> SearchResult:
         return SearchResult(hits=sub.chunks, kept_chunks=[h.chunk_id for h in sub.chunks])
+
+    @staticmethod
+    def as_asked(state: TurnState) -> dict[str, list[str]]:
+        """The arguments used when the planner's are invalid: the question as asked."""
+        return {"queries": [state.question]}

@@ -39,6 +39,16 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+EXPERT = {"expert": True}  # json_schema_extra of a setting kept for experts (docs/design.md)
+
+
+def is_expert(field: Any) -> bool:
+    """Whether a setting is an expert override rather than one a user is expected to set:
+    experts find them listed once, in docs/design.md ("Expert overrides")."""
+    extra = field.json_schema_extra
+    return isinstance(extra, dict) and bool(extra.get("expert"))
+
+
 class DatabaseSettings(_Section):
     url: SecretStr | None = Field(
         None,
@@ -47,15 +57,23 @@ class DatabaseSettings(_Section):
     use_libpq_env: bool = Field(
         False,
         description="Connect with libpq's PG* variables (set automatically when PGHOST etc. are).",
+        json_schema_extra=EXPERT,
     )
     data_dir: Path | None = Field(
         None, description="Data directory of the embedded server (default: XDG data dir)."
     )
     db_schema: str = Field(
-        "openbook", pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="Schema holding our tables."
+        "openbook",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="Schema holding our tables.",
+        json_schema_extra=EXPERT,
     )
-    pool_size: int = Field(4, ge=1, le=64, description="Maximum connections in the pool.")
-    connect_timeout: float = Field(15.0, gt=0, description="Seconds to wait for a connection.")
+    pool_size: int = Field(
+        4, ge=1, le=64, description="Maximum connections in the pool.", json_schema_extra=EXPERT
+    )
+    connect_timeout: float = Field(
+        15.0, gt=0, description="Seconds to wait for a connection.", json_schema_extra=EXPERT
+    )
 
     @property
     def external(self) -> bool:
@@ -74,7 +92,9 @@ class EmbeddingSettings(_Section):
         description="Model name (bundled: all-MiniLM-L6-v2), a local model directory, "
         "or an Ollama embedding model when provider = ollama.",
     )
-    batch_size: int = Field(64, ge=1, le=4096, description="Texts per embedding call.")
+    batch_size: int = Field(
+        64, ge=1, le=4096, description="Texts per embedding call.", json_schema_extra=EXPERT
+    )
 
 
 class IngestSettings(_Section):
@@ -86,6 +106,7 @@ class IngestSettings(_Section):
         ge=1,
         le=65536,
         description="Chunks gathered (across files) before embedding and writing them.",
+        json_schema_extra=EXPERT,
     )
 
 
@@ -106,7 +127,9 @@ def _first(setting: Any, chosen: Mapping[str, Any] | None, key: str, default: An
 class RetrievalSettings(_Section):
     mode: Literal["hybrid", "bm25", "vector"] = Field("hybrid", description="Which legs to use.")
     k: int = Field(8, ge=1, le=1000, description="Chunks returned per retrieval.")
-    candidates: int = Field(50, ge=1, le=5000, description="Results per leg per query before fusion.")
+    candidates: int = Field(
+        50, ge=1, le=5000, description="Results per leg per query before fusion.", json_schema_extra=EXPERT
+    )
     # Fusion of the legs. The safe default — absolute scores (BM25 over the query's own score,
     # cosine similarity), equal weights — was never below the better leg by more than 0.01
     # nDCG@10 on any of six dev corpora, BM25-strong and vector-strong (bench/tune_fusion.py;
@@ -120,16 +143,24 @@ class RetrievalSettings(_Section):
     alpha: float = Field(
         0.5, ge=0, le=1, description="absolute/convex: the BM25 leg's share (0 = vector only)."
     )
-    rrf_k: int = Field(60, ge=1, description="RRF constant (60 is the classic).")
-    bm25_weight: float = Field(1.0, ge=0, description="RRF: weight of the BM25 leg.")
-    vector_weight: float = Field(1.0, ge=0, description="RRF: weight of the vector leg.")
+    rrf_k: int = Field(60, ge=1, description="RRF constant (60 is the classic).", json_schema_extra=EXPERT)
+    bm25_weight: float = Field(
+        1.0, ge=0, description="RRF: weight of the BM25 leg.", json_schema_extra=EXPERT
+    )
+    vector_weight: float = Field(
+        1.0, ge=0, description="RRF: weight of the vector leg.", json_schema_extra=EXPERT
+    )
     calibrated: bool = Field(
         True, description="Use the library's calibrated fusion (openbook tune retrieval) if any."
     )
     # The bundled base's rewrites hurt on every dev corpus; at 1/4 of the question's weight (and
     # the anchor) they hurt least (README "Rewrites").
     rewrite_weight: float = Field(
-        0.25, ge=0, le=1, description="Weight of a rewrite's lists in fusion; the question's are 1."
+        0.25,
+        ge=0,
+        le=1,
+        description="Weight of a rewrite's lists in fusion; the question's are 1.",
+        json_schema_extra=EXPERT,
     )
     anchor_rank: int = Field(
         1,
@@ -137,13 +168,18 @@ class RetrievalSettings(_Section):
         le=1000,
         description="The question's own top hit ranks no lower than this whatever its rewrites "
         "find (0: rewrites may outvote it).",
+        json_schema_extra=EXPERT,
     )
     # A reading rewriter's rewrites are copied from a hit it picked: weighed on their own. At
     # (0.5, rank 2) they put the picked hit first more often (hit@1 +8 points on amazon_reviews
     # and reddit, where that was chosen) but on nq-wiki, not used to choose, they lost 2 points of
     # hit@5 to (0.25, rank 1), which therefore stays the default (README "The reading rewriter").
     read_rewrite_weight: float = Field(
-        0.25, ge=0, le=1, description="Weight of a reading rewriter's lists in fusion."
+        0.25,
+        ge=0,
+        le=1,
+        description="Weight of a reading rewriter's lists in fusion.",
+        json_schema_extra=EXPERT,
     )
     # Unset (the default): the values chosen for this library on held-out questions when its
     # reading rewriter was installed (`openbook finetune rewriter --install`), else 1 and 0. Its
@@ -155,6 +191,7 @@ class RetrievalSettings(_Section):
         le=1000,
         description="anchor_rank when the rewrites come from a reading rewriter. Unset: the value "
         f"chosen when it was installed, else {READ_ANCHOR_RANK}.",
+        json_schema_extra=EXPERT,
     )
     read_order_weight: float | None = Field(
         None,
@@ -163,10 +200,15 @@ class RetrievalSettings(_Section):
         description="Weight of a reading rewriter's ranking of the hits it read, fused with the "
         "hits' order (0: not used). Unset: the value chosen when it was installed, else "
         f"{READ_ORDER_WEIGHT:g}.",
+        json_schema_extra=EXPERT,
     )
-    ef_search: int = Field(100, ge=1, le=1000, description="pgvector hnsw.ef_search.")
-    bm25_k1: float = Field(1.5, gt=0, description="BM25 term-frequency saturation.")
-    bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation.")
+    ef_search: int = Field(
+        100, ge=1, le=1000, description="pgvector hnsw.ef_search.", json_schema_extra=EXPERT
+    )
+    bm25_k1: float = Field(1.5, gt=0, description="BM25 term-frequency saturation.", json_schema_extra=EXPERT)
+    bm25_b: float = Field(
+        0.75, ge=0, le=1, description="BM25 length normalisation.", json_schema_extra=EXPERT
+    )
 
     def mix(self, read: bool = False, chosen: Mapping[str, Any] | None = None) -> Mix:
         """How a piece's rewrites are fused with the question: (anchor rank, rewrite weight,
@@ -189,7 +231,23 @@ class RetrievalSettings(_Section):
         )
 
 
+STEP_DEFAULT = "Unset: the step's own default (openbook config shows it)."
+STEP = {"step": True}  # json_schema_extra of a setting whose unset value is the step's default
+
+
+def _step(description: str, **limits: Any) -> Any:
+    """A value a step declares in its own ``Settings`` (its one default): unset here unless an
+    expert overrides it."""
+    return Field(
+        None, description=f"{description} {STEP_DEFAULT}", json_schema_extra={**EXPERT, **STEP}, **limits
+    )
+
+
 class PipelineSettings(_Section):
+    """The switches of a turn's steps and the few sizes a user may want to change. Every other
+    value a step uses is declared once, in its own ``Settings`` (``agents/*``), and may be
+    overridden here by an expert under the same name (docs/design.md, "Expert overrides")."""
+
     split: bool = Field(True, description="Split questions into sub-questions.")
     rewrite: bool | None = Field(
         None,
@@ -212,28 +270,13 @@ class PipelineSettings(_Section):
         description="When the answer model declines from the note, answer again from the whole "
         "passages (one more model call, only then).",
     )
-    distill_mode: Literal["extractive", "model"] = Field(
-        "extractive",
-        description="extractive: the sentences closest to the question (robust with small "
-        "models); model: the distiller model writes the facts.",
-    )
-    max_parts: int = Field(2, ge=1, le=6, description="Most sub-questions per question.")
-    k_per_piece: int = Field(6, ge=1, le=50, description="Chunks retrieved per sub-question.")
-    read_hits: int | None = Field(
+    k_per_piece: int | None = Field(
         None,
         ge=1,
-        le=30,
-        description="A reading rewriter (openbook finetune rewriter --method pick) picks among the "
-        "question's first this many hits (each costs a scoring pass). Unset: the number chosen "
-        f"when it was installed, else {READ_HITS}.",
+        le=50,
+        description="Chunks retrieved per sub-question. Unset: the retrieve step's (6).",
+        json_schema_extra=STEP,
     )
-
-    def hits_to_read(self, chosen: Mapping[str, Any] | None = None) -> int:
-        """How many hits a reading rewriter reads: this setting, else the library's reading
-        choice (``chosen``), else the default."""
-        return int(_first(self.read_hits, chosen, "read_hits", READ_HITS))
-
-    max_passages: int = Field(6, ge=1, le=30, description="Most passages given to the answerer.")
     max_distance: float | None = Field(
         None,
         gt=0,
@@ -241,34 +284,53 @@ class PipelineSettings(_Section):
         description="Evidence gate: how far (cosine distance) the question's nearest chunk may "
         "be. Unset: the library's calibrated value (openbook tune retrieval), else 0.7.",
     )
-    gate: Literal["question", "nearest", "chunk"] = Field(
-        "question",
-        description="question: a piece keeps its chunks when the library's nearest chunk to its "
-        "question is within max_distance, else none; nearest: the same on the nearest retrieved "
-        "chunk to any search text (rewrites too); chunk: drop each chunk farther than max_distance.",
-    )
-    filter_threshold: float = Field(
-        0.5, ge=0, le=1, description="The filter keeps passages scored at least this (0..1)."
-    )
-    max_tool_rounds: int = Field(
-        1,
+    max_tool_rounds: int | None = Field(
+        None,
         ge=1,
         le=5,
         description="Planner rounds: 1 searches once; more let the planner see tool results and "
-        "search again or open a document (a model call per extra round).",
+        "search again or open a document (a model call per extra round). Unset: the planner's (1).",
+        json_schema_extra=STEP,
     )
-    support: float = Field(
-        0.3,
+    # -- expert overrides of values the steps declare --------------------------------------------
+    distill_mode: Literal["extractive", "model"] | None = _step(
+        "extractive: the sentences closest to the question; model: the distiller model writes the facts.",
+    )
+    max_parts: int | None = _step("Most sub-questions per question.", ge=1, le=6)
+    read_hits: int | None = Field(
+        None,
+        ge=1,
+        le=30,
+        description="A reading rewriter (openbook finetune rewriter --method pick) picks among the "
+        "question's first this many hits (each costs a scoring pass). Unset: the number chosen "
+        f"when it was installed, else {READ_HITS}.",
+        json_schema_extra=EXPERT,
+    )
+    max_passages: int | None = _step("Most passages given to the answerer.", ge=1, le=30)
+    gate: Literal["question", "nearest", "chunk"] | None = _step(
+        "question: a piece keeps its chunks when the library's nearest chunk to its question is within "
+        "max_distance, else none; nearest: the same on the nearest retrieved chunk to any search text; "
+        "chunk: drop each chunk farther than max_distance.",
+    )
+    filter_threshold: float | None = _step(
+        "The filter keeps passages scored at least this (0..1).", ge=0, le=1
+    )
+    support: float | None = _step(
+        "A short answer copied from the evidence must come from a sentence that, with its "
+        "neighbours, holds this share of the question's words; else it is a decline (0: off).",
         ge=0,
         le=1,
-        description="A short answer copied from the evidence must come from a sentence that, with "
-        "its neighbours, holds this share of the question's words; else it is a decline (0: off).",
     )
-    answer_max_tokens: int = Field(200, ge=16, le=4096, description="Longest answer, tokens.")
-    history_turns: int = Field(6, ge=0, le=50, description="Messages of history the planner sees.")
-    max_question_chars: int = Field(
-        2000, ge=50, le=100_000, description="Longer questions are trimmed, with a visible note."
+    answer_max_tokens: int | None = _step("Longest answer, tokens.", ge=16, le=4096)
+    history_turns: int | None = _step("Messages of history the planner sees.", ge=0, le=50)
+    max_question_chars: int | None = _step(
+        "Longer questions are trimmed, with a visible note.", ge=50, le=100_000
     )
+
+    def hits_to_read(self, chosen: Mapping[str, Any] | None = None) -> int:
+        """How many hits a reading rewriter reads: this setting, else the library's reading
+        choice (``chosen``), else the default."""
+        return int(_first(self.read_hits, chosen, "read_hits", READ_HITS))
 
 
 ROLES = ("planner", "splitter", "rewriter", "filter", "distiller", "answerer")
@@ -287,8 +349,12 @@ class ModelRole(_Section):
 
 
 class ModelsSettings(_Section):
-    num_ctx: int = Field(4096, ge=256, le=262144, description="Context window, tokens.")
-    keep_alive: str = Field("10m", description="How long Ollama keeps a model loaded.")
+    num_ctx: int = Field(
+        4096, ge=256, le=262144, description="Context window, tokens.", json_schema_extra=EXPERT
+    )
+    keep_alive: str = Field(
+        "10m", description="How long Ollama keeps a model loaded.", json_schema_extra=EXPERT
+    )
     reader: bool = Field(
         True,
         description="With no models.answerer set, answer with the shipped fine-tuned reader (if installed).",
@@ -420,11 +486,55 @@ def explain(overrides: dict[str, Any] | None = None) -> list[tuple[str, Any, str
         ("env (standard)", StandardEnvSource(Settings)()),
         (f"file {paths.config_file()}", TomlFileSource(Settings)()),
     ]
+    from openbook.agents.pipeline import step_defaults
+
+    declared = step_defaults()
     rows = []
     for name, value in _flatten(settings.model_dump()).items():
         source = next((label for label, data in layers if _has(data, name)), "default")
+        section, _, key = name.partition(".")
+        field = PipelineSettings.model_fields.get(key) if section == "pipeline" else None
+        extra = field.json_schema_extra if field is not None else None
+        if value is None and isinstance(extra, dict) and extra.get("step") and key in declared:
+            value, where = declared[key]  # unset: the step's own default, in force
+            source = f"default ({where})"
         rows.append((name, _display(name, value), source))
     return rows
+
+
+def expert_names() -> set[str]:
+    """The dotted names of the expert settings (a role's fields: ``models.<role>.<field>``)."""
+    out: set[str] = set()
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, f in model.model_fields.items():
+            kind = f.annotation if isinstance(f.annotation, type) else None
+            if kind is not None and issubclass(kind, BaseModel):
+                walk(kind, f"{prefix}{name}.")
+            elif is_expert(f):
+                out.add(f"{prefix}{name}")
+
+    walk(Settings, "")
+    return out
+
+
+def user_settings() -> list[str]:
+    """The documented settings a user may set (README, "Settings"): every setting that is not
+    an expert override, a role's fields counted once (``models.<role>.<field>``)."""
+    out: list[str] = []
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, f in model.model_fields.items():
+            kind = f.annotation if isinstance(f.annotation, type) else None
+            if prefix == "models." and (name in ROLES or name == "teacher"):
+                continue  # the same fields as models.default
+            if kind is not None and issubclass(kind, BaseModel):
+                walk(kind, f"{prefix}{name}.")
+            elif not is_expert(f):
+                out.append(f"{prefix}{name}")
+
+    walk(Settings, "")
+    return out
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

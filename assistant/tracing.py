@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from openbook.agents.kit.cancel import Cancelled
 from openbook.agents.kit.llm import ChatResult
 from openbook.db import traces as rows
 
@@ -105,6 +106,10 @@ class Trace:
         self.emit(span, "running")
         try:
             yield span
+        except Cancelled as exc:
+            span.status, span.error = "cancelled", str(exc)
+            span._finish()
+            raise
         except BaseException as exc:
             span.status = "error"
             span.error = "".join(traceback.format_exception_only(type(exc), exc)).strip()

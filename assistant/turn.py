@@ -12,16 +12,19 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
+from openbook.agents.kit import cancel
 from openbook.agents.kit.evidence import Filters, Hit
-from openbook.agents.kit.step import HistoryTurn, Step, StepContext, TurnState, run_steps
+from openbook.agents.kit.runner import Node, RunnerSettings, run
+from openbook.agents.kit.step import Found, HistoryTurn, StepContext, TurnState
 from openbook.agents.pipeline import PLAIN, SWITCHES, TURN
+from openbook.agents.planner import PlannerSettings
 from openbook.db import sessions
 
 from . import library, tracing
 from .embeddings import Embedder
 from .errors import OpenbookError
 from .models.base import ChatModel, PartialAnswer
-from .retrieval.retriever import Retriever
+from .retrieval.retriever import Choices, Retriever
 from .settings import PipelineSettings, Settings
 from .store import Store
 
@@ -32,7 +35,7 @@ def step_switches(p: PipelineSettings, models: dict[str, ChatModel]) -> dict[str
     answerer (what ``openbook finetune`` trains) — which was trained with distractors among its
     passages and gains nothing from a relevance judge in front of it; ``rewrite`` and ``hyde`` are
     on except when the rewriter is the bundled base model, whose rewrites lose to the question
-    alone (README: Benchmarks, "The agent pipeline and the reader", "Rewrites")."""
+    alone (docs/benchmarks.md, "The agent pipeline and the reader", "Rewrites")."""
     from .models.resolve import BUNDLED_ALIASES, READER_NAME
 
     def model_of(role: str) -> object:
@@ -50,8 +53,7 @@ def step_switches(p: PipelineSettings, models: dict[str, ChatModel]) -> dict[str
     return {name: unset.get(name, True) if (on := getattr(p, name)) is None else on for name in SWITCHES}
 
 
-class TurnCancelled(Exception):
-    """Raised from a token callback to stop a running turn (the trace says "cancelled")."""
+TurnCancelled = cancel.Cancelled  # a stopped turn: the trace, and the span it was in, say "cancelled"
 
 
 class Citation(BaseModel):
@@ -86,32 +88,24 @@ class TurnResult(BaseModel):
 
 
 class LibraryAccess:
-    """The agents' view of the library (``kit.step.Library``)."""
+    """The agents' view of the library (``kit.step.Library``) for one turn: the fusion and
+    reading settings are resolved once, when the turn starts (``choices``)."""
 
-    def __init__(self, store: Store, retriever: Retriever) -> None:
+    def __init__(self, store: Store, retriever: Retriever, choices: Choices | None = None) -> None:
         self.store, self.retriever = store, retriever
+        self.choices = choices or retriever.choices()
 
     def search(
         self, queries: list[str], k: int, filters: Filters | None = None, read: Sequence[int] = ()
-    ) -> list[Hit]:
-        return self.retriever.retrieve(queries, k, filters=filters, read=read)
+    ) -> Found:
+        hits = self.retriever.retrieve(queries, k, filters=filters, read=read, choices=self.choices)
+        return Found(hits, self.choices.note(bool(read)))
 
     def nearest_distance(self, text: str, filters: Filters | None = None) -> float | None:
         return self.retriever.nearest_distance(text, filters)
 
     def open_document(self, name: str, limit: int) -> list[Hit]:
         return library.document_hits(self.store, name, limit)
-
-    def search_note(self) -> str:
-        fusion, source = self.retriever.last_fusion or self.retriever.fusion()
-        rank, weight = self.retriever.last_mix or self.retriever.settings.mix()[:2]
-        order = self.retriever.last_order_weight
-        return (
-            f"fusion: {fusion.label()} ({source}); rewrites weighted {weight:g}"
-            + (f", the reading rewriter's order of its hits weighted {order:g}" if order else "")
-            + f", the question's top hit kept at rank <= {rank}"
-            + (" (reading settings chosen for this library at install)" if self.retriever.last_chosen else "")
-        )
 
     def embed(self, texts: list[str]) -> np.ndarray:
         return self.retriever.embedder.embed_batch(texts)
@@ -130,7 +124,6 @@ class Turn:
         self.settings = settings
         self.models = models
         self.retriever = Retriever(store, embedder, settings.retrieval)
-        self.library = LibraryAccess(store, self.retriever)
 
     def ask(
         self,
@@ -142,39 +135,51 @@ class Turn:
         on_token: Callable[[str], None] | None = None,
         on_trace: Callable[[int], None] | None = None,
         on_span: tracing.SpanListener | None = None,
+        stop: cancel.CancelToken | None = None,
     ) -> TurnResult:
+        """Answer ``question``; ``stop``: set it (from any thread) to stop the turn at whatever
+        step it is in (``TurnCancelled``: the session keeps the question, with no answer)."""
         question = question.strip()
         if not question:
             raise OpenbookError("The question is empty", hint='openbook ask "your question"')
         if not library.has_chunks(self.store):
             raise OpenbookError("Your library is empty", hint="add documents first: openbook ingest PATH")
         p = pipeline or self.settings.pipeline
+        given = p.model_dump()
         notes = []
-        if len(question) > p.max_question_chars:
+        limit = RunnerSettings.within(given).max_question_chars
+        if len(question) > limit:
             notes.append(
-                f"the question was trimmed from {len(question)} to {p.max_question_chars} "
-                "characters to fit the model's context"
+                f"the question was trimmed from {len(question)} to {limit} characters "
+                "to fit the model's context"
             )
-            question = question[: p.max_question_chars]
+            question = question[:limit]
         session_id = sessions.open_session(self.store, session) if session else None
+        turns = PlannerSettings.within(given).history_turns
         history = (
-            [HistoryTurn(**m) for m in sessions.recent_messages(self.store, session_id, p.history_turns)]
+            [HistoryTurn(**m) for m in sessions.recent_messages(self.store, session_id, turns)]
             if session_id is not None
             else []
         )
         state = TurnState(question=question, history=history)
         if plain:
             state.query, state.pieces = question, [question]
-        result = self.run(
-            PLAIN if plain else TURN,
-            state,
-            pipeline=p,
-            session_id=session_id,
-            metadata={"plain": plain},
-            on_token=on_token,
-            on_trace=on_trace,
-            on_span=on_span,
-        )
+        try:
+            result = self.run(
+                PLAIN if plain else TURN,
+                state,
+                pipeline=p,
+                session_id=session_id,
+                metadata={"plain": plain},
+                on_token=on_token,
+                on_trace=on_trace,
+                on_span=on_span,
+                stop=stop,
+            )
+        except TurnCancelled as exc:
+            if session_id is not None:  # the question stays in the session; no half answer does
+                sessions.add_question(self.store, session_id, question, getattr(exc, "trace_id", None))
+            raise
         result.notes[:0] = notes
         if session_id is not None:
             sessions.add_exchange(
@@ -189,7 +194,7 @@ class Turn:
 
     def run(
         self,
-        steps: list[Step[Any, Any]],
+        steps: list[Node],
         state: TurnState,
         *,
         pipeline: PipelineSettings | None = None,
@@ -198,13 +203,16 @@ class Turn:
         on_token: Callable[[str], None] | None = None,
         on_trace: Callable[[int], None] | None = None,
         on_span: tracing.SpanListener | None = None,
+        stop: cancel.CancelToken | None = None,
     ) -> TurnResult:
         """Run a declared pipeline over ``state`` inside one trace; the trace ends ``ok``,
-        ``cancelled`` or ``error``. ``ask`` and the evaluation's configurations use this."""
+        ``cancelled`` or ``error``. ``ask`` and the evaluation's configurations use this. The
+        library's choices (gate, fusion, reading settings) are resolved once, here."""
         p = pipeline or self.settings.pipeline
         value, gate_from = self.retriever.gate(p.max_distance)
+        choices = self.retriever.choices(p)
         # the hits a reading rewriter reads: the setting, else this library's choice, else 10
-        p = p.model_copy(update={"max_distance": value, "read_hits": self.retriever.reading(p).read_hits})
+        p = p.model_copy(update={"max_distance": value, "read_hits": choices.reading.read_hits})
         switches = step_switches(p, self.models)
         meta = {
             **(metadata or {}),
@@ -219,16 +227,19 @@ class Turn:
             on_trace(trace.id)
         ctx = StepContext(
             models=self.models,
-            library=self.library,
-            settings=p.model_dump(),
+            library=LibraryAccess(self.store, self.retriever, choices),
+            settings={k: v for k, v in p.model_dump().items() if v is not None},
             switches=switches,
             tracer=trace,
             on_token=on_token,
         )
         try:
-            run_steps(steps, state, ctx)
-        except TurnCancelled:
+            with cancel.scope(stop or cancel.CancelToken()):
+                run(steps, state, ctx)
+        except (TurnCancelled, KeyboardInterrupt) as exc:
             trace.finish("cancelled")
+            if isinstance(exc, TurnCancelled):
+                exc.trace_id = trace.id  # type: ignore[attr-defined]
             raise
         except PartialAnswer as exc:
             trace.finish("error", exc.text)  # what arrived stays readable in the trace

@@ -9,7 +9,7 @@
 # `python bench/reader_repro.py unpack OUT RUN...` turns them back into fp32 run folders under
 # build/v2/ for `openbook finetune export`.
 # Figures: bench/figures/reader/repro/ (python bench/reader_repro.py).
-# Any data folder of the shared trainer works, e.g. bench/rewriter_library.py's (rewrite targets):
+# Any data folder of the shared trainer works, e.g. openbook finetune rewriter's (rewrite targets):
 #   EXTRA="--heldout-answers 0 --rank 32 --alpha 64 --epochs 3 --max-len 512 --batch 16"
 # What comes back from the device is capped at about 64 MiB a call: four rank-16 adapters fit (fp16),
 # three rank-32 ones (19.6 MB each) do, four do not.

@@ -21,11 +21,11 @@ from pathlib import Path
 from openbook.assistant.embeddings import make_embedder
 from openbook.assistant.evaluation import retrieval_eval as ev
 from openbook.assistant.evaluation.datasets import load
-from openbook.assistant.retrieval import calibrate
 from openbook.assistant.retrieval.fusion import Fusion
 from openbook.assistant.retrieval.retriever import Retriever
 from openbook.assistant.settings import load_settings
 from openbook.assistant.store import Store
+from openbook.assistant.tuning import calibrate
 from openbook.db import chunks as chunk_rows
 
 RRF60 = Fusion(method="rrf", rrf_k=60)

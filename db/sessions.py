@@ -51,6 +51,21 @@ def add_exchange(
             )
 
 
+def add_question(store: Transactional, session_id: int, question: str, trace_id: int | None) -> None:
+    """A question whose turn was stopped before it answered: kept, with no answer."""
+    execute(
+        store,
+        "add_message",
+        {
+            "session_id": session_id,
+            "role": "user",
+            "content": question,
+            "citations": Jsonb([]),
+            "trace_id": trace_id,
+        },
+    )
+
+
 def list_sessions(store: Transactional) -> list[dict[str, Any]]:
     return execute(store, "list_sessions")
 

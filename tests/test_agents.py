@@ -1,13 +1,16 @@
 """Each agent step with a scripted model: valid output, junk output, and the fallback; the
 step interface itself (prompts match inputs, every step declared the same way)."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from openbook.agents import answerer, distiller, planner, rewriter, splitter
 from openbook.agents import filter as filter_step
 from openbook.agents.kit.evidence import Passage
-from openbook.agents.kit.step import HistoryTurn, Step, StepContext, TurnState
+from openbook.agents.kit.runner import execute, steps_of
+from openbook.agents.kit.step import Found, HistoryTurn, Piece, Step, StepContext, TurnState
 from openbook.agents.kit.trace import NullTracer
 from openbook.agents.pipeline import CLOSED_BOOK, GIVEN_EVIDENCE, PLAIN, SEARCH, TURN
 from openbook.assistant.models.base import ModelUnavailable
@@ -40,13 +43,6 @@ def run_step(step: Step, ctx: StepContext, inp):
     return out, span
 
 
-def all_steps(steps):
-    for step in steps:
-        yield step
-        yield from all_steps(getattr(step, "steps", []))
-        yield from all_steps(list(getattr(step, "tools", {}).values()))
-
-
 def prompt_fields(model):
     """The input's fields a prompt sees: a field excluded from the dump (the rewrite step's
     filters) is for the step, not the prompt."""
@@ -59,7 +55,7 @@ def test_prompt_variables_match_the_input_model(name):
 
 
 def test_every_declared_step_has_its_parts():
-    seen = list(all_steps(TURN + PLAIN + SEARCH + CLOSED_BOOK + GIVEN_EVIDENCE))
+    seen = list(steps_of(TURN + PLAIN + SEARCH + CLOSED_BOOK + GIVEN_EVIDENCE))
     assert {s.name for s in seen} >= {
         "plan",
         "search_documents",
@@ -70,10 +66,9 @@ def test_every_declared_step_has_its_parts():
         "filter",
         "distill",
         "answer",
+        "reread",
     }
     for step in seen:
-        if step.name == "each_piece":
-            continue
         assert step.Input is not None and step.Output is not None and step.Settings is not None
         if step.prompt is not None:
             assert variables(source(step.prompt)) == prompt_fields(step.Input), step
@@ -129,10 +124,10 @@ def test_filter_scores_threshold_and_wrong_count_fallback():
 def test_filter_threshold_is_a_setting():
     step, fake = filter_step.Filter(), FakeChat().enqueue({"scores": [0.9, 0.3]})
     ctx = ctx_for("filter", fake, filter_threshold=0.2)
-    state = TurnState(question="q", piece="q")
-    state.hits = hits_for(PASSAGES)
-    step.execute(state, ctx)
-    assert [h.chunk_id for h in state.hits] == [1, 2]
+    state = TurnState(question="q", piece=Piece.of("q"))
+    state.piece.hits = hits_for(PASSAGES)
+    execute(step, state, ctx)
+    assert [h.chunk_id for h in state.piece.hits] == [1, 2]
 
 
 def test_distiller_drops_facts_citing_unknown_passages():
@@ -155,7 +150,7 @@ def test_extractive_distiller_picks_the_closest_sentences(embedder):
 
 
 def plan(fake: FakeChat, inp: planner.PlanInput) -> planner.PlanOutput:
-    step = planner.Planner(tools=[])
+    step = planner.Planner()
     skipped = step.skip(TurnState(question=inp.question, history=inp.history), inp)
     return skipped[1] if skipped else run_step(step, ctx_for("planner", fake), inp)[0]
 
@@ -181,10 +176,9 @@ def test_planner_calls_tools_to_make_follow_ups_self_contained():
     fake = FakeChat().enqueue(
         {"tool": "search_documents", "arguments": {"queries": ["What are the moons of Mars?"]}}
     )
-    step = planner.Planner(tools=[t for t in TURN[0].tools.values()])
-    out, span = run_step(
-        step, ctx_for("planner", fake), planner.PlanInput(question="What are its moons?", history=HISTORY)
-    )
+    step = planner.Planner()
+    ctx = replace(ctx_for("planner", fake), tools=[t.spec() for t in TURN[0].tools])
+    out, span = run_step(step, ctx, planner.PlanInput(question="What are its moons?", history=HISTORY))
     assert out.tool_calls[0].arguments == {"queries": ["What are the moons of Mars?"]}
     assert "Mars is the fourth planet." in fake.calls[0]["messages"][-1].content
     assert {t.name for t in fake.calls[0]["tools"]} == {"search_documents", "open_document"}
@@ -240,14 +234,11 @@ class _Shelf:
         self.hits, self.nearest, self.asked = hits, nearest, []
 
     def search(self, queries, k, filters=None, read=False):
-        return self.hits[:k]
+        return Found(self.hits[:k], "fusion: test")
 
     def nearest_distance(self, text, filters=None):
         self.asked.append(text)
         return self.nearest
-
-    def search_note(self):
-        return "fusion: test"
 
 
 def test_evidence_gate_drops_far_chunks_and_keeps_those_it_cannot_judge():
@@ -259,12 +250,12 @@ def test_evidence_gate_drops_far_chunks_and_keeps_those_it_cannot_judge():
     ctx = StepContext(
         models={}, settings={"max_distance": 0.65, "gate": "chunk"}, tracer=NullTracer(), library=_Shelf(hits)
     )
-    state = TurnState(question="q", piece="q", queries=["q"])
-    Retrieve().execute(state, ctx)
-    assert [h.chunk_id for h in state.hits] == [1, 3]
-    state = TurnState(question="q", piece="q", queries=["q"])
-    Retrieve(plain=True).execute(state, ctx)
-    assert [h.chunk_id for h in state.hits] == [1, 2, 3]  # the plain baseline has no gate
+    state = TurnState(question="q", piece=Piece.of("q"))
+    execute(Retrieve(), state, ctx)
+    assert [h.chunk_id for h in state.piece.hits] == [1, 3]
+    state = TurnState(question="q", piece=Piece.of("q"))
+    execute(Retrieve(plain=True), state, ctx)
+    assert [h.chunk_id for h in state.piece.hits] == [1, 2, 3]  # the plain baseline has no gate
 
 
 def test_nearest_gate_keeps_a_piece_whole_or_drops_it_whole():
@@ -272,18 +263,22 @@ def test_nearest_gate_keeps_a_piece_whole_or_drops_it_whole():
 
     hits = hits_for([Passage(n=i, text=f"passage {i}") for i in (1, 2)])
     hits[0].vector_distance, hits[1].vector_distance = 0.6, 0.9
-    state = TurnState(question="q", piece="q", queries=["q"])
+    state = TurnState(question="q", piece=Piece.of("q"))
     settings = {"max_distance": 0.65, "gate": "nearest"}
-    Retrieve().execute(
-        state, StepContext(models={}, settings=settings, tracer=NullTracer(), library=_Shelf(hits))
+    execute(
+        Retrieve(),
+        state,
+        StepContext(models={}, settings=settings, tracer=NullTracer(), library=_Shelf(hits)),
     )
-    assert [h.chunk_id for h in state.hits] == [1, 2]  # the nearest is close enough: both kept
+    assert [h.chunk_id for h in state.piece.hits] == [1, 2]  # the nearest is close enough: both kept
     hits[0].vector_distance = 0.7
-    state = TurnState(question="q", piece="q", queries=["q"])
-    Retrieve().execute(
-        state, StepContext(models={}, settings=settings, tracer=NullTracer(), library=_Shelf(hits))
+    state = TurnState(question="q", piece=Piece.of("q"))
+    execute(
+        Retrieve(),
+        state,
+        StepContext(models={}, settings=settings, tracer=NullTracer(), library=_Shelf(hits)),
     )
-    assert state.hits == []
+    assert state.piece.hits == []
 
 
 def test_question_gate_judges_the_question_not_its_rewrites_nor_the_retrieved_chunks():
@@ -294,11 +289,11 @@ def test_question_gate_judges_the_question_not_its_rewrites_nor_the_retrieved_ch
 
     def run(nearest):
         shelf = _Shelf(hits, nearest)
-        state = TurnState(question="q", piece="why?", queries=["why?", "keywords", "a passage"])
+        state = TurnState(question="q", piece=Piece(text="why?", queries=["why?", "keywords", "a passage"]))
         ctx = StepContext(models={}, settings={"max_distance": 0.65, "gate": "question"},
                           tracer=NullTracer(), library=shelf)  # fmt: skip
-        Retrieve().execute(state, ctx)
-        return shelf.asked, [h.chunk_id for h in state.hits]
+        execute(Retrieve(), state, ctx)
+        return shelf.asked, [h.chunk_id for h in state.piece.hits]
 
     assert run(0.6) == (["why?"], [1, 2])  # the question is near the library: the piece keeps all
     assert run(0.7) == (["why?"], [])  # far from the question, however near a rewrite came

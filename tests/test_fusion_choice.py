@@ -4,7 +4,6 @@ import random
 
 import pytest
 
-from openbook.assistant.retrieval import calibrate
 from openbook.assistant.retrieval.fusion import (
     Fused,
     Fusion,
@@ -15,6 +14,7 @@ from openbook.assistant.retrieval.fusion import (
     reordered,
     rrf,
 )
+from openbook.assistant.tuning import calibrate
 
 
 def test_fusion_dispatches_to_its_function():

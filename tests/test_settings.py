@@ -4,7 +4,7 @@ import pytest
 
 from openbook.assistant import paths
 from openbook.assistant.errors import ConfigError
-from openbook.assistant.settings import explain, load_settings, mask_url
+from openbook.assistant.settings import Settings, explain, load_settings, mask_url
 
 
 def _write_config(text: str) -> Path:
@@ -81,19 +81,76 @@ def test_mask_url():
     assert mask_url("host=h password=secret user=u") == "host=h password=*** user=u"
 
 
-def test_the_readme_config_example_is_valid_and_states_the_defaults():
-    """The config.toml in the README loads, and every value it sets is the default it claims."""
+def _readme_config() -> str:
     import re
-    import tomllib
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     block = re.search(r"```toml\n(# ~/.config/openbook/config.toml\n.*?)```", readme, re.S)
     assert block, "the README lost its config.toml example"
-    _write_config(block.group(1))
-    s, defaults = load_settings(), load_settings().model_construct()
-    example = tomllib.loads(block.group(1))
-    for section, values in example.items():
-        for name, value in values.items():
-            assert getattr(getattr(s, section), name) == value == getattr(getattr(defaults, section), name), (
-                f"README: [{section}] {name} = {value!r}"
-            )
+    return block.group(1)
+
+
+def _leaves(data: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(_leaves(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def test_the_readme_config_example_is_valid_and_states_the_defaults():
+    """The config.toml in the README loads, and every value it sets is the default it claims."""
+    import tomllib
+
+    text = _readme_config()
+    _write_config(text)
+    effective = _leaves(load_settings().model_dump(mode="json"))
+    defaults = _leaves(Settings.model_construct().model_dump(mode="json"))
+    for name, value in _leaves(tomllib.loads(text)).items():
+        assert effective[name] == value == defaults[name], f"README: {name} = {value!r}"
+
+
+def test_the_readme_documents_exactly_the_user_settings_and_there_are_at_most_30():
+    """Every setting a user is expected to set is in the README's example (set, or commented
+    out with its default), and nothing else is: the rest are expert overrides."""
+    import re
+
+    from openbook.assistant.settings import user_settings
+
+    names = set(user_settings())
+    assert len(names) <= 30, sorted(names)
+    text, section, shown = _readme_config(), "", set()
+    for line in text.splitlines():
+        if m := re.match(r"^\[([\w.]+)\]", line):
+            section = m.group(1)
+        elif m := re.match(r"^#?\s?([a-z_]+) = ", line):
+            shown.add(f"{section}.{m.group(1)}")
+    assert shown == names, (sorted(shown - names), sorted(names - shown))
+
+
+def test_every_expert_setting_is_documented_once_in_the_design_notes():
+    from openbook.assistant.settings import expert_names
+
+    design = (Path(__file__).resolve().parents[1] / "docs" / "design.md").read_text()
+    section = design.split("## Expert overrides", 1)[1]
+    missing = [n for n in sorted(expert_names()) if f"`{n}`" not in section]
+    assert not missing, missing
+
+
+def test_step_values_have_one_default_in_the_step_that_declares_it():
+    """A pipeline setting a step also declares is unset by default (the step's value is in
+    force, and `openbook config` shows it), so no default is written twice."""
+    from openbook.agents.pipeline import step_defaults
+    from openbook.assistant.settings import PipelineSettings, explain
+
+    declared = step_defaults()
+    shared = [n for n in PipelineSettings.model_fields if n in declared]
+    assert {"support", "max_passages", "k_per_piece", "gate", "answer_max_tokens"} <= set(shared)
+    for name in shared:
+        assert PipelineSettings.model_fields[name].default is None, name
+    _write_config("")
+    rows = {n: (v, s) for n, v, s in explain()}
+    assert rows["pipeline.support"] == (0.3, "default (agents/answerer.py)")
+    assert rows["pipeline.max_passages"] == (6, "default (agents/kit/runner.py)")

@@ -6,10 +6,10 @@ astray by the many other documents that hold the same pooled sentence verbatim."
 import json
 import random
 
-from openbook.assistant.retrieval import calibrate, gate, tune
 from openbook.assistant.retrieval.fusion import RankedList
 from openbook.assistant.retrieval.retriever import CALIBRATION_KEY, Retriever, stale
 from openbook.assistant.settings import RetrievalSettings
+from openbook.assistant.tuning import calibrate, gate, tune
 from openbook.db import meta
 
 from .test_cli import cleanup_schema, run  # noqa: F401  (fixture)

@@ -1,25 +1,29 @@
 """The one step interface.
 
 A step is a class with a pydantic ``Input`` and ``Output``, declared ``Settings`` (thresholds,
-token budgets), the model ``role`` it uses and the ``prompt`` file it renders, and one method:
-``run(ctx, inp) -> Output``. ``read`` builds its input from the turn's state and ``write`` puts
-its output back; the runner (``runner.py``) opens its span, applies the switches and records
-what happened. A step never sees the database or a model client: only ``StepContext``.
+token budgets: each default in this one place), the model ``role`` it uses and the ``prompt``
+file it renders, and one method: ``run(ctx, inp) -> Output``. ``read`` builds its input from the
+turn's state, ``write`` puts its output back and ``skip`` says when it need not run. The runner
+(``kit/runner.py``) is the only thing that runs a step: it opens its span, applies the switches,
+checks for cancellation and records what happened; loops and conditions are constructs of the
+runner, declared in ``agents/pipeline.py``, never a step's own code. A step never sees the
+database or a model client: only ``StepContext``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Generic, Literal, Protocol, Self, TypeVar
+from typing import Any, ClassVar, Generic, Literal, NamedTuple, Protocol, Self, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from openbook.prompts import render, text
 
+from . import cancel
 from .evidence import Filters, Hit, Passage, number
-from .llm import ChatModel, ChatOptions, Message, ModelError, SchemaError, TokenCallback, structured
+from .llm import ChatModel, ChatOptions, Message, ModelError, SchemaError, TokenCallback, Tool, structured
 from .trace import NullTracer, Span, Tracer
 
 InT = TypeVar("InT", bound=BaseModel)
@@ -31,26 +35,29 @@ class Search(Protocol):
     def __call__(self, queries: list[str], k: int, filters: Filters | None = None) -> list[Hit]: ...
 
 
+class Found(NamedTuple):
+    """What a search returns: the fused hits, and how they were fused (for the trace)."""
+
+    hits: list[Hit]
+    note: str = ""
+
+
 class Library(Protocol):
     """Read access to the library that tools need."""
 
     def search(
         self, queries: list[str], k: int, filters: Filters | None = None, read: Sequence[int] = ()
-    ) -> list[Hit]:
-        """The fused hits of ``queries`` (the question first); ``read`` (not empty): the rest
-        were copied from a hit by a reading rewriter, which weighs them its own way, and this is
-        its order of the hits it read (chunk ids, the one it finds the question most likely
-        under first)."""
+    ) -> Found:
+        """The fused hits of ``queries`` (the question first), with a note on how they were
+        fused; ``read`` (not empty): the rest were copied from a hit by a reading rewriter,
+        which weighs them its own way, and this is its order of the hits it read (chunk ids, the
+        one it finds the question most likely under first)."""
         ...
 
     def open_document(self, name: str, limit: int) -> list[Hit]: ...
 
     def nearest_distance(self, text: str, filters: Filters | None = None) -> float | None:
         """Cosine distance from ``text`` to its nearest chunk (None: nothing is embedded)."""
-        ...
-
-    def search_note(self) -> str:
-        """How searches are fused (for the trace): the fusion in force and where it came from."""
         ...
 
     def embed(self, texts: list[str]) -> np.ndarray: ...
@@ -65,6 +72,20 @@ class HistoryTurn(BaseModel):
     content: str
 
 
+class Piece(BaseModel):
+    """One sub-question while the runner's per-piece loop (``EachPiece``) searches it."""
+
+    text: str  # the sub-question
+    queries: list[str] = Field(default_factory=list)  # its search texts, itself first
+    # its rewrites came from a hit a reading rewriter picked: its order of the hits it read
+    read: list[int] = Field(default_factory=list)
+    hits: list[Hit] = Field(default_factory=list)  # its evidence so far
+
+    @classmethod
+    def of(cls, text: str) -> Piece:
+        return cls(text=text, queries=[text])
+
+
 class TurnState(BaseModel):
     """What a turn knows so far; steps read their input from it and write their output to it."""
 
@@ -75,11 +96,8 @@ class TurnState(BaseModel):
     query: str = ""  # the self-contained question being searched and answered
     filters: Filters | None = None
     pieces: list[str] = Field(default_factory=list)  # sub-questions
-    piece: str = ""  # the sub-question being searched
-    queries: list[str] = Field(default_factory=list)  # search texts of the current piece
-    # its rewrites came from a hit a reading rewriter picked: its order of the hits it read
-    read: list[int] = Field(default_factory=list)
-    hits: list[Hit] = Field(default_factory=list)  # the current piece's evidence
+    piece: Piece = Field(default_factory=lambda: Piece(text=""))  # the one being searched
+    tool_results: list[str] = Field(default_factory=list)  # what the planner's tool calls found
     found: dict[int, Hit] = Field(default_factory=dict)  # evidence merged over pieces and tools
     chunks: list[Hit] = Field(default_factory=list)  # evidence given to the answerer, in [n] order
     passages: list[Passage] = Field(default_factory=list)  # ``chunks`` numbered [1..N]
@@ -115,7 +133,12 @@ class StepContext:
     tracer: Tracer = field(default_factory=NullTracer)
     span: Span | None = None
     on_token: TokenCallback | None = None
-    check_cancelled: Callable[[], None] = lambda: None
+    tools: list[Tool] = field(default_factory=list)  # the planner's tools (set by the runner)
+
+    @staticmethod
+    def check_cancelled() -> None:
+        """Raise ``cancel.Cancelled`` when the user stopped this turn (``cancel.scope``)."""
+        cancel.check()
 
     def model(self, role: str) -> ChatModel:
         return self.models.get(role) or self.models["default"]
@@ -141,7 +164,12 @@ class StepSettings(BaseModel):
     @classmethod
     def of(cls, ctx: StepContext) -> Self:
         """These settings as this turn has them (pipeline settings of the same name win)."""
-        return cls.model_validate({k: ctx.settings[k] for k in cls.model_fields if k in ctx.settings})
+        return cls.within(ctx.settings)
+
+    @classmethod
+    def within(cls, settings: Mapping[str, Any]) -> Self:
+        """These settings with the values of the same name in ``settings`` (None: unset)."""
+        return cls.model_validate({k: settings[k] for k in cls.model_fields if settings.get(k) is not None})
 
 
 class Step(Generic[InT, OutT]):
@@ -200,34 +228,8 @@ class Step(Generic[InT, OutT]):
             ctx.span.record_call(result, prompt)
         return value
 
-    def execute(self, state: TurnState, ctx: StepContext) -> None:
-        """Read, run (or skip) and write inside the step's own span, a child of ``ctx.span``."""
-        inp = self.read(state, ctx)
-        with ctx.tracer.span(self.name, self.kind, input=inp, parent=ctx.span) as span:
-            inner = ctx.within(span)
-            skipped = self.skip(state, inp)
-            if skipped is not None:
-                reason, out = skipped
-                span.notes.append(reason)
-            else:
-                out = self.run(inner, inp)
-            span.output = out
-            self.write(state, out, inner)
-
     def enabled(self, ctx: StepContext) -> bool:
         return not self.switches or any(ctx.switches.get(s, True) for s in self.switches)
 
     def __repr__(self) -> str:
         return f"<step {self.name}>"
-
-
-def run_steps(steps: list[Step[Any, Any]], state: TurnState, ctx: StepContext) -> TurnState:
-    """Run a pipeline declared as a list of steps: switched-off steps are left out, a step
-    that ends the turn (``state.done``) stops it, and cancellation is checked between steps."""
-    for step in steps:
-        if state.done:
-            break
-        ctx.check_cancelled()
-        if step.enabled(ctx):
-            step.execute(state, ctx)
-    return state

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+from .cancel import Cancelled
 from .llm import ChatResult
 
 
@@ -70,6 +71,9 @@ class NullTracer:
         self.spans.append(span)
         try:
             yield span
+        except Cancelled:
+            span.status = "cancelled"
+            raise
         except BaseException:
             span.status = "error"
             raise

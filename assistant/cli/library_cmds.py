@@ -71,7 +71,7 @@ def ingest(
             )
         if not report.interrupted and (report.added or report.updated or report.removed):
             from ..retrieval.retriever import Retriever
-            from ..retrieval.tune import rerun_if_stale
+            from ..tuning.tune import rerun_if_stale
 
             rerun_if_stale(Retriever(store, embedder, settings.retrieval), err)
     if as_json:

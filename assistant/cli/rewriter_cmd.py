@@ -193,7 +193,7 @@ def _qa_sources(stack: Any, settings: Any, embedder: Any, datasets: Any, per_set
 
     from ..evaluation import retrieval_eval as ev
     from ..evaluation.datasets import load
-    from ..evaluation.qa_eval import isolated_settings
+    from ..evaluation.schemas import isolated_settings
     from ..finetune.rewriter import Scorer
     from ..finetune.rewriter_run import qa_questions
     from ..retrieval.retriever import Retriever
@@ -206,7 +206,7 @@ def _qa_sources(stack: Any, settings: Any, embedder: Any, datasets: Any, per_set
         ds = load(path)
         eval_settings = isolated_settings(settings, ev.eval_schema(ds, settings, embedder))
         store = stack.enter_context(Store(eval_settings, embedding=embedder.identity))
-        ev._ensure_ingested(store, embedder, ds, eval_settings, err)
+        ev.ingest_dataset(store, embedder, ds, eval_settings, err)
         retriever = Retriever(store, embedder, eval_settings.retrieval)
         doc_of = {cid: src.split(":", 1)[1] for cid, src in chunk_rows.sources(store).items()}
         questions = qa_questions(ds, per_set, seed)
@@ -223,8 +223,8 @@ def _library_source(stack: Any, settings: Any, embedder: Any, teacher: str | Non
 
     from ..finetune.rewriter import Question, Scorer
     from ..retrieval.retriever import Retriever
-    from ..retrieval.tune import as_hits, generated_queries
     from ..store import Store
+    from ..tuning.tune import as_hits, generated_queries
     from .tune_cmds import _teacher
 
     store = stack.enter_context(Store(settings, embedding=embedder.identity))

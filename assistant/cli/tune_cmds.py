@@ -61,8 +61,8 @@ def tune_retrieval(
     it, and the evidence gate (how far a question's nearest chunk may be), store them with the
     library, and show before/after. The safe default fusion stays unless the calibrated choice
     is surely better on them."""
-    from ..retrieval import tune as tuning
     from ..retrieval.retriever import Retriever
+    from ..tuning import tune as tuning
 
     settings = app.settings()
     if questions_file is not None:

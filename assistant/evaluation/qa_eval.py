@@ -23,13 +23,12 @@ from openbook.agents.kit.evidence import Hit, Passage, fence
 from openbook.agents.kit.step import TurnState
 from openbook.agents.pipeline import CLOSED_BOOK, GIVEN_EVIDENCE
 from openbook.db import chunks as chunk_rows
-from openbook.db import meta
 
 from .. import tracing
 from ..embeddings import Embedder
 from ..errors import OpenbookError
 from ..models.base import ChatModel
-from ..settings import Settings, load_settings
+from ..settings import Settings
 from ..store import Store
 from ..turn import Turn, TurnResult
 from . import qa_metrics as m
@@ -108,38 +107,6 @@ def parse_configs(text: str) -> list[Config]:
             hint=f"choose from: {', '.join(CONFIGS)}",
         )
     return [CONFIGS[n] for n in names]
-
-
-def isolated_settings(settings: Settings, schema: str) -> Settings:
-    out = load_settings(
-        {
-            **settings.model_dump(exclude_none=True, mode="json"),
-            "database": {**settings.database.model_dump(exclude_none=True, mode="json"), "db_schema": schema},
-        }
-    )
-    if settings.database.url is not None:
-        out.database.url = settings.database.url
-    return out
-
-
-def ensure_ingested(
-    store: Store, embedder: Embedder, ds: QADataset, settings: Settings, say: Callable[[str], None]
-) -> None:
-    from .retrieval_eval import _ensure_ingested
-
-    if ds.docs_dir is None:
-        _ensure_ingested(store, embedder, ds.as_retrieval(), settings, say)
-        return
-    marker = meta.get(store, "eval_dataset")
-    if marker and marker.get("fingerprint") == ds.fingerprint:
-        return
-    from ..ingest.pipeline import ingest
-
-    say(f"Ingesting {ds.docs_dir} into an isolated schema…")
-    report = ingest(store, embedder, [ds.docs_dir], settings.ingest, prune=True)
-    if report.failed:
-        say(f"  {len(report.failed)} document(s) could not be read: {report.failed[0].reason}")
-    meta.put(store, "eval_dataset", {"fingerprint": ds.fingerprint, "name": ds.name})
 
 
 def load_done(path: Path) -> dict[tuple[str, str], Record]:
@@ -255,9 +222,16 @@ class Runner:
         from .llamaindex_peer import LlamaIndexPeer
 
         if config.model not in self._peers:
-            p = self.settings.pipeline
+            from openbook.agents.answerer import AnswerSettings
+            from openbook.agents.kit.runner import RunnerSettings
+
+            given = self.settings.pipeline.model_dump()  # the same sizes as the pipeline's
             self._peers[config.model] = LlamaIndexPeer(
-                self.store, self.embedder, turn.models["answerer"], p.max_passages, p.answer_max_tokens
+                self.store,
+                self.embedder,
+                turn.models["answerer"],
+                RunnerSettings.within(given).max_passages,
+                AnswerSettings.within(given).answer_max_tokens,
             )
         out = self._peers[config.model].ask(item.question)
         rows = self._texts(out.chunk_ids)

@@ -13,7 +13,8 @@ from ..embeddings import Embedder
 from ..settings import Settings
 from ..store import Store
 from .qa_data import QADataset, QAItem
-from .qa_eval import READER, Config, Runner, append, ensure_ingested, isolated_settings, load_done, summarize
+from .qa_eval import READER, Config, Runner, append, load_done, summarize
+from .schemas import ensure_ingested, isolated_settings
 
 Progress = Callable[[str, int, int], None]  # (config, done, total)
 

@@ -7,7 +7,6 @@ Every query's legs are computed once and fused per mode, so the modes see identi
 
 from __future__ import annotations
 
-import hashlib
 import random
 import time
 from collections.abc import Callable
@@ -17,12 +16,8 @@ import numpy as np
 
 from openbook.agents.rewriter import QueryLikelihood
 from openbook.db import chunks as chunk_rows
-from openbook.db import meta
 
-from .. import library
 from ..embeddings import Embedder
-from ..ingest.parse import parse_text, signature
-from ..ingest.pipeline import IngestReport, QuietProgress, store_parsed
 from ..retrieval.fusion import anchored
 from ..retrieval.retriever import Retriever
 from ..settings import Settings
@@ -30,51 +25,9 @@ from ..store import Store
 from .datasets import RetrievalDataset
 from .metrics import all_metrics
 from .rewrites import Rewritten, rewrites_for
+from .schemas import eval_schema, ingest_dataset, isolated_settings
 
 MODES = ("bm25", "vector", "hybrid")
-
-
-def eval_schema(ds: RetrievalDataset, settings: Settings, embedder: Embedder) -> str:
-    sig = signature(settings.ingest.chunk_size, settings.ingest.chunk_overlap)
-    key = f"{ds.fingerprint}|{sig}|{embedder.identity.model}"
-    return "eval_" + hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
-def _ensure_ingested(
-    store: Store,
-    embedder: Embedder,
-    ds: RetrievalDataset,
-    settings: Settings,
-    say: Callable[[str], None],
-) -> None:
-    marker = meta.get(store, "eval_dataset")
-    if marker and marker.get("fingerprint") == ds.fingerprint:
-        return
-    sig = signature(settings.ingest.chunk_size, settings.ingest.chunk_overlap)
-    known = library.fingerprints(store)
-    todo = [d for d in ds.docs if f"{ds.name}:{d}" not in known]
-    say(f"Ingesting {len(todo)} documents of {ds.name} into an isolated schema…")
-    report, batch = IngestReport(), []
-    progress = _Quiet()
-    for n, doc_id in enumerate(todo, 1):
-        title, text = ds.docs[doc_id]
-        parsed = parse_text(
-            text,
-            title,
-            f"{ds.name}:{doc_id}",
-            settings.ingest.chunk_size,
-            settings.ingest.chunk_overlap,
-        )
-        if parsed.chunks:
-            batch.append(parsed)
-        if sum(len(p.chunks) for p in batch) >= settings.ingest.embed_group or n == len(todo):
-            store_parsed(store, embedder, batch, sig, known, report, progress)
-            say(f"  {n}/{len(todo)} documents")
-    meta.put(store, "eval_dataset", {"fingerprint": ds.fingerprint, "name": ds.name})
-
-
-class _Quiet(QuietProgress):
-    pass
 
 
 def question_ids(
@@ -108,15 +61,13 @@ def evaluate(
     """With a ``rewriter`` model, also hybrid retrieval of the question plus its rewrites (the
     rewrite step's keywords and HyDE passage), with the anchor off and at ``anchor_rank``."""
     schema = eval_schema(ds, settings, embedder)
-    from .qa_eval import isolated_settings
-
     eval_settings = isolated_settings(settings, schema)
     qids = question_ids(ds, split, limit, seed)
     rewritten: dict[str, Rewritten] = {}
     rewriter_id = None
     with Store(eval_settings, embedding=embedder.identity) as store:
         store.check_embedding(embedder.identity)
-        _ensure_ingested(store, embedder, ds, eval_settings, say)
+        ingest_dataset(store, embedder, ds, eval_settings, say)
         retriever = Retriever(store, embedder, eval_settings.retrieval)
         if rewriter is not None:
             from .. import paths

@@ -236,8 +236,8 @@ def build(
 ) -> dict[str, Any]:
     """RAFT examples from the training articles of each dataset, written as train/val JSONL."""
     from ..evaluation.qa_data import load_qa
-    from ..evaluation.qa_eval import ensure_ingested, isolated_settings
     from ..evaluation.retrieval_eval import eval_schema
+    from ..evaluation.schemas import ensure_ingested, isolated_settings
     from ..store import Store
 
     cfg = cfg or RaftConfig()

@@ -13,6 +13,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..models.cards import card_path, read
+
+__all__ = ["add_eval", "card_path", "read", "sha256_of", "summary_line", "write"]
+
 
 def sha256_of(*paths: Path) -> str:
     digest = hashlib.sha256()
@@ -21,10 +25,6 @@ def sha256_of(*paths: Path) -> str:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
-
-
-def card_path(model: Path) -> Path:
-    return model.with_suffix(".json")
 
 
 def write(
@@ -76,14 +76,6 @@ def write(
     }  # fmt: skip
     card_path(model).write_text(json.dumps(card, indent=2))
     return card
-
-
-def read(model: Path) -> dict[str, Any] | None:
-    path = card_path(model)
-    try:
-        return json.loads(path.read_text()) if path.exists() else None
-    except (OSError, ValueError):
-        return None
 
 
 def add_eval(model: Path, dataset: str, summary: dict[str, Any]) -> None:

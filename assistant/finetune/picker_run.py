@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..models.picker import PickerModel
 from ..models.resolve import PICKER_NAME
 from . import picker as pk
 from . import rewriter as rw
@@ -77,7 +78,7 @@ def run_pick(
 
         trained = train(out / "data", run_dir, base, cfg, progress=progress, say=say)
         export_adapter(run_dir, adapter, None, 0, say=say, data_dir=out / "data")
-    model = pk.PickerModel(base, adapter, threads=cfg.threads)
+    model = PickerModel(base, adapter, threads=cfg.threads)
     trained_groups = {e.group for e in data["train"]}
     say("Checking the reading rewriter on the held-out questions (search, pick, rewrite)…")
     report: dict[str, Any] = {

@@ -19,7 +19,8 @@ from typing import Any, NamedTuple
 
 from ..settings import Mix, PipelineSettings, RetrievalSettings
 
-# (anchor rank, order weight): the settings the sweeps (bench/read_order.py) found worth trying
+# (anchor rank, order weight): the settings the sweeps found worth trying (docs/benchmarks.md,
+# "Fine-tuning for retrieval")
 CANDIDATES: tuple[tuple[int, float], ...] = ((1, 0.0), (1, 1.0), (1, 2.0), (2, 0.0), (2, 1.0), (2, 2.0))
 # hits read: 20 reaches the right document where it ranks 11-20 (reddit: +6 points of hit@5 with
 # the order at 2, against +1 reading 10), at twice the scoring; a tie keeps the fewer

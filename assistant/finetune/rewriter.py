@@ -26,9 +26,9 @@ from openbook.agents.kit.llm import ChatOptions, ModelError, structured
 from openbook.agents.rewriter import QueryLikelihood, Rewrite, RewriteInput, RewriteOutput
 
 from ..evaluation.metrics import ndcg_at
-from ..retrieval.calibrate import Case, top_keys
 from ..retrieval.fusion import anchored
 from ..settings import Mix, PipelineSettings
+from ..tuning.calibrate import Case, top_keys
 from .examples import Example
 
 

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from openbook.agents.kit import cancel
+
 from .base import (
     ChatOptions,
     ChatResult,
@@ -117,8 +119,24 @@ def load(
         except (ValueError, RuntimeError) as exc:
             raise ModelUnavailable(f"llama.cpp could not load {path.name}: {exc}") from exc
         took = time.perf_counter() - started
+        abortable(llm)
         _models[key] = (llm, threading.Lock(), took)
         return llm, _models[key][1], took
+
+
+def abortable(llm: Any) -> None:
+    """Let a stopped turn abort llama.cpp mid-computation (prompt processing included): its
+    abort callback, checked between graph nodes, reads the cancel token of the call in progress
+    (``llm.openbook_cancel``, set per call under the model's lock)."""
+    import llama_cpp
+
+    llm.openbook_cancel = cancel.NEVER
+
+    def should_abort(_data: Any) -> bool:
+        return bool(llm.openbook_cancel.cancelled)
+
+    llm.openbook_abort = llama_cpp.ggml_abort_callback(should_abort)  # kept alive with the model
+    llama_cpp.llama_set_abort_callback(llm.ctx, llm.openbook_abort, None)
 
 
 class LlamaCppChat:
@@ -194,8 +212,12 @@ class LlamaCppChat:
             first: float | None = None
             pieces: list[str] = []
             finish = None
+            token = cancel.current()
+            token.check()
+            llm.openbook_cancel = token
             try:
                 for chunk in llm.create_chat_completion(**kwargs):
+                    token.check()
                     choice = chunk["choices"][0]
                     piece = choice.get("delta", {}).get("content") or ""
                     if piece:
@@ -207,6 +229,12 @@ class LlamaCppChat:
                     finish = choice.get("finish_reason") or finish
             except ValueError as exc:  # llama-cpp raises ValueError on context overflow
                 raise ModelError(f"llama.cpp: {exc}") from exc
+            except RuntimeError as exc:  # "llama_decode returned 2": aborted by the callback
+                if token.cancelled:
+                    raise cancel.Cancelled() from exc
+                raise ModelError(f"llama.cpp: {exc}") from exc
+            finally:
+                llm.openbook_cancel = cancel.NEVER
             ended = time.perf_counter()
             text = "".join(pieces)
             completion = len(llm.tokenize(text.encode("utf-8"), add_bos=False)) if text else 0

@@ -9,6 +9,7 @@ from ..settings import ROLES, ModelRole, Settings
 from .base import ChatModel, ModelError, ModelUnavailable
 from .llamacpp_backend import BUNDLED_NAME, LlamaCppChat, bundled_gguf
 from .ollama_backend import OllamaChat, list_models
+from .picker import PICKER_NAME  # a learned reading rewriter
 
 BUNDLED_ALIASES = {BUNDLED_NAME, "smollm2", "smollm2:135m", "smollm2:135m-instruct"}
 
@@ -70,7 +71,6 @@ def reader_adapter() -> Path:
 
 
 REWRITER_NAME = "openbook-rewriter"  # a learned query rewriter: the bundled base + its adapter
-PICKER_NAME = "openbook-picker"  # a learned reading rewriter (finetune/picker.py)
 
 
 def learned_rewriter_path(settings: Settings, name: str = REWRITER_NAME) -> Path:
@@ -89,7 +89,7 @@ def learned_rewriter_path(settings: Settings, name: str = REWRITER_NAME) -> Path
 def learned_role(adapter: Path) -> ModelRole:
     """The rewriter role for an adapter that `openbook finetune rewriter` wrote: a reading
     rewriter (``--method pick``) or a writing one, as its lineage card (or file name) says."""
-    from ..finetune.lineage import read
+    from .cards import read
 
     if not adapter.is_file():
         fix = "give the .gguf that `openbook finetune rewriter` wrote"
@@ -112,7 +112,7 @@ def _bundled_base() -> Path:
 
 def _in_process(role: ModelRole, settings: Settings) -> LlamaCppChat:
     if role.model == PICKER_NAME and role.lora is not None:
-        from ..finetune.picker import PickerModel
+        from .picker import PickerModel
 
         return PickerModel(_bundled_base(), role.lora, threads=settings.models.threads)
     if role.model == REWRITER_NAME and role.lora is not None:

@@ -8,11 +8,13 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple
 
 import numpy as np
 
+from openbook.agents.kit import cancel
 from openbook.agents.kit.evidence import Filters, Hit
 from openbook.agents.retrieve import DEFAULT_MAX_DISTANCE
 from openbook.db import chunks as chunk_rows
@@ -40,6 +42,38 @@ class Reading(NamedTuple):
     anchor_rank: int
     order_weight: float
     source: str  # "set", "chosen at install", "default" or "set, else default"
+
+
+@dataclass(frozen=True)
+class Choices:
+    """How a library's searches are fused, resolved once (per turn, or per evaluation run):
+    the fusion in force and where it comes from, the anchor rank and weight of ordinary
+    rewrites, and a reading rewriter's settings (``Reading``) with the weight of its texts."""
+
+    fusion: Fusion
+    fusion_from: str
+    anchor_rank: int
+    rewrite_weight: float
+    reading: Reading
+    read_rewrite_weight: float
+
+    def mix(self, read: bool) -> tuple[int, float, float]:
+        """(anchor rank, rewrite weight, order weight) for a search whose rewrites came from a
+        reading rewriter (``read``) or from any other."""
+        if read:
+            return self.reading.anchor_rank, self.read_rewrite_weight, self.reading.order_weight
+        return self.anchor_rank, self.rewrite_weight, 0.0
+
+    def note(self, read: bool) -> str:
+        """How a search was fused, for the trace."""
+        rank, weight, order = self.mix(read)
+        chosen = read and self.reading.source == "chosen at install"
+        return (
+            f"fusion: {self.fusion.label()} ({self.fusion_from}); rewrites weighted {weight:g}"
+            + (f", the reading rewriter's order of its hits weighted {order:g}" if order else "")
+            + f", the question's top hit kept at rank <= {rank}"
+            + (" (reading settings chosen for this library at install)" if chosen else "")
+        )
 
 
 STALE_RATIO = 0.5  # a calibration stops applying when the chunk count moved by more than this
@@ -73,10 +107,6 @@ class Retriever:
         self._index: bm25.BM25Index | None = None
         self._lock = threading.Lock()
         self.builds = 0  # full BM25 builds by this retriever (loads from the cache do not count)
-        self.last_fusion: tuple[Fusion, str] | None = None  # what the last fuse() used (for traces)
-        self.last_mix: tuple[int, float] | None = None  # and its (anchor rank, rewrite weight)
-        self.last_order_weight = 0.0  # and its reading rewriter's order's weight (0: none)
-        self.last_chosen = False  # whether those came from the library's reading choice
         self.loads = 0
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # query text -> embedding
         self._vectors_lock = threading.Lock()
@@ -175,11 +205,13 @@ class Retriever:
             t0 = time.perf_counter()
             lists += self.bm25_leg(queries, depth, document_ids)
             timings["bm25_ms"] = (time.perf_counter() - t0) * 1000
+            cancel.check()
         if mode in ("hybrid", "vector"):
             t0 = time.perf_counter()
             if vectors is None:
                 vectors = self.embed(queries)
             timings["embed_ms"] = (time.perf_counter() - t0) * 1000
+            cancel.check()
             t1 = time.perf_counter()
             lists += self.vector_leg(vectors, depth, document_ids)
             timings["vector_ms"] = (time.perf_counter() - t1) * 1000
@@ -251,22 +283,28 @@ class Retriever:
         rank, _weight, order = s.mix(True, chosen)
         return Reading(p.hits_to_read(chosen), rank, order, source)
 
+    def choices(self, pipeline: PipelineSettings | None = None) -> Choices:
+        """The fusion and reading settings in force now (a turn resolves them once)."""
+        fusion, source = self.fusion()
+        s = self.settings
+        return Choices(
+            fusion, source, s.anchor_rank, s.rewrite_weight, self.reading(pipeline), s.read_rewrite_weight
+        )
+
     def fuse(
-        self, lists: list[RankedList], k: int, originals: int = 1, read: Sequence[int] = ()
+        self,
+        lists: list[RankedList],
+        k: int,
+        originals: int = 1,
+        read: Sequence[int] = (),
+        choices: Choices | None = None,
     ) -> list[RetrievedChunk]:
         """``originals``: how many leading queries are the question itself (not rewrites);
-        ``read`` (not empty): the rewrites came from a reading rewriter (``settings.mix``), and
-        this is its order of the hits it read, fused in at ``read_order_weight``."""
-        self.last_fusion = self.fusion()
-        if read:
-            _hits, rank, self.last_order_weight, source = self.reading()
-            self.last_mix = (rank, self.settings.read_rewrite_weight)
-        else:
-            rank, weight, self.last_order_weight = self.settings.mix()
-            self.last_mix, source = (rank, weight), ""
-        self.last_chosen = source == "chosen at install"
-        fusion = self.last_fusion[0]
-        fused = anchored(fusion, lists, originals, *self.last_mix, list(read), self.last_order_weight)[:k]
+        ``read`` (not empty): the rewrites came from a reading rewriter (``Choices.mix``), and
+        this is its order of the hits it read, fused in at its order weight."""
+        c = choices or self.choices()
+        rank, weight, order = c.mix(bool(read))
+        fused = anchored(c.fusion, lists, originals, rank, weight, list(read), order)[:k]
         if not fused:
             return []
         rows = chunk_rows.by_ids(self.store, [f.chunk_id for f in fused])
@@ -301,18 +339,23 @@ class Retriever:
         mode: Mode | None = None,
         filters: Filters | None = None,
         read: Sequence[int] = (),
+        choices: Choices | None = None,
     ) -> list[RetrievedChunk]:
         """Fuse the results of every query (question, rewrites, HyDE passages) in every leg;
-        ``read``: the rewrites came from a reading rewriter."""
+        ``read``: the rewrites came from a reading rewriter; ``choices``: the fusion resolved
+        for this turn (else resolved now). A stopped turn (``kit.cancel``) stops between legs."""
         if isinstance(queries, str):
             queries = [queries]
         queries = [q for q in dict.fromkeys(q.strip() for q in queries) if q]
         if not queries:
             return []
         mode = mode or self.settings.mode
+        cancel.check()
         vectors = self.embed(queries) if mode != "bm25" else None
+        cancel.check()
         lists, _ = self.legs(queries, mode, filters=filters, vectors=vectors)
-        hits = self.fuse(lists, k or self.settings.k, read=read)
+        cancel.check()
+        hits = self.fuse(lists, k or self.settings.k, read=read, choices=choices)
         missing = [h.chunk_id for h in hits if h.vector_distance is None]
         if vectors is not None and missing:
             # A chunk only BM25 found still gets its distance to the nearest query, so that the

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from openbook.agents.kit.cancel import CancelToken
 from openbook.agents.pipeline import SWITCHES
 from openbook.db import chunks as chunk_rows
 from openbook.db import sessions
@@ -17,7 +18,7 @@ from .. import library, tracing
 from ..errors import OpenbookError
 from ..ingest.pipeline import IngestReport
 from ..settings import PipelineSettings, Settings
-from ..turn import TurnCancelled, TurnResult
+from ..turn import TurnResult
 from .backend import Backend
 
 NameTaken = sessions.NameTaken
@@ -30,21 +31,26 @@ class ChatController:
         self.session = session
         self.pipeline: PipelineSettings = settings.pipeline
         self.running = False
-        self.cancelled = False
+        self.stop = CancelToken()
         self.trace_id: int | None = None
         self._pieces: list[str] = []
 
     # -- turns ------------------------------------------------------------------------------------
     def start(self) -> None:
-        self.running, self.cancelled, self.trace_id, self._pieces = True, False, None, []
+        self.running, self.stop, self.trace_id, self._pieces = True, CancelToken(), None, []
+
+    @property
+    def cancelled(self) -> bool:
+        return self.stop.cancelled
 
     def ask(self, question: str, on_span: tracing.SpanListener | None = None) -> TurnResult:
-        """Run one turn (call from a worker thread); raises TurnCancelled after ``cancel()``."""
+        """Run one turn (call from a worker thread); raises TurnCancelled after ``cancel()``,
+        at whatever step the turn is in."""
         assert self.backend is not None
+        stop = self.stop
 
         def on_token(piece: str) -> None:
-            if self.cancelled:
-                raise TurnCancelled()
+            stop.check()
             self._pieces.append(piece)
 
         def on_trace(trace_id: int) -> None:
@@ -58,6 +64,7 @@ class ChatController:
                 on_trace=on_trace,
                 on_span=on_span,
                 pipeline=self.pipeline,
+                stop=stop,
             )
         finally:
             self.running = False
@@ -67,8 +74,9 @@ class ChatController:
         return library.busy_notice(self.backend.store) if self.backend is not None else None
 
     def cancel(self) -> bool:
+        """Stop the running turn (from the UI thread); False when none runs."""
         if self.running:
-            self.cancelled = True
+            self.stop.cancel()
         return self.running
 
     @property
