@@ -22,6 +22,7 @@ from .distiller import Distill
 from .documents import OpenDocument
 from .filter import Filter
 from .kit.runner import EachPiece, Node, RunnerSettings, Stream, ToolRounds, ToolUse, When, steps_of
+from .kit.step import StepSettings
 from .planner import Planner, PlannerSettings
 from .reread import Reread
 from .retrieve import Retrieve
@@ -64,7 +65,10 @@ SWITCHES = ("split", "rewrite", "hyde", "filter", "distill", "reread")
 def step_defaults() -> dict[str, tuple[Any, str]]:
     """Each value the declared steps (and the runner) take from the turn's settings by name:
     its one default, and the module that declares it (``openbook config`` shows these)."""
-    classes = [RunnerSettings, *(s.Settings for s in steps_of(TURN + PLAIN + CLOSED_BOOK + GIVEN_EVIDENCE))]
+    classes: list[type[StepSettings]] = [
+        RunnerSettings,
+        *(s.Settings for s in steps_of(TURN + PLAIN + CLOSED_BOOK + GIVEN_EVIDENCE)),
+    ]
     out: dict[str, tuple[Any, str]] = {}
     for cls in classes:
         where = Path(inspect.getfile(cls)).relative_to(Path(__file__).resolve().parent.parent).as_posix()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic.json_schema import JsonDict
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -39,7 +40,7 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-EXPERT = {"expert": True}  # json_schema_extra of a setting kept for experts (docs/design.md)
+EXPERT: JsonDict = {"expert": True}  # json_schema_extra of a setting kept for experts (docs/design.md)
 
 
 def is_expert(field: Any) -> bool:
@@ -232,7 +233,7 @@ class RetrievalSettings(_Section):
 
 
 STEP_DEFAULT = "Unset: the step's own default (openbook config shows it)."
-STEP = {"step": True}  # json_schema_extra of a setting whose unset value is the step's default
+STEP: JsonDict = {"step": True}  # json_schema_extra of a setting whose unset value is the step's default
 
 
 def _step(description: str, **limits: Any) -> Any:

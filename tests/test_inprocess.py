@@ -142,3 +142,28 @@ def test_threads_follow_the_setting_and_say_so():
     assert load(bundled_gguf(), None, 1024)[0].openbook_threads == 1
     if physical_cores() > 1:
         assert f"1 of {physical_cores()} cores (models.threads)" in result.notes
+
+
+def test_a_stopped_turn_aborts_llama_cpp_mid_prompt_and_the_model_still_answers(model):
+    """Cancelling while llama.cpp processes a long prompt aborts the computation itself (its
+    abort callback), not only the stream afterwards: fewer tokens than the prompt were
+    evaluated. The next call works as before."""
+    import threading
+
+    from openbook.agents.kit import cancel
+    from openbook.assistant.models.llamacpp_backend import load
+
+    long = " ".join(["Mars is the fourth planet from the Sun and has two small moons."] * 110)
+    messages = [Message(role="user", content=long + "\nHow many moons does Mars have?")]
+    prompt_tokens = model.count_tokens(long)
+    assert prompt_tokens > 1500  # several batches of 512
+    token, tokens = cancel.CancelToken(), []
+    llm, _lock, _ = load(model.path, model.lora, model.n_ctx)
+    timer = threading.Timer(0.05, token.cancel)
+    timer.start()
+    with cancel.scope(token), pytest.raises(cancel.Cancelled):
+        model.chat(messages, options=OPTS, on_token=tokens.append)
+    timer.cancel()
+    assert tokens == [] and llm.n_tokens < prompt_tokens  # stopped inside the prompt
+    again = model.chat([Message(role="user", content="Say hello.")], options=OPTS)
+    assert again.text.strip()

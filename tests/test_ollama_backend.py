@@ -141,3 +141,35 @@ def test_context_overflow_trims_with_a_note(fake):
     sent = fake.chat_requests()[0]["messages"]
     assert sent[0]["content"] == "sys" and len(sent) < len(history)
     assert any("dropped" in n for n in result.notes)
+
+
+def test_a_stopped_turn_closes_the_request_while_the_server_processes_the_prompt(fake):
+    """Ollama processes a prompt before its first chunk; stopping then closes the connection
+    (so the server stops too) instead of waiting for it, and the next call works."""
+    import threading
+
+    from openbook.agents.kit import cancel
+
+    fake.script.append({"delay": 30, "chunks": chat_chunks("never seen")})  # a long prompt
+    fake.script.append({"chunks": chat_chunks("Paris.")})
+    chat = OllamaChat("qwen3:0.6b", fake.host, timeout=60)
+    token, done = cancel.CancelToken(), threading.Event()
+    outcome: list[object] = []
+
+    def ask() -> None:
+        with cancel.scope(token):
+            try:
+                outcome.append(chat.chat([Message(role="user", content="q")]))
+            except cancel.Cancelled as exc:
+                outcome.append(exc)
+        done.set()
+
+    threading.Thread(target=ask, daemon=True).start()
+    for _ in range(200):  # the request reached the server, which is still "processing"
+        if fake.chat_requests():
+            break
+        threading.Event().wait(0.02)
+    token.cancel()
+    assert done.wait(5.0), "the call did not stop while the server was processing the prompt"
+    assert isinstance(outcome[0], cancel.Cancelled)
+    assert chat.chat([Message(role="user", content="q")]).text == "Paris."

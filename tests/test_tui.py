@@ -126,6 +126,106 @@ def test_escape_cancels_a_running_turn(make_app, models, store):
     asyncio.run(scenario())
 
 
+class SlowEmbedder:
+    """The real embedder, ``delay`` seconds slower per call while ``slow`` (a long retrieval)."""
+
+    def __init__(self, embedder, delay=0.6):
+        self.inner, self.delay, self.slow = embedder, delay, False
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def embed_batch(self, texts):
+        if self.slow:
+            time.sleep(self.delay)
+        return self.inner.embed_batch(texts)
+
+
+class SlowPromptChat(FakeChat):
+    """Processes its prompt for up to ``seconds`` before the first token, polling the turn's
+    cancel token as llama.cpp's abort callback does (``kit.cancel``)."""
+
+    seconds = 30.0
+
+    def chat(self, messages, *, schema=None, tools=None, options=None, on_token=None):
+        from openbook.agents.kit import cancel
+
+        self.processing = True
+        token, started = cancel.current(), time.monotonic()
+        while time.monotonic() - started < self.seconds:
+            token.check()  # raises Cancelled: the backend stops mid-prompt
+            time.sleep(0.01)
+        return FakeChat.chat(self, messages, schema=schema, tools=tools, options=options, on_token=on_token)
+
+
+def _span_status(store, trace_id, name):
+    _row, spans = tracing.load(store, trace_id)
+    return [s["status"] for s in spans if s["name"] == name]
+
+
+def _press_escape_when(make_backend_for, settings, store, models, ready, step):
+    """Ask, press Esc once ``ready(app)`` holds, and check the turn ended cancelled at ``step``:
+    the span it was in and the trace say so, the chat marks it, and the session keeps the
+    question with no half answer."""
+    from openbook.db import sessions
+
+    app = OpenbookApp(settings, backend=make_backend_for(models))
+
+    async def scenario():
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.query_one("#ask").value = "Tell me about Mars."
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: ready(app), seconds=10.0, what=f"the turn to reach {step}")
+            await pilot.press("escape")
+            # the step would run for tens of seconds more: ending within the wait means it stopped
+            await wait_for(pilot, lambda: app.turns_shown == 1, seconds=5.0, what="the turn to stop")
+            assert "(cancelled)" in app.query(AnswerMessage).last().shown
+            trace_id = app.controller.trace_id
+            assert traces.get_trace(store, trace_id)["status"] == "cancelled"
+            assert _span_status(store, trace_id, step) == ["cancelled"]
+            kept = sessions.messages(store, app.controller.session)
+            assert [(m["role"], m["content"]) for m in kept][-1:] == [("user", "Tell me about Mars.")]
+
+    asyncio.run(scenario())
+    return app
+
+
+def test_escape_stops_a_turn_during_retrieval(store, embedder, settings, corpus, models):
+    ingest(store, embedder, [corpus], IngestSettings())
+    slow = SlowEmbedder(embedder, delay=0.6)
+    models["rewriter"].enqueue({"keywords": "Mars", "hypothetical_answer": ""})
+
+    def backend_for(m):
+        return Backend(store, Turn(store, slow, settings, m), {"answerer": "test"})
+
+    def retrieving(app):
+        loaded = app.controller.trace()
+        running = loaded is not None and "running" in _span_status(store, loaded[0]["id"], "retrieve")
+        slow.slow = slow.slow or running
+        return running
+
+    slow.slow = True  # every query embedding takes 0.6 s: the turn is inside retrieval a while
+    _press_escape_when(backend_for, settings, store, models, retrieving, "retrieve")
+    assert models["answerer"].calls == []  # it never reached the answer
+
+
+def test_escape_stops_a_turn_while_the_answer_model_processes_its_prompt(
+    make_backend, settings, store, models
+):
+    models["rewriter"].enqueue({"keywords": "Mars", "hypothetical_answer": ""})
+    models["filter"].enqueue({"scores": [1, 1, 1, 1]})
+    models["answerer"] = SlowPromptChat("slow-prompt").enqueue("Mars has two moons [1].")
+    _press_escape_when(
+        make_backend,
+        settings,
+        store,
+        models,
+        lambda app: getattr(models["answerer"], "processing", False),
+        "answer",
+    )
+    assert models["answerer"].queue  # its reply was never produced
+
+
 def test_errors_are_notifications_and_the_app_survives(make_app, models):
     models["rewriter"].enqueue({"keywords": "Mars", "hypothetical_answer": ""})
     models["filter"].enqueue({"scores": [1, 1, 1, 1]})

@@ -10,7 +10,7 @@ trace, end ``cancelled``."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -27,9 +27,32 @@ class CancelToken:
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._hooks: list[Callable[[], None]] = []
 
     def cancel(self) -> None:
-        self._event.set()
+        with self._lock:
+            self._event.set()
+            hooks, self._hooks = self._hooks, []
+        for hook in hooks:
+            hook()
+
+    def on_cancel(self, hook: Callable[[], None]) -> Callable[[], None]:
+        """Call ``hook`` (from the cancelling thread) when the token is set, at once if it is
+        already: how a backend that blocks on I/O (a prompt being processed by a server) is
+        interrupted. Returns the function that removes the hook."""
+        with self._lock:
+            if not self._event.is_set():
+                self._hooks.append(hook)
+
+                def remove() -> None:
+                    with self._lock:
+                        if hook in self._hooks:
+                            self._hooks.remove(hook)
+
+                return remove
+        hook()
+        return lambda: None
 
     @property
     def cancelled(self) -> bool:

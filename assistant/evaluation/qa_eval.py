@@ -225,13 +225,13 @@ class Runner:
             from openbook.agents.answerer import AnswerSettings
             from openbook.agents.kit.runner import RunnerSettings
 
-            given = self.settings.pipeline.model_dump()  # the same sizes as the pipeline's
+            sizes = self.settings.pipeline.model_dump()  # the same sizes as the pipeline's
             self._peers[config.model] = LlamaIndexPeer(
                 self.store,
                 self.embedder,
                 turn.models["answerer"],
-                RunnerSettings.within(given).max_passages,
-                AnswerSettings.within(given).answer_max_tokens,
+                RunnerSettings.within(sizes).max_passages,
+                AnswerSettings.within(sizes).answer_max_tokens,
             )
         out = self._peers[config.model].ask(item.question)
         rows = self._texts(out.chunk_ids)

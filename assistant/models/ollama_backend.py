@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from openbook.agents.kit import cancel
+
 from .base import (
     ChatOptions,
     ChatResult,
@@ -27,6 +29,55 @@ def _client(host: str, timeout: float):  # noqa: ANN202
     import ollama
 
     return ollama.Client(host=host, timeout=timeout)
+
+
+class _Connections:
+    """The sockets of one client's connections, so that a stopped turn can shut them down: a
+    read blocked while the server processes a prompt returns at once (closing the client does
+    not interrupt it), and Ollama, seeing the client gone, stops too."""
+
+    def __init__(self) -> None:
+        import weakref
+
+        import httpcore
+
+        outer = self
+
+        class Backend(httpcore.SyncBackend):
+            def connect_tcp(self, *args: Any, **kwargs: Any) -> Any:
+                stream = super().connect_tcp(*args, **kwargs)
+                outer.streams.add(stream)
+                return stream
+
+            def connect_unix_socket(self, *args: Any, **kwargs: Any) -> Any:
+                stream = super().connect_unix_socket(*args, **kwargs)
+                outer.streams.add(stream)
+                return stream
+
+        self.streams: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.backend = Backend()
+
+    def shut_down(self) -> None:
+        import socket
+
+        for stream in list(self.streams):
+            sock = stream.get_extra_info("socket")
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed
+
+
+def _tracked_client(host: str, timeout: float) -> tuple[Any, _Connections]:
+    """A client whose connections a stopped turn can shut down (``_Connections``)."""
+    import httpx
+    import ollama
+
+    conns = _Connections()
+    transport = httpx.HTTPTransport()
+    transport._pool._network_backend = conns.backend  # httpcore's pool makes every connection with it
+    return ollama.Client(host=host, timeout=timeout, transport=transport), conns
 
 
 def _unavailable(host: str, exc: Exception) -> ModelUnavailable:
@@ -52,9 +103,37 @@ class OllamaChat:
         self.host = host
         self.keep_alive = keep_alive
         self.num_ctx = num_ctx
-        self._client = _client(host, timeout)
+        self.timeout = timeout
+        self._client, self._connections = _tracked_client(host, timeout)
 
     def chat(
+        self,
+        messages: list[Message],
+        *,
+        schema: dict[str, Any] | None = None,
+        tools: list[Tool] | None = None,
+        options: ChatOptions | None = None,
+        on_token: TokenCallback | None = None,
+    ) -> ChatResult:
+        """One streamed call. A stopped turn (``kit.cancel``) closes the connection, also while
+        the server is still processing the prompt, so Ollama stops too; it raises ``Cancelled``."""
+        token = cancel.current()
+        token.check()
+        unhook = token.on_cancel(self._connections.shut_down)
+        try:
+            result = self._chat(messages, schema=schema, tools=tools, options=options, on_token=on_token)
+        except Exception as exc:
+            if token.cancelled:
+                raise cancel.Cancelled() from exc
+            raise
+        finally:
+            unhook()
+            if token.cancelled:  # a fresh client: the shut connections are done
+                self._client, self._connections = _tracked_client(self.host, self.timeout)
+        token.check()
+        return result
+
+    def _chat(
         self,
         messages: list[Message],
         *,
@@ -88,6 +167,7 @@ class OllamaChat:
         started = time.perf_counter()
         try:
             for chunk in self._client.chat(**request):
+                cancel.check()
                 piece = chunk.message.content or ""
                 if piece:
                     text.append(piece)
