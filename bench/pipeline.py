@@ -2,7 +2,7 @@
 time for the full pipeline vs ``--plain``, and the answer accuracy of both on the shipped
 question set (``assistant/evaluation/sample_questions.jsonl``).
 
-    .venv/bin/python bench/pipeline.py [--json out.json]
+    .venv/bin/python bench/pipeline.py [--limit N] [--json out.json]
 """
 
 from __future__ import annotations
@@ -28,12 +28,13 @@ from openbook.assistant.turn import Turn
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--limit", type=int, help="only the first N questions (a smoke run)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="openbook-bench-pipeline-"))
     settings = load_settings({"database": {"data_dir": str(work / "pg"), "db_schema": "bench"}})
     embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
     models, reasons = resolve_roles(settings)
-    questions = sample_questions()
+    questions = sample_questions()[: args.limit]
     out: dict = {"models": reasons["answerer"], "questions": len(questions), "modes": {}}
     with Store(settings, embedding=embedder.identity) as store:
         ingest(store, embedder, [paths.sample_docs_dir()], settings.ingest)

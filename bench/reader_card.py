@@ -2,7 +2,10 @@
 """The shipped reader's model card: its lineage card (written by `openbook finetune export`)
 plus the `openbook eval qa` figures, rendered as assistant/models/reader/README.md.
 
-    .venv/bin/python bench/reader_card.py [bench/figures/qa]
+    .venv/bin/python bench/reader_card.py [bench/figures/qa] [--check]
+
+``--check`` writes nothing and fails when the committed card or README is not what the figures
+give (run the script to bring them up to date).
 """
 
 from __future__ import annotations
@@ -23,12 +26,15 @@ def pct(v: float | None) -> str:
 
 
 def main() -> None:
-    figures = Path(sys.argv[1] if len(sys.argv) > 1 else "bench/figures/qa")
+    check = "--check" in sys.argv[1:]
+    given = [a for a in sys.argv[1:] if a != "--check"]
+    figures = Path(given[0] if given else "bench/figures/qa")
     model = reader_adapter()
-    for path in sorted(figures.glob("*.summary.json")):
-        lineage.add_eval(model, path.name.removesuffix(".summary.json"), json.loads(path.read_text()))
     card = lineage.read(model)
-    assert card is not None
+    assert card is not None, f"no lineage card beside {model}"
+    stored = json.dumps(card, indent=2)
+    for path in sorted(figures.glob("*.summary.json")):
+        lineage.with_eval(card, path.name.removesuffix(".summary.json"), json.loads(path.read_text()))
     cfg, tr, data = card["config"], card["training"], card["data"] or {}
     stats = data.get("stats") or {}
     hw = card.get("hardware") or {}
@@ -128,8 +134,16 @@ def main() -> None:
     notes = model.parent / "NOTES.md"  # hand-written observations about this run, if any
     if notes.exists():
         lines += ["", notes.read_text().strip(), ""]
-    out = model.parent / "README.md"
-    out.write_text("\n".join(lines) + "\n")
+    out, text = model.parent / "README.md", "\n".join(lines) + "\n"
+    if check:
+        stale = [p.name for p, ok in ((lineage.card_path(model), json.dumps(card, indent=2) == stored),
+                                      (out, out.read_text() == text)) if not ok]  # fmt: skip
+        if stale:
+            raise SystemExit(f"out of date: {', '.join(stale)} (run bench/reader_card.py)")
+        print(f"{out} and its card are up to date")
+        return
+    lineage.card_path(model).write_text(json.dumps(card, indent=2))
+    out.write_text(text)
     print(f"wrote {out}")
 
 

@@ -44,7 +44,7 @@ def cases_of(path: Path, limit: int, cache: Path) -> tuple[str, list[calibrate.C
     if limit and limit < len(qids):
         qids = sorted(random.Random(0).sample(qids, limit))
     with Store(eval_settings, embedding=embedder.identity) as store:
-        ev._ensure_ingested(store, embedder, ds, eval_settings, print)
+        ev.ingest_dataset(store, embedder, ds, eval_settings, print)
         retriever = Retriever(store, embedder, eval_settings.retrieval)
         doc_of = {cid: src.split(":", 1)[1] for cid, src in chunk_rows.sources(store).items()}
         vectors = embedder.embed_batch([ds.queries[q] for q in qids])

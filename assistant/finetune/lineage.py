@@ -15,7 +15,7 @@ from typing import Any
 
 from ..models.cards import card_path, read
 
-__all__ = ["add_eval", "card_path", "read", "sha256_of", "summary_line", "write"]
+__all__ = ["add_eval", "card_path", "read", "sha256_of", "summary_line", "with_eval", "write"]
 
 
 def sha256_of(*paths: Path) -> str:
@@ -83,6 +83,11 @@ def add_eval(model: Path, dataset: str, summary: dict[str, Any]) -> None:
     card = read(model)
     if card is None:
         raise FileNotFoundError(f"no lineage card beside {model}")
+    card_path(model).write_text(json.dumps(with_eval(card, dataset, summary), indent=2))
+
+
+def with_eval(card: dict[str, Any], dataset: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """``card`` with ``eval qa``'s figures of ``dataset`` recorded (in place, and returned)."""
     card.setdefault("eval", {})[dataset] = {
         name: {
             k: c.get(k)
@@ -98,7 +103,7 @@ def add_eval(model: Path, dataset: str, summary: dict[str, Any]) -> None:
         }
         for name, c in summary["configs"].items()
     }
-    card_path(model).write_text(json.dumps(card, indent=2))
+    return card
 
 
 def summary_line(card: dict[str, Any]) -> str:

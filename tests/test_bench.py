@@ -1,0 +1,191 @@
+"""Every script kept in bench/ runs with its documented command and its smallest arguments.
+
+The ones that read only committed figures run in the fast suite; the ones that load a model or
+start a database are ``slow``. The two fetch scripts download from the package index, which
+tests may not reach: only their command line is checked here (``--help``)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+FIGURES = BENCH / "figures" / "qa"
+
+
+def run(*args: str, timeout: float = 600, env: dict | None = None) -> str:
+    cmd = [sys.executable, *args] if args[0].endswith(".py") else list(args)
+    done = subprocess.run(
+        cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+    )
+    assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
+    return done.stdout
+
+
+def squad(path: Path, articles: int = 30, offset: int = 0) -> Path:
+    """A tiny SQuAD-format set: one paragraph and one question per article."""
+    data = []
+    for i in range(offset, offset + articles):
+        context = f"Planet Zeta-{i} has {i % 7 + 1} moons. Its rings are made of ice number {i}."
+        answer = f"{i % 7 + 1}"
+        data.append(
+            {
+                "title": f"Zeta-{i}",
+                "paragraphs": [
+                    {
+                        "context": context,
+                        "qas": [
+                            {
+                                "id": f"q{i}",
+                                "question": f"How many moons does Planet Zeta-{i} have?",
+                                "answers": [{"text": answer, "answer_start": context.index(answer)}],
+                            }
+                        ],
+                    }
+                ],
+            }
+        )
+    path.write_text(json.dumps({"version": "1.1", "data": data}))
+    return path
+
+
+def test_every_kept_script_is_smoke_tested_here():
+    text = Path(__file__).read_text()
+    kept = sorted(p.name for p in BENCH.iterdir() if p.suffix in (".py", ".sh"))
+    assert [k for k in kept if f"bench/{k}" not in text and f'"{k}"' not in text] == []
+
+
+# -- from committed figures ----------------------------------------------------------------------
+def test_qa_table_prints_the_answer_quality_table():
+    assert "| set |" in run("bench/qa_table.py")
+
+
+def test_reader_repro_prints_its_table():
+    assert "answer" in run("bench/reader_repro.py")
+
+
+def test_the_reader_card_is_what_its_figures_give():
+    assert "up to date" in run("bench/reader_card.py", "--check")
+
+
+def test_qa_paired_compares_two_committed_runs():
+    a = FIGURES / "agent-reader" / "new_wiki-defaults" / "answers.jsonl"
+    b = FIGURES / "agent-reader-repro" / "new_wiki-defaults" / "answers.jsonl"
+    out = json.loads(run("bench/qa_paired.py", str(a), str(b), "--json"))["ft-agent"]
+    assert out["questions"] == 100 and out["b_better"] + out["b_worse"] + out["same"] == 100
+    assert out["f1_b_minus_a"] == round(out["f1_b"] - out["f1_a"], 4)
+
+
+def test_merge_qa_summary_folds_a_run_into_a_summary(tmp_path):
+    into = tmp_path / "nyt.summary.json"
+    into.write_text((FIGURES / "nyt.summary.json").read_text())
+    run("bench/merge_qa_summary.py", str(FIGURES / "nyt.summary.json"), str(into))
+    assert (
+        json.loads(into.read_text())["configs"]
+        == json.loads((FIGURES / "nyt.summary.json").read_text())["configs"]
+    )
+    assert (tmp_path / "nyt.png").exists()
+
+
+def test_the_shell_scripts_parse_and_the_fetchers_take_their_documented_options():
+    for script in ("bench/eval_qa.sh", "bench/reader_seeds_gpu.sh"):
+        run("bash", "-n", script)
+    assert "--dest" in run("bench/fetch_squad_shifts.py", "--help")
+    assert "--nq-passages" in run("bench/fetch_dev_corpora.py", "--help")
+
+
+# -- with a database or a model --------------------------------------------------------------------
+@pytest.mark.slow
+def test_ingest_and_retrieval_benchmarks_run(tmp_path):
+    run("bench/ingest.py", "--chunks", "40", "--json", str(tmp_path / "i.json"))
+    assert json.loads((tmp_path / "i.json").read_text())
+    run("bench/retrieval.py", "--sizes", "300", "--queries", "5", "--json", str(tmp_path / "r.json"))
+    assert json.loads((tmp_path / "r.json").read_text())
+
+
+@pytest.mark.slow
+def test_runtime_and_structured_output_benchmarks_run():
+    assert run("bench/runtime.py", "--runs", "1", "--max-tokens", "8")
+    assert run("bench/structured.py", "--n", "2")
+
+
+@pytest.mark.slow
+def test_tune_fusion_scores_the_grid_on_a_dataset(tmp_path):
+    data = squad(tmp_path / "zeta.json")
+    run(
+        "bench/tune_fusion.py",
+        str(data),
+        "--limit",
+        "10",
+        "--cache",
+        str(tmp_path / "cache"),
+        "--json",
+        str(tmp_path / "f.json"),
+    )
+    assert json.loads((tmp_path / "f.json").read_text())
+
+
+@pytest.mark.slow
+def test_pipeline_and_cancel_benchmarks_run(tmp_path):
+    run("bench/pipeline.py", "--limit", "2", "--json", str(tmp_path / "p.json"))
+    assert json.loads((tmp_path / "p.json").read_text())["questions"] == 2
+    run(
+        "bench/cancel.py",
+        "--questions",
+        "1",
+        "--delays",
+        "0.05",
+        "--long-prompt",
+        "30",
+        "--json",
+        str(tmp_path / "c.json"),
+    )
+    assert json.loads((tmp_path / "c.json").read_text())["long_prompt"]["stop_to_return"]["n"] >= 1
+
+
+@pytest.mark.slow
+def test_finetune_benchmark_trains_a_few_steps(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = [
+        {
+            "messages": [{"role": "system", "content": "Answer."}, {"role": "user", "content": f"Say {i}."}],
+            "target": f"{i} [1]",
+            "id": str(i),
+            "group": str(i),
+            "format": "passages",
+            "oracle": True,
+            "answerable": True,
+        }
+        for i in range(4)
+    ]
+    (data / "train.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    run(
+        "bench/finetune.py",
+        "--data",
+        str(data),
+        "--examples",
+        "4",
+        "--batch",
+        "2",
+        "--train-only",
+        "--json",
+        str(tmp_path / "ft.json"),
+    )
+    assert json.loads((tmp_path / "ft.json").read_text())["steps"] >= 1
+
+
+@pytest.mark.slow
+def test_eval_qa_script_runs_on_a_tiny_set(tmp_path):
+    sets = tmp_path / "squad_shifts"
+    sets.mkdir()
+    squad(sets / "new_wiki_v1.0.json")
+    squad(sets / "nyt_v1.0.json", offset=100)
+    env = {"SQUAD_SHIFTS": str(sets), "SETS": "new_wiki", "UNANSWERABLE": "1"}
+    run("bash", "bench/eval_qa.sh", "rag", str(tmp_path / "out"), env=env)
+    summary = json.loads((tmp_path / "out" / "new_wiki" / "summary.json").read_text())
+    assert summary["configs"]["rag"]["questions"] >= 1
