@@ -4,8 +4,8 @@
 Each answerable sample question is asked; a timer stops it (``CancelToken.cancel``, what Esc
 does) after each of ``--delays``; the figure is the time from the stop to the turn's return
 (``TurnCancelled``), grouped by the step the trace says it was in (the innermost span marked
-``cancelled``; "after X": stopped between steps, X the last step that ended). Then the answer model alone on a long prompt (~3,000 tokens), stopped while
-llama.cpp processes it.
+``cancelled``; "after X": stopped between steps, X the last step that ended). Then the answer
+model alone on a long prompt (~3,000 tokens), stopped while llama.cpp processes it.
 
     .venv/bin/python bench/cancel.py [--delays 0.05 0.3 0.8 1.5] [--questions 12] [--long-prompt 200]
         [--json out.json]
@@ -96,7 +96,8 @@ def main() -> None:
                 step = cancelled[-1]["name"] if cancelled else f"after {ended[-1] if ended else 'start'}"
                 by_step[step].append(took)
         answerer = models["answerer"]
-        long = " ".join(["Mars is the fourth planet from the Sun and has two small moons."] * args.long_prompt)
+        sentence = "Mars is the fourth planet from the Sun and has two small moons."
+        long = " ".join([sentence] * args.long_prompt)
         prompt = [Message(role="user", content=long + "\nHow many moons does Mars have?")]
         options = ChatOptions(temperature=0.0, max_tokens=16)
         answerer.chat([Message(role="user", content="hi")], options=options)  # loaded
