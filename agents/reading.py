@@ -1,7 +1,7 @@
 """The rewrite that a *reading* rewriter makes from the hit it picked among the question's first
 hits: the hit's rarest words that the question lacks as keywords, and the hit's sentence that best
 matches the question, with the sentence after it, as the passage. Copying the library's own words
-is what a 135M model cannot do from the question alone (README: "does a learned rewriter pay?");
+is what a 135M model cannot do from the question alone (docs/benchmarks.md: "does a learned rewriter pay?");
 what it learns is which hit to copy (``openbook finetune rewriter --method pick``)."""
 
 from __future__ import annotations

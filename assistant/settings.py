@@ -134,7 +134,8 @@ class RetrievalSettings(_Section):
     # Fusion of the legs. The safe default — absolute scores (BM25 over the query's own score,
     # cosine similarity), equal weights — was never below the better leg by more than 0.01
     # nDCG@10 on any of six dev corpora, BM25-strong and vector-strong (bench/tune_fusion.py;
-    # README "Fusion"). A library calibrated by `openbook tune retrieval` uses its own values
+    # docs/benchmarks.md, "Retrieval quality and fusion"). A library calibrated by `openbook tune
+    # retrieval` uses its own values
     # instead while `calibrated` is on.
     fusion: Literal["absolute", "convex", "rrf"] = Field(
         "absolute",
@@ -155,7 +156,7 @@ class RetrievalSettings(_Section):
         True, description="Use the library's calibrated fusion (openbook tune retrieval) if any."
     )
     # The bundled base's rewrites hurt on every dev corpus; at 1/4 of the question's weight (and
-    # the anchor) they hurt least (README "Rewrites").
+    # the anchor) they hurt least (docs/benchmarks.md, "Rewrites").
     rewrite_weight: float = Field(
         0.25,
         ge=0,
@@ -174,7 +175,8 @@ class RetrievalSettings(_Section):
     # A reading rewriter's rewrites are copied from a hit it picked: weighed on their own. At
     # (0.5, rank 2) they put the picked hit first more often (hit@1 +8 points on amazon_reviews
     # and reddit, where that was chosen) but on nq-wiki, not used to choose, they lost 2 points of
-    # hit@5 to (0.25, rank 1), which therefore stays the default (README "The reading rewriter").
+    # hit@5 to (0.25, rank 1), which therefore stays the default (docs/benchmarks.md, "Fine-tuning
+    # for retrieval").
     read_rewrite_weight: float = Field(
         0.25,
         ge=0,
@@ -185,7 +187,7 @@ class RetrievalSettings(_Section):
     # Unset (the default): the values chosen for this library on held-out questions when its
     # reading rewriter was installed (`openbook finetune rewriter --install`), else 1 and 0. Its
     # ranking of the hits it read paid +4 points of hit@5 on amazon_reviews but -1 on nq-wiki and 0
-    # on reddit (README "Its order of the hits"): a choice per library, not one default.
+    # on reddit (docs/benchmarks.md, "Fine-tuning for retrieval"): a choice per library, not one default.
     read_anchor_rank: int | None = Field(
         None,
         ge=0,

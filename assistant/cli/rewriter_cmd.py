@@ -33,7 +33,7 @@ from .common import AppContext, emit_json, err, json_option, pass_app
     default="pick",
     show_default=True,
     help="pick: a reading rewriter that searches first and rewrites from the hit it learned to "
-    'pick (the one that paid: README, "does a learned rewriter pay?"). generate: one that writes '
+    'pick (the one that paid: docs/benchmarks.md, "does a learned rewriter pay?"). generate: one that writes '
     "from the question alone (best-of-n rounds).",
 )
 @click.option(

@@ -22,7 +22,7 @@ def tune() -> None:
     default="generated",
     show_default=True,
     help="Pseudo-queries: a model's questions about sampled chunks (models.teacher), or a sentence "
-    "held out of its chunk (no model; measured to favour the vector leg too much: README), or "
+    "held out of its chunk (no model; measured to favour the vector leg too much: docs/benchmarks.md), or "
     "your own questions (--questions).",
 )
 @click.option(

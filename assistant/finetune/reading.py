@@ -4,7 +4,7 @@ How many of the question's hits the reading rewriter reads (``pipeline.read_hits
 its own ranking of them should count (``retrieval.read_order_weight``), and where the question's
 top hit is anchored (``read_anchor_rank``) differ by library: reading 10 hits, the ranking paid
 +4 points of hit@5 on amazon_reviews and nothing or -1 on reddit and nq-wiki; reading 20 it paid
-+5 more on reddit (README "Its order of the hits it read"). ``finetune rewriter`` therefore
++5 more on reddit (docs/benchmarks.md, "Fine-tuning for retrieval"). ``finetune rewriter`` therefore
 scores each candidate on the same held-out questions as its check (one read per number of hits,
 one search per question and rewrite, one fusion per candidate) and ``choose`` keeps the default
 unless a candidate finds the right document in the top 5 for at least ``MARGIN`` more of them.

@@ -130,7 +130,8 @@ def hardware(device: str) -> dict[str, Any]:
 
 
 # A batch of 4 at the reader's lengths peaks near 12 GB of host memory on the CPU, and near 5 GB
-# with gradient checkpointing, at 1.7x the time a step (bench/finetune.py, README: Fine-tuning cost).
+# with gradient checkpointing, at 1.7x the time a step (bench/finetune.py; docs/benchmarks.md,
+# "Fine-tuning cost").
 AUTO_CHECKPOINT_GB = 16
 
 

@@ -125,7 +125,7 @@ def _in_process(role: ModelRole, settings: Settings) -> LlamaCppChat:
         if base is None or not adapter.exists():
             raise ModelUnavailable(
                 f"The fine-tuned reader is not installed (no {adapter.name})",
-                hint="train it with `make reader` (see README: Fine-tuning), or point "
+                hint="train it with `make reader` (see docs/finetuning.md), or point "
                 "models.answerer.lora at an adapter you trained",
             )
         return LlamaCppChat(

@@ -15,7 +15,7 @@ Retrieval" (TOIS 2023).
   vector list gets that list's lowest similarity (it is at most that close). Min-max scaling
   makes a leg's best hit 1 even when it is poor; here a leg that matched weakly *stays* weak, so
   each query leans on whichever leg is sure of itself — BM25 when the query's rare words are in a
-  chunk, the vectors when they are not. With equal weights it is the safe default (README:
+  chunk, the vectors when they are not. With equal weights it is the safe default (docs/benchmarks.md:
   "Fusion").
 
 A chunk found by several lists is counted once per list and kept once (dedup by chunk id); it

@@ -9,7 +9,7 @@ calibrates fusion: they need no model, and a 135M teacher keeps too few question
 For a masked pseudo-query the held-out sentence is not in its chunk any more (``tune.cases_for``
 re-scores the chunk without it), so its nearest chunk is as far as a real question's would be:
 on the four SQuAD-Shifts libraries these distances follow their real training questions' within
-a few points at every threshold (README, "Calibrating the evidence gate").
+a few points at every threshold (docs/benchmarks.md, "Calibrating the evidence gate").
 
 Only questions the library can answer are at hand, so the quantile is a promise about them, not
 a tuned trade-off, and a lenient one: a question turned away is an answer lost, while one let

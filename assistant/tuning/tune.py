@@ -206,7 +206,7 @@ def run(
         cases, n_queries = cases_for(retriever, pseudo, depth), len(pseudo)
     default = retriever.settings.default_fusion()
     # The gate always comes from masked pseudo-queries: unlike for fusion, their distances follow
-    # real questions' (README, "Calibrating the evidence gate"), and they need no model.
+    # real questions' (docs/benchmarks.md, "Calibrating the evidence gate"), and they need no model.
     gate_cases = (
         cases if kind == "masked" else cases_for(retriever, masked_queries(rows, gate.QUERIES, seed), depth)
     )
