@@ -17,11 +17,13 @@ from pydantic import BaseModel, Field
 
 from openbook.prompts import text as prompt_text
 
-from .kit.evidence import Passage, strip_leaked_tags
+from .kit.evidence import Passage, sentences_of, strip_leaked_tags
 from .kit.hold import HeldDecline, is_decline
 from .kit.llm import ChatOptions, ChatResult, PartialAnswer
 from .kit.loops import LoopGuard, cut_loop
+from .kit.questions import question_type
 from .kit.step import Step, StepContext, StepSettings, TurnState
+from .kit.words import tokenize
 
 CITE = re.compile(r"\[(\d{1,3})\]")
 
@@ -31,6 +33,9 @@ __all__ = ["Answer", "AnswerInput", "AnswerOutput", "AnswerSettings", "is_declin
 class AnswerInput(BaseModel):
     question: str
     passages: list[Passage]  # facts or passages, numbered as they are cited
+    # the whole passages those were taken from (not shown to the model): where an explanatory
+    # question's answer finds its explaining sentences
+    sources: list[Passage] = Field(default_factory=list, exclude=True)
 
 
 class AnswerOutput(BaseModel):
@@ -57,16 +62,20 @@ class Answer(Step[AnswerInput, AnswerOutput]):
         self.plain = plain  # the ``--plain`` baseline: no support check
 
     def read(self, state: TurnState, ctx: StepContext) -> AnswerInput:
-        return AnswerInput(question=state.query or state.question, passages=state.evidence)
+        return AnswerInput(
+            question=state.query or state.question, passages=state.evidence, sources=state.passages
+        )
 
     def support(self, ctx: StepContext) -> float:
         return 0.0 if self.plain else AnswerSettings.of(ctx).support
 
     def may_withdraw(self, state: TurnState, ctx: StepContext) -> bool:
-        """Whether the streamed answer may still be withdrawn, so the runner holds it until it
-        clearly stands: a decline that a reread would answer again, or a short copy that the
-        support check may turn into a decline."""
-        return self.reread_follows(state, ctx) or self.support(ctx) > 0
+        """Whether the streamed answer may still be withdrawn or rewritten, so the runner holds
+        it until it clearly stands: a decline that a reread would answer again, a short copy that
+        the support check may turn into a decline, or the span an explanatory question's answer
+        is built around."""
+        explains = not self.plain and question_type(state.query or state.question) == "explanatory"
+        return self.reread_follows(state, ctx) or self.support(ctx) > 0 or explains
 
     def reread_follows(self, state: TurnState, ctx: StepContext) -> bool:
         """Whether a decline here would be answered again from the whole passages: the
@@ -89,6 +98,9 @@ class Answer(Step[AnswerInput, AnswerOutput]):
     def run(self, ctx: StepContext, inp: AnswerInput) -> AnswerOutput:
         s = AnswerSettings.of(ctx)
         held = ctx.on_token if isinstance(ctx.on_token, HeldDecline) else None
+        explains = not self.plain and question_type(inp.question) == "explanatory"
+        if held is not None and explains:
+            held.hold_all = True  # the span is rewritten into the sentences that explain
         try:
             result = stream_answer(self, ctx, inp)
         except PartialAnswer:
@@ -121,8 +133,12 @@ class Answer(Step[AnswerInput, AnswerOutput]):
                     f"(pipeline.support {need:.0%})"
                 )
                 unsupported, text, declined = text, prompt_text("decline"), True
+        if explains and not declined:
+            text, span = explain(text, inp.sources or inp.passages)
+            if span is not None:
+                ctx.note(f"an explanatory question: answered with the sentences around the reader's {span!r}")
         if held is not None and not declined:
-            held.release()
+            held.finish(text) if explains else held.release()
         shown = ctx.on_token is not None and (held is None or held.released)
         if declined and not shown:
             ctx.note("the answer declined: held back, not streamed")
@@ -139,20 +155,64 @@ class Answer(Step[AnswerInput, AnswerOutput]):
         )
 
 
+CAUSAL = re.compile(
+    r"\b(because|due to|caus(e|es|ed|ing)|since|as a result|so that|therefore|thus|leads? to|led to|"
+    r"results? in|resulted in|in order to|allows?|enables?|traps?|makes?|made)\b",
+    re.I,
+)
+MAX_EXPLANATION_WORDS = 70
+
+
+def explain(answer: str, passages: list[Passage]) -> tuple[str, str | None]:
+    """An explanatory question's answer: the sentence of the cited passage that holds the
+    reader's span and, when that sentence states the fact without its cause, the sentence after
+    it — verbatim, cited. (A 135M reader answers "why" with a span: "it is farther from the Sun"
+    for "Why is Venus so hot?"; the sentence after it holds the greenhouse effect.) Returns the
+    answer unchanged, and None, when no sentence holds most of the span's words."""
+    cited = [int(n) for n in CITE.findall(answer)]
+    span = " ".join(CITE.sub("", answer).split()).strip()
+    words = set(tokenize(span))
+    if not words:
+        return answer, None
+    sentences = {p.n: sentences_of(p.text) or [" ".join(p.text.split())] for p in passages}
+
+    def holding(pool: list[Passage]) -> tuple[float, int, int] | None:
+        """(share of the span's words, passage n, sentence index) of the best sentence."""
+        best: tuple[float, int, int] | None = None
+        for p in pool:
+            for i, sentence in enumerate(sentences[p.n]):
+                verbatim = span.lower().rstrip(".") in " ".join(sentence.lower().split())
+                share = 1.0 if verbatim else len(words & set(tokenize(sentence))) / len(words)
+                if best is None or share > best[0]:
+                    best = (share, p.n, i)
+        return best
+
+    best = holding([p for p in passages if p.n in cited])
+    if best is None or best[0] < 0.5:  # the reader cited the wrong passage: any that holds it
+        best = holding(passages)
+    if best is None or best[0] < 0.5:
+        return answer, None
+    _share, n, i = best
+    chosen = [sentences[n][i]]
+    following = sentences[n][i + 1] if i + 1 < len(sentences[n]) else None
+    if following and not CAUSAL.search(chosen[0]):
+        if len((chosen[0] + " " + following).split()) <= MAX_EXPLANATION_WORDS:
+            chosen.append(following)
+    text = " ".join(chosen).strip()
+    return f"{text} [{n}]", span
+
+
 def support_of(answer: str, passages: list[Passage], question: str) -> float | None:
     """For a short answer copied from the evidence: the largest share of the question's words
     (BM25 tokens) found in a sentence that holds the answer, with the sentences beside it. None
     when the answer is not a verbatim copy (a written answer is not judged this way)."""
-    from .distiller import _sentences
-    from .kit.words import tokenize
-
     span = " ".join(CITE.sub("", answer).split()).strip().rstrip(".").lower()
     asked = set(tokenize(question))
     if not span or not asked or len(span.split()) > 12:
         return None
     best: float | None = None
     for p in passages:
-        sentences = _sentences(p.text) or [p.text]
+        sentences = sentences_of(p.text) or [p.text]
         for i, sentence in enumerate(sentences):
             if span in " ".join(sentence.lower().split()):
                 around = set(tokenize(" ".join(sentences[max(0, i - 1) : i + 2])))

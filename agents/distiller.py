@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 from pydantic import BaseModel, Field
 
-from .kit.evidence import Passage, looks_like_instruction
+from .kit.evidence import Passage, sentences_of
 from .kit.step import Step, StepContext, StepSettings, TurnState
 
 
@@ -49,13 +49,7 @@ def first_sentences(inp: DistillInput) -> DistillOutput:
     return DistillOutput(facts=facts[:8])
 
 
-def _sentences(text: str) -> list[str]:
-    """The sentences of a passage, without headings, without a line that poses as a chat turn
-    (all of it), and without sentences that address the assistant."""
-    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith(("#", "(quoted "))]
-    flat = " ".join(" ".join(lines).split())
-    sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z0-9])", flat)
-    return [s for s in sentences if len(s) > 15 and not looks_like_instruction(s)]
+_sentences = sentences_of  # the passage sentences a note is made of
 
 
 CONTINUES = re.compile(r"(It|Its|This|These|They|Their|He|His|She|Her|That|Those|There)\b")

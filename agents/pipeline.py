@@ -5,7 +5,8 @@ prompt) and adding it here.
     turn:   ToolRounds: plan ─┬─ search_documents = SEARCH: split → EachPiece: rewrite → retrieve → filter
             (max_tool_rounds) └─ open_document
             → distill → Stream(answer) → When(the answer declined from the note): Stream(reread)
-    plain:  EachPiece (the question): retrieve → Stream(answer)
+            → support (the sentences the answer rests on, quoted)
+    plain:  EachPiece (the question): retrieve → Stream(answer) → support
     closed book (eval ``base``): answer from the model alone
     given evidence (eval ``oracle``): Stream(answer) from passages set beforehand
 """
@@ -29,6 +30,7 @@ from .retrieve import Retrieve
 from .rewriter import Rewrite
 from .search import SearchDocuments
 from .splitter import Split
+from .support import Support
 
 # search_documents: split the query, then per piece rewrite → retrieve → filter
 SEARCH: list[Node] = [Split(), EachPiece([Rewrite(), Retrieve(), Filter()])]
@@ -50,13 +52,14 @@ TURN: list[Node] = [
     Distill(),
     Stream(Answer()),
     When(lambda state: state.reread_due, [Stream(Reread())], why="the answer declined from the note"),
+    Support(),
 ]
 
-PLAIN: list[Node] = [EachPiece([Retrieve(plain=True)]), Stream(Answer(plain=True))]
+PLAIN: list[Node] = [EachPiece([Retrieve(plain=True)]), Stream(Answer(plain=True)), Support()]
 
 # Evaluation baselines: no documents at all, and the evidence given (the gold document).
 CLOSED_BOOK: list[Node] = [ClosedBook()]
-GIVEN_EVIDENCE: list[Node] = [Stream(Answer(plain=True))]
+GIVEN_EVIDENCE: list[Node] = [Stream(Answer(plain=True)), Support()]
 
 # The switches a user can turn off (``pipeline.<name>``), each naming the steps it skips.
 SWITCHES = ("split", "rewrite", "hyde", "filter", "distill", "reread")

@@ -77,11 +77,25 @@ class Citation(BaseModel):
         )
 
 
+class Evidence(BaseModel):
+    """A sentence the answer rests on, quoted verbatim from the passage it cites."""
+
+    n: int
+    quote: str
+    document: str  # the document's path
+    title: str = ""
+    location: str = ""  # its section / page
+    chunk_id: int
+    holds: float  # share of the words of the answer's sentences citing [n] that the quote holds
+
+
 class TurnResult(BaseModel):
     question: str
     answer: str
     citations: list[Citation] = Field(default_factory=list)  # the sources the answer cites
     sources: list[Citation] = Field(default_factory=list)  # every passage given to the answerer
+    support: list[Evidence] = Field(default_factory=list)  # the quoted evidence under the answer
+    supported: bool = True  # False: the answer's words are not in its quotes (check it)
     trace_id: int
     declined: bool = False
     notes: list[str] = Field(default_factory=list)
@@ -265,6 +279,20 @@ class Turn:
             sources=[]
             if state.done or not state.evidence
             else [Citation.of(n, h) for n, h in sorted(by_n.items())],
+            support=[
+                Evidence(
+                    n=q.n,
+                    quote=q.quote,
+                    document=by_n[q.n].source,
+                    title=by_n[q.n].title,
+                    location=by_n[q.n].location(),
+                    chunk_id=by_n[q.n].chunk_id,
+                    holds=q.holds,
+                )
+                for q in state.support
+                if q.n in by_n
+            ],
+            supported=state.supported,
             trace_id=trace_id,
             declined=state.declined,
         )

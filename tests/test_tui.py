@@ -5,6 +5,7 @@ import re
 import time
 
 import pytest
+from textual.widgets import ListView
 
 from openbook.assistant import tracing
 from openbook.assistant.ingest.pipeline import ingest
@@ -99,6 +100,26 @@ def test_ask_see_answer_sources_trace_and_open_them(make_app, models):
             assert "Phobos" in app.screen.text
             await pilot.press("escape")
             await wait_for(pilot, lambda: not isinstance(app.screen, ChunkScreen))
+
+    asyncio.run(scenario())
+
+
+def test_the_evidence_is_quoted_under_the_answer_and_enter_opens_its_passage(make_app, models):
+    from openbook.assistant.tui.widgets import EvidenceBox, EvidenceItem
+
+    script_search(models)
+    app = make_app(models)
+
+    async def scenario():
+        async with app.run_test(size=(120, 40)) as pilot:
+            await ask(pilot, app, "What are the moons of Mars?")
+            box = app.query_one(EvidenceBox)
+            items = list(box.query(EvidenceItem))
+            assert items and "Phobos and Deimos" in items[0].evidence.quote and not box.collapsed
+            box.query_one(ListView).focus()
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ChunkScreen), what="the chunk screen")
+            assert "Phobos" in app.screen.text
 
     asyncio.run(scenario())
 

@@ -125,7 +125,7 @@ def test_ablation_switches_and_plain(turn, models, store, settings):
     names = {s["name"] for s in tracing.load(store, r.trace_id)[1]}
     assert not names & {"split", "rewrite", "filter", "distill"}
     plain = turn.ask("What causes tides?", plain=True)
-    assert [s["name"] for s in tracing.load(store, plain.trace_id)[1]] == ["retrieve", "answer"]
+    assert [s["name"] for s in tracing.load(store, plain.trace_id)[1]] == ["retrieve", "answer", "support"]
     assert models["splitter"].calls == []
 
 
@@ -258,7 +258,7 @@ def test_a_decline_from_the_note_is_held_back_and_the_passages_are_reread(turn, 
     assert "".join(tokens) == r.answer  # the user never saw the decline
     _, spans = tracing.load(store, r.trace_id)
     by = {s["name"]: s for s in spans}
-    assert [s["name"] for s in spans][-3:] == ["distill", "answer", "reread"]
+    assert [s["name"] for s in spans][-4:] == ["distill", "answer", "reread", "support"]
     assert any("held back" in n for n in by["answer"]["notes"])
     note = [p["text"] for p in by["answer"]["input"]["passages"]]
     whole = [p["text"] for p in by["reread"]["input"]["passages"]]
@@ -276,7 +276,7 @@ def test_without_reread_or_note_a_decline_stands_and_streams(turn, models, store
         assert r.declined and "".join(tokens) == DECLINE
         assert r.sources  # what it read and declined from stays listed
         names = [s["name"] for s in tracing.load(store, r.trace_id)[1]]
-        assert names[-1] == "answer" and "reread" not in names
+        assert names[-2:] == ["answer", "support"] and "reread" not in names
     assert not models["answerer"].queue
 
 

@@ -103,3 +103,12 @@ def strip_leaked_tags(text: str) -> tuple[str, int]:
     """An answer with any echoed evidence tags removed, and how many were removed."""
     cleaned, count = _LEAKED.subn("", text)
     return (" ".join(cleaned.split()) if count else text), count
+
+
+def sentences_of(text: str) -> list[str]:
+    """The sentences of a passage, without headings, without a line that poses as a chat turn
+    (all of it), and without sentences that address the assistant."""
+    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith(("#", "(quoted "))]
+    flat = " ".join(" ".join(lines).split())
+    sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z0-9])", flat)
+    return [s for s in sentences if len(s) > 15 and not looks_like_instruction(s)]

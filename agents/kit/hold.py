@@ -27,6 +27,7 @@ class HeldDecline:
     def __init__(self, on_token: Callable[[str], None]) -> None:
         self.on_token, self.released = on_token, False
         self.pieces: list[str] = []
+        self.hold_all = False  # hold the whole reply: the step rewrites it before it is shown
 
     def __call__(self, piece: str) -> None:
         if self.released:
@@ -34,8 +35,14 @@ class HeldDecline:
             return
         self.pieces.append(piece)
         text = "".join(self.pieces)
-        if len(text) > 80 and not is_decline(text):
+        if len(text) > 80 and not is_decline(text) and not self.hold_all:
             self.release()
+
+    def finish(self, text: str) -> None:
+        """Show ``text`` (the reply as the step rewrote it) in place of what was held."""
+        if not self.released:
+            self.released = True
+            self.on_token(text)
 
     def release(self) -> None:
         if not self.released:

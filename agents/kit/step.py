@@ -104,6 +104,8 @@ class TurnState(BaseModel):
     evidence: list[Passage] = Field(default_factory=list)  # what the answerer reads
     answer: str = ""
     declined: bool = False
+    support: list[Any] = Field(default_factory=list)  # the quotes the answer rests on (``support``)
+    supported: bool = True  # the quotes hold the answer's words
     reread_due: bool = False  # the answer declined from the note: the reread step answers again
     done: bool = False  # the planner replied itself: no more steps
 

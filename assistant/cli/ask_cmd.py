@@ -73,6 +73,7 @@ def ask(
     click.echo("\n")
     for note in result.notes:
         err(f"[note: {note}]")
+    show_evidence(result)
     if result.sources:
         cited = {c.n for c in result.citations}
         click.echo("Sources (* = cited in the answer):")
@@ -83,3 +84,22 @@ def ask(
     click.echo(f"(trace {result.trace_id}: openbook traces show {result.trace_id})")
     if trace is not None:
         click.echo("\n" + render_tree(*trace))
+
+
+def show_evidence(result: Any) -> None:
+    """The sentences the answer rests on, quoted, dim; a visible warning when its words are not
+    in them."""
+    if result.declined or not (result.support or result.answer):
+        return
+    if result.support:
+        click.secho("Evidence:", dim=True)
+        for e in result.support:
+            where = f"{e.title} — {e.location}" if e.location else e.title
+            click.secho(f'  [{e.n}] "{e.quote}"', dim=True)
+            click.secho(f"       {where}  ({e.document})", dim=True)
+    if not result.supported:
+        click.secho(
+            "  ! The answer's words are not in the quoted passages: check the sources before relying on it.",
+            fg="yellow",
+        )
+    click.echo()

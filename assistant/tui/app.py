@@ -24,7 +24,17 @@ from .backend import Backend, open_backend
 from .commands import OpenbookCommands
 from .controller import ChatController
 from .dialogs import ChunkScreen, HelpScreen
-from .widgets import AnswerMessage, ChatLog, HistoryInput, SourceItem, SourcesPane, TracePane, UserMessage
+from .widgets import (
+    AnswerMessage,
+    ChatLog,
+    EvidenceBox,
+    EvidenceItem,
+    HistoryInput,
+    SourceItem,
+    SourcesPane,
+    TracePane,
+    UserMessage,
+)
 
 MAX_INPUT = 10_000
 
@@ -234,6 +244,8 @@ class OpenbookApp(ActionsMixin):
             self._answer.trace_id = result.trace_id
             cited = {c.n for c in result.citations}
             self.query_one(SourcesPane).show(result.sources, cited)
+            if result.support or (not result.supported and not result.declined):
+                self.query_one(ChatLog).mount(EvidenceBox(result), after=self._answer)
             for note in result.notes:
                 self.notify(note, title="Note")
         else:
@@ -283,9 +295,10 @@ class OpenbookApp(ActionsMixin):
         self.push_screen(HelpScreen(keys, self.controller.models_by_role()))
 
     @on(ListView.Selected, "#sources")
+    @on(ListView.Selected, ".evidence-list")
     def open_source(self, event: ListView.Selected) -> None:
         item = event.item
-        if isinstance(item, SourceItem) and self.backend is not None:
+        if isinstance(item, SourceItem | EvidenceItem) and self.backend is not None:
             self.push_screen(ChunkScreen(item.citation, self.controller.chunk_text(item.citation.chunk_id)))
 
     @on(Tree.NodeHighlighted, "#trace")

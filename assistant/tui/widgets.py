@@ -6,10 +6,10 @@ from typing import Any
 
 from rich.text import Text
 from textual.containers import VerticalScroll
-from textual.widgets import Input, ListItem, ListView, Markdown, Static, Tree
+from textual.widgets import Collapsible, Input, ListItem, ListView, Markdown, Static, Tree
 
 from .. import trace_view
-from ..turn import Citation
+from ..turn import Citation, Evidence, TurnResult
 
 
 class HistoryInput(Input):
@@ -64,6 +64,41 @@ class AnswerMessage(Markdown):
 
 class ChatLog(VerticalScroll):
     pass
+
+
+class EvidenceItem(ListItem):
+    """One quoted sentence under an answer; Enter opens the whole passage."""
+
+    def __init__(self, evidence: Evidence) -> None:
+        self.evidence = evidence
+        where = f"{evidence.title} — {evidence.location}" if evidence.location else evidence.title
+        super().__init__(Static(f'[{evidence.n}] "{evidence.quote}"\n    {where}', markup=False))
+
+    @property
+    def citation(self) -> Citation:
+        e = self.evidence
+        return Citation(
+            n=e.n, chunk_id=e.chunk_id, source=e.document, title=e.title, location=e.location, snippet=e.quote
+        )
+
+
+class EvidenceBox(Collapsible):
+    """The sentences an answer rests on, quoted, beneath it (dim, collapsible), and a warning
+    when the answer's words are not in them."""
+
+    def __init__(self, result: TurnResult) -> None:
+        self.result = result
+        children: list[Any] = [ListView(*(EvidenceItem(e) for e in result.support), classes="evidence-list")]
+        if not result.supported:
+            children.insert(
+                0,
+                Static(
+                    "! The answer's words are not in these passages: check them before relying on it.",
+                    classes="evidence-warning",
+                ),
+            )
+        title = "Evidence" if result.supported else "Evidence (does not hold the answer)"
+        super().__init__(*children, title=title, collapsed=False)
 
 
 class SourceItem(ListItem):

@@ -1,0 +1,35 @@
+"""What form of answer a question asks for, by a rule on its words (documented, so that every
+figure split by question type can be reproduced):
+
+- ``explanatory``: it asks why or how something happens — starts with "why", "how come", "how"
+  followed by an auxiliary ("how does / do / did / is / are / can …"), "what causes / caused /
+  makes / made", "explain", "describe", or "what is the purpose / reason / role / effect of".
+  It wants one or two sentences that explain, not a span.
+- ``yes-no``: it starts with an auxiliary ("is", "are", "was", "does", "did", "can", "has", …):
+  it wants yes or no (with the evidence).
+- ``factoid``: everything else (who, what, when, where, which, how many / much / long …): a
+  short answer.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+QuestionType = Literal["factoid", "explanatory", "yes-no"]
+
+AUXILIARY = r"(do|does|did|is|are|was|were|can|could|would|will|should|has|have|had|may|might|must)"
+EXPLANATORY = re.compile(
+    rf"^\s*(why\b|how come\b|how {AUXILIARY}\b|what (causes|caused|makes|made)\b|explain\b|describe\b|"
+    r"what (is|was|are|were) the (purpose|reason|role|effect|cause)s?\b)",
+    re.I,
+)
+YES_NO = re.compile(rf"^\s*{AUXILIARY}\b", re.I)
+
+
+def question_type(question: str) -> QuestionType:
+    if EXPLANATORY.search(question):
+        return "explanatory"
+    if YES_NO.search(question):
+        return "yes-no"
+    return "factoid"

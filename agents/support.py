@@ -1,0 +1,119 @@
+"""The evidence under the answer: for each passage the answer cites, the sentence(s) it rests on,
+quoted verbatim from the whole passage, and whether the answer's words are really in them.
+
+No model: the quote of ``[n]`` is the sentence of passage n that holds most of the words of the
+answer's sentences citing n (and, for a sentence copied whole, that sentence). When the quotes of
+an answer hold less than half of its words, the answer is marked unsupported, so a person sees
+it should be checked instead of reading it as sure."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, Field
+
+from .answerer import CITE
+from .kit.evidence import Passage, sentences_of
+from .kit.step import Step, StepContext, StepSettings, TurnState
+from .kit.words import tokenize
+
+
+class SupportInput(BaseModel):
+    answer: str
+    declined: bool = False
+    passages: list[Passage]  # the whole passages the answer's [n] refer to
+
+
+class Quote(BaseModel):
+    n: int
+    quote: str  # verbatim from passage n
+    holds: float  # share of the words of the answer's sentences citing n that the quote holds
+
+
+class SupportOutput(BaseModel):
+    quotes: list[Quote] = Field(default_factory=list)
+    supported: bool = True  # the quotes hold at least ``min_share`` of the answer's words
+
+
+class SupportSettings(StepSettings):
+    min_share: float = 0.5  # below: the answer's words are not in its evidence (shown as a warning)
+    max_quote_sentences: int = 2  # per cited passage
+
+
+def claims(answer: str) -> dict[int, list[str]]:
+    """The answer's sentences by the [n] they cite (a sentence citing two passages counts for
+    both; sentences citing nothing belong to the next citation, as in "A. B. [1]", or else to
+    the last one)."""
+    out: dict[int, list[str]] = {}
+    pending: list[str] = []
+    last: list[int] = []
+    for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9])", answer.strip()):
+        cited = list(dict.fromkeys(int(m) for m in CITE.findall(sentence)))
+        text = CITE.sub("", sentence).strip()
+        if not cited:
+            pending.append(text)
+            continue
+        for n in cited:
+            out.setdefault(n, []).extend([*pending, text])
+        pending, last = [], cited
+    for n in last:
+        out[n].extend(pending)
+    return out
+
+
+def quotes_for(answer: str, passages: list[Passage], max_sentences: int = 2) -> list[Quote]:
+    by_n = {p.n: p for p in passages}
+    out = []
+    for n, said in claims(answer).items():
+        if n not in by_n:
+            continue
+        sentences = sentences_of(by_n[n].text) or [" ".join(by_n[n].text.split())]
+        words = set(tokenize(" ".join(said)))
+        if not words:
+            continue
+        scored = sorted(
+            ((len(words & set(tokenize(s))), -i, s) for i, s in enumerate(sentences)), reverse=True
+        )
+        chosen: list[tuple[int, str]] = []
+        covered: set[str] = set()
+        for _hits, neg_i, sentence in scored[:max_sentences]:
+            gain = (words & set(tokenize(sentence))) - covered
+            if not gain:
+                break
+            chosen.append((-neg_i, sentence))
+            covered |= gain
+        if chosen:
+            quote = " ".join(s for _i, s in sorted(chosen))
+            out.append(Quote(n=n, quote=quote, holds=round(len(covered) / len(words), 2)))
+    return out
+
+
+class Support(Step[SupportInput, SupportOutput]):
+    name = "support"
+    Input, Output, Settings = SupportInput, SupportOutput, SupportSettings
+
+    def read(self, state: TurnState, ctx: StepContext) -> SupportInput:
+        return SupportInput(answer=state.answer, declined=state.declined, passages=state.passages)
+
+    def skip(self, state: TurnState, inp: SupportInput) -> tuple[str, SupportOutput] | None:
+        if inp.declined or not inp.answer.strip():
+            return "declined: nothing to support", SupportOutput()
+        if not inp.passages:
+            return "no passages", SupportOutput(supported=False)
+        return None
+
+    def run(self, ctx: StepContext, inp: SupportInput) -> SupportOutput:
+        s = SupportSettings.of(ctx)
+        quotes = quotes_for(inp.answer, inp.passages, s.max_quote_sentences)
+        words = set(tokenize(CITE.sub("", inp.answer)))
+        quoted = set(tokenize(" ".join(q.quote for q in quotes)))
+        share = len(words & quoted) / len(words) if words else 0.0
+        supported = bool(quotes) and share >= s.min_share
+        if not quotes:
+            ctx.note("the answer cites no passage: no evidence to show")
+        elif not supported:
+            ctx.note(f"the quoted evidence holds {share:.0%} of the answer's words: shown as unsupported")
+        return SupportOutput(quotes=quotes, supported=supported)
+
+    def write(self, state: TurnState, out: SupportOutput, ctx: StepContext) -> None:
+        state.support, state.supported = out.quotes, out.supported

@@ -1,0 +1,149 @@
+"""Answers a person can check: the form the question asks for (an explanatory question gets the
+sentences that explain), and the quoted evidence under every answer, marked when it does not hold
+the answer."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from openbook.agents.answerer import explain
+from openbook.agents.kit.evidence import Passage
+from openbook.agents.kit.questions import question_type
+from openbook.agents.support import claims, quotes_for
+from openbook.assistant import tracing
+
+VENUS = (
+    "## A runaway greenhouse\nVenus has the hottest surface of any planet, about 465 °C, hotter than "
+    "Mercury even though it is farther from the Sun. Its thick atmosphere is about 96 percent carbon "
+    "dioxide and traps heat in a runaway greenhouse effect. The surface pressure is about 92 times "
+    "that of Earth."
+)
+SEASONS = "Earth has seasons because its axis is tilted 23.4 degrees. The orbit is nearly circular."
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Why is Venus so hot?", "explanatory"),
+        ("How does a comet get its tail?", "explanatory"),
+        ("how do I send a cancellation request?", "explanatory"),
+        ("What causes the ocean tides?", "explanatory"),
+        ("Explain the greenhouse effect.", "explanatory"),
+        ("What is the purpose of the Juno mission?", "explanatory"),
+        ("How many moons does Mars have?", "factoid"),
+        ("How long does Jupiter take to rotate once?", "factoid"),
+        ("Who discovered Pluto?", "factoid"),
+        ("What is the capital city of France?", "factoid"),
+        ("Is Pluto a planet?", "yes-no"),
+        ("Were Scott Derrickson and Ed Wood of the same nationality?", "yes-no"),
+        ("Does Mars have moons?", "yes-no"),
+    ],
+)
+def test_the_question_type_rule(question, kind):
+    assert question_type(question) == kind
+
+
+def test_an_explanatory_answer_is_the_sentence_holding_the_span_and_the_one_that_explains_it():
+    passages = [Passage(n=1, text="Venus is the second planet."), Passage(n=2, text=VENUS)]
+    text, span = explain("it is farther from the Sun [2]", passages)
+    assert span == "it is farther from the Sun"
+    assert text.startswith("Venus has the hottest surface") and "greenhouse effect. [2]" in text
+    # a sentence that already gives its cause stands alone
+    text, _ = explain("its axis is tilted 23.4 degrees [1]", [Passage(n=1, text=SEASONS)])
+    assert text == "Earth has seasons because its axis is tilted 23.4 degrees. [1]"
+    # the reader cited the wrong passage: the one that holds its words is used
+    text, _ = explain("it is farther from the Sun [1]", passages)
+    assert "greenhouse" in text and text.endswith("[2]")
+    # nothing holds the span: the answer is left as it was
+    assert explain("a comet's tail [1]", passages) == ("a comet's tail [1]", None)
+
+
+def test_quotes_are_the_sentences_each_citation_rests_on():
+    passages = [Passage(n=1, text=SEASONS), Passage(n=2, text=VENUS)]
+    answer = "Earth's axis is tilted 23.4 degrees [1]. Venus traps heat in a greenhouse effect [2]."
+    assert claims(answer) == {
+        1: ["Earth's axis is tilted 23.4 degrees ."],
+        2: ["Venus traps heat in a greenhouse effect ."],
+    }
+    quotes = {q.n: q for q in quotes_for(answer, passages)}
+    assert quotes[1].quote == "Earth has seasons because its axis is tilted 23.4 degrees."
+    assert "runaway greenhouse effect" in quotes[2].quote and quotes[2].holds >= 0.75
+    # sentences citing nothing belong to the next citation
+    assert claims("Venus is hot. Its air is carbon dioxide [2].") == {
+        2: ["Venus is hot.", "Its air is carbon dioxide ."]
+    }
+
+
+@pytest.fixture
+def venus_turn(store, embedder, settings, models, tmp_path):
+    """A turn over a library whose Venus page states the fact, then its cause."""
+    from openbook.assistant.ingest.pipeline import ingest
+    from openbook.assistant.settings import IngestSettings
+    from openbook.assistant.turn import Turn
+
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "venus.md").write_text("# Venus\n\n" + VENUS + "\n")
+    (tmp_path / "lib" / "mars.md").write_text(
+        "# Mars\n\nMars has two moons, Phobos and Deimos. Olympus Mons is its tallest volcano.\n"
+    )
+    ingest(store, embedder, [tmp_path / "lib"], IngestSettings())
+    return Turn(store, embedder, settings, models)
+
+
+def _script(models, answer):
+    models["rewriter"].enqueue({"keywords": "keywords", "hypothetical_answer": ""})
+    models["filter"].enqueue({"scores": [1, 1, 1, 1, 1, 1]})
+    models["answerer"].enqueue(answer)
+
+
+def test_a_turn_shows_the_explanation_and_its_evidence_and_the_trace_keeps_them(venus_turn, models, store):
+    turn = venus_turn
+    _script(models, "it is farther from the Sun [1]")
+    tokens: list[str] = []
+    r = turn.ask("Why is Venus so hot?", on_token=tokens.append)
+    assert "greenhouse" in r.answer and "".join(tokens) == r.answer  # the span never streams alone
+    assert r.supported and r.support and r.support[0].document.endswith("venus.md")
+    page = " ".join(open(r.support[0].document).read().split())
+    assert "greenhouse" in r.support[0].quote and r.support[0].quote in page  # verbatim
+    by = {s["name"]: s for s in tracing.load(store, r.trace_id)[1]}
+    assert any("explanatory question" in n for n in by["answer"]["notes"])
+    assert by["support"]["output"]["quotes"][0]["n"] == r.support[0].n
+
+
+def test_an_answer_whose_words_are_not_in_its_passage_is_marked(venus_turn, models, store):
+    _script(models, "Olympus Mons is made of chocolate and lies under the Pacific Ocean, says NASA [1].")
+    r = venus_turn.ask("What is the tallest volcano on Mars?")
+    assert not r.supported
+    by = {s["name"]: s for s in tracing.load(store, r.trace_id)[1]}
+    assert any("shown as unsupported" in n for n in by["support"]["notes"])
+
+
+def test_a_decline_has_no_evidence(venus_turn, models):
+    decline = "I could not find the answer to that in your documents."
+    _script(models, decline)
+    models["answerer"].enqueue(decline)  # the reread of the whole passages declines too
+    r = venus_turn.ask("Who discovered Phobos?")
+    assert r.declined and r.support == []
+
+
+def test_ask_prints_the_evidence_and_its_json_carries_it(venus_turn, models, store):
+    from openbook.assistant.cli import ask_cmd
+
+    _script(models, "it is farther from the Sun [1]")
+    r = venus_turn.ask("Why is Venus so hot?")
+    printed = CliRunner().invoke(_echo_evidence, obj=r).output
+    assert "Evidence:" in printed and "greenhouse" in printed and "venus.md" in printed
+    row = json.loads(r.model_dump_json())["support"][0]
+    assert {"n", "quote", "document", "location"} <= set(row) and ask_cmd.show_evidence
+
+
+import click  # noqa: E402
+
+
+@click.command()
+@click.pass_obj
+def _echo_evidence(result):
+    from openbook.assistant.cli.ask_cmd import show_evidence
+
+    show_evidence(result)
