@@ -150,6 +150,14 @@ def test_a_whole_run_scores_every_configuration_and_resumes(
     assert rag["f1"] == pytest.approx(m.f1("The moons are Phobos and Deimos [1].", ["Phobos and Deimos"]))
     assert summary["configs"]["rag"]["f1_ci95"][0] <= summary["configs"]["rag"]["f1"]
     assert "rag" in table(summary)
+    # What a person is shown is scored too: the quoted evidence and whether it holds a gold
+    # answer, and every figure per question type (the rule in agents/kit/questions.py).
+    assert rag["question_type"] == "factoid" and by["rag", "q2"]["question_type"] == "explanatory"
+    assert rag["support"] and rag["support"][0]["quote"] == "Mars has two moons, Phobos and Deimos."
+    assert rag["support_contains"] == 1.0 and {"n", "quote", "document", "location"} <= set(rag["support"][0])
+    types = summary["configs"]["rag"]["by_type"]
+    assert types["factoid"]["answerable"] == types["explanatory"]["answerable"] == 1
+    assert "support_contains" in summary["configs"]["rag"] and "By question type" in table(summary)
 
     # The user's library was not touched: the dataset lives in its own schema.
     assert library.stats(store)["documents"] == before["documents"] == 1

@@ -146,6 +146,11 @@ def eval_retrieval(
     help="Another dataset whose questions are asked too; the right reply is a decline.",
 )
 @click.option("--unanswerable", type=int, default=0, show_default=True, help="How many of those.")
+@click.option(
+    "--question-type",
+    type=click.Choice(["factoid", "explanatory", "yes-no"]),
+    help="Only questions of this type (the rule in agents/kit/questions.py).",
+)
 @click.option("--out", type=click.Path(path_type=Path), help="Folder for answers.jsonl, summary and charts.")
 @json_option
 @pass_app
@@ -161,6 +166,7 @@ def eval_qa(
     reader: Path | None,
     unanswerable_from: Path | None,
     unanswerable: int,
+    question_type: str | None,
     out: Path | None,
     as_json: bool,
 ) -> None:
@@ -178,7 +184,7 @@ def eval_qa(
     ds = load_qa(dataset)
     if limit is not None and sample is not None:
         raise click.UsageError("--limit and --sample both pick questions: give one of them.")
-    items = select(ds, split, limit, half)  # type: ignore[arg-type]
+    items = select(ds, split, limit, half, question_type)  # type: ignore[arg-type]
     if sample is not None and sample < len(items):
         import random
 

@@ -94,14 +94,22 @@ def half_of(item_id: str) -> Literal["first", "second"]:
 
 
 def select(
-    ds: QADataset, split: Split = "all", limit: int | None = None, half: Half = "both"
+    ds: QADataset,
+    split: Split = "all",
+    limit: int | None = None,
+    half: Half = "both",
+    kind: str | None = None,
 ) -> list[QAItem]:
-    """The dataset's items in file order, of one split (and half), the first ``limit``."""
+    """The dataset's items in file order, of one split (and half, and question type: the rule
+    of ``agents/kit/questions.py``), the first ``limit``."""
+    from openbook.agents.kit.questions import question_type
+
     items = [
         i
         for i in ds.items
         if (split == "all" or split_of(ds.name, i.group) == split)
         and (half == "both" or half_of(i.id) == half)
+        and (kind is None or question_type(i.question) == kind)
     ]
     return items if limit is None else items[:limit]
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from openbook.agents.kit.evidence import Hit, Passage, fence
+from openbook.agents.kit.questions import question_type
 from openbook.agents.kit.step import TurnState
 from openbook.agents.pipeline import CLOSED_BOOK, GIVEN_EVIDENCE
 from openbook.db import chunks as chunk_rows
@@ -78,6 +79,10 @@ class Record(BaseModel):
     cite_recall: float | None = None
     gold_hit: float | None = None  # a passage from the gold document was given to the answerer
     k: int = 0  # passages given
+    question_type: str = "factoid"  # agents/kit/questions.py
+    support: list[dict[str, Any]] = Field(default_factory=list)  # the quoted evidence shown
+    supported: bool | None = None  # the quotes hold the answer's words
+    support_contains: float | None = None  # the quotes hold a gold answer (answered, answerable)
     latency_s: float = 0.0
     tokens_in: int = 0
     tokens_out: int = 0
@@ -96,6 +101,8 @@ class Outcome:
     given: list[str]  # texts of the passages given to the answerer
     gold_hit: float | None
     k: int
+    support: list[dict[str, Any]] = field(default_factory=list)
+    supported: bool | None = None
 
 
 def parse_configs(text: str) -> list[Config]:
@@ -214,8 +221,9 @@ class Runner:
         if item.gold_doc is not None and config.kind != "closed_book":
             hit = float(any(doc_of(c) == item.gold_doc for c in given_ids))
         outcome = Outcome(
-            result.answer, result.trace_id, latency, t_in, t_out, cited, given, hit, len(given_ids)
-        )
+            result.answer, result.trace_id, latency, t_in, t_out, cited, given, hit, len(given_ids),
+            support=[e.model_dump() for e in result.support], supported=result.supported,
+        )  # fmt: skip
         return self._record(config, item, turn, outcome)
 
     def _peer(self, config: Config, item: QAItem, turn: Turn) -> Record:
@@ -264,10 +272,15 @@ class Runner:
             latency_s=round(o.latency, 4),
             tokens_in=o.tokens_in,
             tokens_out=o.tokens_out,
+            question_type=question_type(item.question),
+            support=o.support,
+            supported=o.supported if o.support or o.supported is False else None,
         )
         if item.answerable:
             rec.em, rec.f1 = m.exact_match(o.answer, item.answers), m.f1(o.answer, item.answers)
             rec.contained = m.contains(o.answer, item.answers)
+            if o.support and not rec.declined:
+                rec.support_contains = m.contains(" ".join(q["quote"] for q in o.support), item.answers)
             if o.cited is not None:
                 rec.cite_precision, rec.cite_recall = m.citation_scores(o.cited, o.given, item.answers)
         return rec
@@ -297,12 +310,26 @@ def summarize(records: list[Record], wall_s: float | None = None) -> dict[str, A
         "cite_recall": mean([r.cite_recall for r in answerable]),
         "gold_hit": mean([r.gold_hit for r in answerable]),
         "decline_answerable": mean([float(r.declined) for r in answerable]),
+        # declines of answerable questions whose gold passage reached the answerer: the reader's own
+        "decline_answerable_gold": mean([float(r.declined) for r in answerable if r.gold_hit == 1.0]),
         "decline_unanswerable": mean([float(r.declined) for r in unanswerable]),
+        "support_contains": mean([r.support_contains for r in answerable if not r.declined]),
         "latency_p50_s": round(m.percentile(lat, 0.5), 3),
         "latency_p95_s": round(m.percentile(lat, 0.95), 3),
         "tokens_in": mean([float(r.tokens_in) for r in records]),
         "tokens_out": mean([float(r.tokens_out) for r in records]),
         "answer_s": round(sum(lat), 2),
+    }
+    out["by_type"] = {
+        kind: {
+            "answerable": len(rs),
+            "f1": mean([r.f1 for r in rs]),
+            "contained": mean([r.contained for r in rs]),
+            "decline_answerable": mean([float(r.declined) for r in rs]),
+            "support_contains": mean([r.support_contains for r in rs if not r.declined]),
+        }
+        for kind in ("factoid", "explanatory", "yes-no")
+        if (rs := [r for r in answerable if r.question_type == kind])
     }
     if wall_s is not None:
         out["wall_s"] = round(wall_s, 2)

@@ -122,7 +122,9 @@ COLUMNS = [
     ("cite R", "cite_recall"),
     ("gold@k", "gold_hit"),
     ("declines ans.", "decline_answerable"),
+    ("… with gold", "decline_answerable_gold"),
     ("declines unans.", "decline_unanswerable"),
+    ("support ∋ gold", "support_contains"),
 ]
 
 
@@ -132,12 +134,23 @@ def table(summary: dict[str, Any]) -> str:
     def pct(v: Any) -> str:
         return "—" if v is None else f"{100 * v:.1f}"
 
+    def by_type() -> list[str]:
+        out = []
+        for name, s in summary["configs"].items():
+            for kind, k in (s.get("by_type") or {}).items():
+                out.append(
+                    f"  {name:<10} {kind:<12} {k['answerable']:>4} questions  F1 {pct(k['f1'])}  "
+                    f"contains {pct(k['contained'])}  declines {pct(k['decline_answerable'])}  "
+                    f"support ∋ gold {pct(k['support_contains'])}"
+                )
+        return ["By question type (answerable; agents/kit/questions.py):", *out] if out else []
+
     head = ["config", *[c for c, _ in COLUMNS], "F1 95% CI", "p50 s", "p95 s", "tok in", "tok out"]
     rows = []
     for name, s in summary["configs"].items():
         lo, hi = s["f1_ci95"]
         rows.append(
-            [name, *[pct(s[k]) for _, k in COLUMNS], f"{100 * lo:.1f}–{100 * hi:.1f}",
+            [name, *[pct(s.get(k)) for _, k in COLUMNS], f"{100 * lo:.1f}–{100 * hi:.1f}",
              f"{s['latency_p50_s']:.2f}", f"{s['latency_p95_s']:.2f}",
              f"{s['tokens_in'] or 0:.0f}", f"{s['tokens_out'] or 0:.0f}"]
         )  # fmt: skip
@@ -147,7 +160,7 @@ def table(summary: dict[str, Any]) -> str:
         lines.append(
             "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
         )
-    return "\n".join(lines)
+    return "\n".join([*lines, *by_type()])
 
 
 def png_chart(summary: dict[str, Any], path: Path) -> Path:
