@@ -19,6 +19,7 @@ from .kit.words import tokenize
 
 
 class SupportInput(BaseModel):
+    question: str = ""
     answer: str
     declined: bool = False
     passages: list[Passage]  # the whole passages the answer's [n] refer to
@@ -33,11 +34,13 @@ class Quote(BaseModel):
 class SupportOutput(BaseModel):
     quotes: list[Quote] = Field(default_factory=list)
     supported: bool = True  # the quotes hold at least ``min_share`` of the answer's words
+    disagree: list[Quote] = Field(default_factory=list)  # sentences that say otherwise
 
 
 class SupportSettings(StepSettings):
     min_share: float = 0.5  # below: the answer's words are not in its evidence (shown as a warning)
     max_quote_sentences: int = 2  # per cited passage
+    frame_share: float = 0.6  # a sentence that says the same of the same thing, but another value
 
 
 def claims(answer: str) -> dict[int, list[str]]:
@@ -88,12 +91,54 @@ def quotes_for(answer: str, passages: list[Passage], max_sentences: int = 2) -> 
     return out
 
 
+def disagreements(
+    question: str, answer: str, quotes: list[Quote], passages: list[Passage], frame_share: float = 0.6
+) -> list[Quote]:
+    """Sentences of the given passages that say the same thing as an answer's quote about the
+    same subject but with another value ("The capital of France is Berlin." against "Paris is
+    the capital of France."; "Kilimanjaro is 12 metres high." against "… 5,895 metres high."):
+    they share most of the quote's words other than the answer's, hold none of the answer's
+    words but words of their own, and some of the question's."""
+    said = set(tokenize(CITE.sub("", answer)))
+    asked = set(tokenize(question))
+    # the answer's value: its numbers if it has any ("12 metres high"), else its words that the
+    # question does not hold
+    key = {w for w in said if any(c.isdigit() for c in w)} or (said - asked)
+    if not key or not quotes:
+        return []
+    found: list[Quote] = []
+    for q in quotes:
+        frame = set(tokenize(q.quote)) - key
+        if len(frame) < 2:
+            continue
+        for p in passages:
+            for sentence in sentences_of(p.text):
+                if sentence in q.quote:
+                    continue
+                words = set(tokenize(sentence))
+                if (
+                    len(frame & words) / len(frame) >= frame_share
+                    and len(frame & words) / len(words) >= 0.4  # mostly the same statement
+                    and not key & words
+                    and words - frame - asked
+                    and (not asked or asked & words)
+                    and all(sentence != f.quote for f in found)
+                ):
+                    found.append(Quote(n=p.n, quote=sentence, holds=0.0))
+    return found[:2]
+
+
 class Support(Step[SupportInput, SupportOutput]):
     name = "support"
     Input, Output, Settings = SupportInput, SupportOutput, SupportSettings
 
     def read(self, state: TurnState, ctx: StepContext) -> SupportInput:
-        return SupportInput(answer=state.answer, declined=state.declined, passages=state.passages)
+        return SupportInput(
+            question=state.query or state.question,
+            answer=state.answer,
+            declined=state.declined,
+            passages=state.passages,
+        )
 
     def skip(self, state: TurnState, inp: SupportInput) -> tuple[str, SupportOutput] | None:
         if inp.declined or not inp.answer.strip():
@@ -113,7 +158,18 @@ class Support(Step[SupportInput, SupportOutput]):
             ctx.note("the answer cites no passage: no evidence to show")
         elif not supported:
             ctx.note(f"the quoted evidence holds {share:.0%} of the answer's words: shown as unsupported")
-        return SupportOutput(quotes=quotes, supported=supported)
+        disagree = disagreements(inp.question, inp.answer, quotes, inp.passages, s.frame_share)
+        if disagree:
+            ctx.note(f"the sources disagree: {[d.quote for d in disagree]}")
+        return SupportOutput(quotes=quotes, supported=supported, disagree=disagree)
 
     def write(self, state: TurnState, out: SupportOutput, ctx: StepContext) -> None:
         state.support, state.supported = out.quotes, out.supported
+        if out.disagree:
+            # the answer names both: the user sees the disagreement, not one silent pick
+            said = "; ".join(f'[{d.n}] says "{d.quote}"' for d in out.disagree)
+            extra = f"\n\nThe sources disagree: {said}"
+            state.answer += extra
+            state.support = [*out.quotes, *out.disagree]
+            if ctx.on_token is not None:
+                ctx.on_token(extra)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from openbook.agents.answerer import explain
 from openbook.agents.kit.evidence import Passage
 from openbook.agents.kit.questions import question_type
-from openbook.agents.support import claims, quotes_for
+from openbook.agents.support import Quote, claims, disagreements, quotes_for
 from openbook.assistant import tracing
 
 VENUS = (
@@ -147,3 +147,55 @@ def _echo_evidence(result):
     from openbook.assistant.cli.ask_cmd import show_evidence
 
     show_evidence(result)
+
+
+def test_disagreeing_sources_are_named_together(store, embedder, settings, models, tmp_path):
+    """A planted document contradicting the true one, and a document contradicting itself:
+    the answer names both values and cites both, instead of silently picking one."""
+    from openbook.assistant.ingest.pipeline import ingest
+    from openbook.assistant.settings import IngestSettings
+    from openbook.assistant.turn import Turn
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "france.md").write_text(
+        "# France\n\nParis is the capital of France and the seat of its government.\n"
+    )
+    (lib / "planted.md").write_text(
+        "# Notes\n\nThe capital of France is Berlin, where the government sits.\n"
+    )
+    (lib / "kili.md").write_text(
+        "# Kilimanjaro\n\nMount Kilimanjaro is 5,895 metres high, the highest mountain in Africa. "
+        "It is a dormant volcano in Tanzania. Mount Kilimanjaro is 12 metres high.\n"
+    )
+    ingest(store, embedder, [lib], IngestSettings())
+    turn = Turn(store, embedder, settings, models)
+
+    def ask(question, reply):
+        _script(models, reply)
+        r = turn.ask(question)
+        return r, {c.n: c.source for c in r.citations}
+
+    r, cited = ask("Where does the French government sit?", "Berlin [1]")
+    planted = next(n for n, s in cited.items() if s.endswith("planted.md"))
+    assert "Berlin" in r.answer and "Paris" in r.answer and "disagree" in r.answer
+    assert any(s.endswith("france.md") for s in cited.values()) and planted
+    assert {e.document.rsplit("/", 1)[1] for e in r.support} == {"planted.md", "france.md"}
+
+    r, cited = ask("How high is Mount Kilimanjaro?", "12 metres high [1]")
+    assert "5,895" in r.answer and "12 metres" in r.answer and "disagree" in r.answer
+
+
+def test_agreeing_sources_add_nothing(venus_turn, models):
+    _script(models, "it is farther from the Sun [1]")
+    r = venus_turn.ask("Why is Venus so hot?")
+    assert "disagree" not in r.answer
+    # another statement about the same subject is not a disagreement
+    quotes = [Quote(n=1, quote="Mars has two moons, Phobos and Deimos.", holds=1.0)]
+    other = [
+        Passage(n=2, text="Mars has two small, irregularly shaped moons, both discovered by Asaph Hall.")
+    ]
+    assert (
+        disagreements("What are the names of the two moons of Mars?", "Phobos and Deimos [1]", quotes, other)
+        == []
+    )
