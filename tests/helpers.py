@@ -1,5 +1,13 @@
 """Shared test helpers."""
 
+# The repository's top-level folders and the packages they install as.
+FOLDERS = {
+    "assistant": "openbook.assistant",
+    "agents": "openbook.agents",
+    "prompts": "openbook.prompts",
+    "db": "openbook.db",
+}
+
 
 def half_ingested(store) -> list:
     """Documents whose stored chunks do not match their chunk count (or that have none)."""

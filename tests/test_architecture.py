@@ -9,13 +9,9 @@ import sys
 from functools import cache
 from pathlib import Path
 
+from tests.helpers import FOLDERS
+
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = {
-    "assistant": "openbook.assistant",
-    "agents": "openbook.agents",
-    "db": "openbook.db",
-    "prompts": "openbook.prompts",
-}
 # The code a turn runs: it must not reach training or evaluation code.
 RUN_TIME = (
     "openbook.assistant.turn",
@@ -29,7 +25,7 @@ NOT_AT_RUN_TIME = ("openbook.assistant.finetune", "openbook.assistant.evaluation
 @cache
 def modules() -> dict[str, Path]:
     out = {}
-    for folder, name in PACKAGES.items():
+    for folder, name in FOLDERS.items():
         for path in (ROOT / folder).rglob("*.py"):
             if "__pycache__" in path.parts:
                 continue

@@ -3,13 +3,9 @@
 import tomllib
 from pathlib import Path
 
+from tests.helpers import FOLDERS
+
 ROOT = Path(__file__).resolve().parent.parent
-FOLDERS = {
-    "assistant": "openbook.assistant",
-    "agents": "openbook.agents",
-    "prompts": "openbook.prompts",
-    "db": "openbook.db",
-}
 
 
 def test_every_python_package_is_listed_in_pyproject():
