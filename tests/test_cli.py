@@ -167,3 +167,22 @@ def test_ask_step_switches_turn_on_off_or_leave_as_configured():
     got = json.loads(out)
     assert got["rewrite"] is True and got["split"] is False and got["filter"] is None and got["hyde"] is None
     assert "--hyde / --no-hyde" in CliRunner().invoke(probe, ["--help"]).output
+
+
+def test_ctrl_c_during_ask_stops_the_turn_through_its_cancel_token():
+    """In `openbook ask`, Ctrl-C sets the turn's cancel token (so llama.cpp aborts too) instead
+    of raising KeyboardInterrupt wherever the interpreter happens to be; the old handler returns."""
+    import os
+    import signal
+
+    from openbook.assistant.cli.ask_cmd import stopped_by_ctrl_c
+
+    before = signal.getsignal(signal.SIGINT)
+    with stopped_by_ctrl_c() as token:
+        assert not token.cancelled
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(1000):  # the handler runs at the next bytecode boundary
+            if token.cancelled:
+                break
+        assert token.cancelled
+    assert signal.getsignal(signal.SIGINT) is before

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -43,7 +46,7 @@ def ask(
     from .. import library, tracing
     from ..models.resolve import resolve_roles
     from ..trace_view import render_tree
-    from ..turn import Turn
+    from ..turn import Turn, TurnCancelled
 
     text = " ".join(question)
     settings = app.settings()
@@ -63,9 +66,19 @@ def ask(
         if busy and not as_json:
             err(f"[{busy}]")
         turn = Turn(store, embedder, settings, models)
-        result = turn.ask(
-            text, session=session, pipeline=p, plain=plain, on_token=None if as_json else stream
-        )
+        with stopped_by_ctrl_c() as stop:
+            try:
+                result = turn.ask(
+                    text,
+                    session=session,
+                    pipeline=p,
+                    plain=plain,
+                    on_token=None if as_json else stream,
+                    stop=stop,
+                )
+            except TurnCancelled as exc:
+                err(f"\n[stopped: trace {getattr(exc, 'trace_id', '?')} says where]")
+                raise SystemExit(130) from exc
         trace = tracing.load(store, result.trace_id) if show_trace else None
     if as_json:
         emit_json(result.model_dump())
@@ -103,3 +116,22 @@ def show_evidence(result: Any) -> None:
             fg="yellow",
         )
     click.echo()
+
+
+@contextlib.contextmanager
+def stopped_by_ctrl_c() -> Iterator[Any]:
+    """A cancel token that Ctrl-C sets, so the turn stops at whatever step it is in (llama.cpp
+    included, which a plain KeyboardInterrupt would not reach until its computation ends)."""
+    import signal
+
+    from openbook.agents.kit.cancel import CancelToken
+
+    token = CancelToken()
+    if threading.current_thread() is not threading.main_thread():
+        yield token
+        return
+    previous = signal.signal(signal.SIGINT, lambda _sig, _frame: token.cancel())
+    try:
+        yield token
+    finally:
+        signal.signal(signal.SIGINT, previous)
