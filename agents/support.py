@@ -13,7 +13,7 @@ import re
 from pydantic import BaseModel, Field
 
 from .answerer import CITE
-from .kit.evidence import Passage, sentences_of
+from .kit.evidence import Passage, sentences_of, strip_leaked_tags
 from .kit.step import Step, StepContext, StepSettings, TurnState
 from .kit.words import tokenize
 
@@ -109,6 +109,9 @@ def disagreements(
     found: list[Quote] = []
     for q in quotes:
         frame = set(tokenize(q.quote)) - key
+        # what the quote is about: its names (capitalised words), which the other sentence must
+        # name too ("Denali is 6,190 metres high" says nothing against Kilimanjaro's height)
+        names = set(tokenize(" ".join(re.findall(r"\b[A-Z][\w'-]*", q.quote)))) - key
         if len(frame) < 2:
             continue
         for p in passages:
@@ -120,6 +123,7 @@ def disagreements(
                     len(frame & words) / len(frame) >= frame_share
                     and len(frame & words) / len(words) >= 0.4  # mostly the same statement
                     and not key & words
+                    and names <= words
                     and words - frame - asked
                     and (not asked or asked & words)
                     and all(sentence != f.quote for f in found)
@@ -166,9 +170,10 @@ class Support(Step[SupportInput, SupportOutput]):
     def write(self, state: TurnState, out: SupportOutput, ctx: StepContext) -> None:
         state.support, state.supported = out.quotes, out.supported
         if out.disagree:
-            # the answer names both: the user sees the disagreement, not one silent pick
-            said = "; ".join(f'[{d.n}] says "{d.quote}"' for d in out.disagree)
-            extra = f"\n\nThe sources disagree: {said}"
+            # the answer names both: the user sees the disagreement, not one silent pick; each
+            # quote is followed by its citation (and loses any evidence tags a document forged)
+            said = "; ".join(f'"{strip_leaked_tags(d.quote)[0]}" [{d.n}]' for d in out.disagree)
+            extra = f"\n\nThe sources disagree: {said}."
             state.answer += extra
             state.support = [*out.quotes, *out.disagree]
             if ctx.on_token is not None:

@@ -58,7 +58,16 @@ def test_tool_results_are_fed_back_for_another_round(turn, models, store, settin
     r = turn.ask("What are its moons?", session="s", pipeline=p)
     _, spans = tracing.load(store, r.trace_id)
     names = [s["name"] for s in spans if s["parent_id"] is None]
-    assert names == ["plan", "search_documents", "plan", "open_document", "plan", "distill", "answer"]
+    assert names == [
+        "plan",
+        "search_documents",
+        "plan",
+        "open_document",
+        "plan",
+        "distill",
+        "answer",
+        "support",
+    ]
     second_prompt = models["planner"].calls[1]["messages"][-1].content
     assert "What your tool calls found so far" in second_prompt and "search_documents(" in second_prompt
     opened = next(s for s in spans if s["name"] == "open_document")
