@@ -14,15 +14,13 @@ import json
 import sys
 from pathlib import Path
 
+from tables import header, pct, row
+
 from openbook.assistant.finetune import lineage
 from openbook.assistant.models.resolve import reader_adapter
 
 CONFIGS = ("base", "oracle", "rag", "agent", "ft", "ft-oracle", "ft-rag", "ft-agent")
 DECLINES = ("rag", "agent", "ft", "ft-rag", "ft-agent")
-
-
-def pct(v: float | None) -> str:
-    return "—" if v is None else f"{100 * v:.1f}"
 
 
 def main() -> None:
@@ -104,8 +102,7 @@ def main() -> None:
         "",
         "F1 (95% CI); declines below.",
         "",
-        "| set | " + " | ".join(CONFIGS) + " |",
-        "|---|" + "---|" * len(CONFIGS),
+        *header(["set", *CONFIGS]),
     ]
     for ds, configs in sorted(card["eval"].items()):
         cells = []
@@ -116,13 +113,12 @@ def main() -> None:
                 continue
             lo, hi = c["f1_ci95"]
             cells.append(f"{pct(c['f1'])} ({pct(lo)}–{pct(hi)})")
-        lines.append(f"| {ds} | " + " | ".join(cells) + " |")
+        lines.append(row([ds, *cells]))
     lines += [
         "",
         "Declines, % of answerable / unanswerable questions (unanswerable: questions of another set).",
         "",
-        "| set | " + " | ".join(DECLINES) + " |",
-        "|---|" + "---|" * len(DECLINES),
+        *header(["set", *DECLINES]),
     ]
     for ds, configs in sorted(card["eval"].items()):
         cells = [
@@ -130,7 +126,7 @@ def main() -> None:
             else f"{pct(c['decline_answerable'])} / {pct(c['decline_unanswerable'])}"
             for name in DECLINES
         ]  # fmt: skip
-        lines.append(f"| {ds} | " + " | ".join(cells) + " |")
+        lines.append(row([ds, *cells]))
     notes = model.parent / "NOTES.md"  # hand-written observations about this run, if any
     if notes.exists():
         lines += ["", notes.read_text().strip(), ""]

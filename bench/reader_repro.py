@@ -20,6 +20,8 @@ import statistics
 import sys
 from pathlib import Path
 
+from tables import header, pct, row
+
 from openbook.assistant.evaluation.qa_eval import Record, load_done
 from openbook.assistant.evaluation.qa_metrics import bootstrap_ci
 
@@ -27,6 +29,14 @@ ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ROOT / "bench" / "figures" / "reader" / "repro"
 SETS = ("new_wiki", "nyt", "reddit", "amazon_reviews")
 CARD = ROOT / "assistant" / "models" / "reader" / "openbook-reader.json"
+RUN_COLUMNS = (
+    "run",
+    "hardware",
+    "val loss",
+    "held-out F1",
+    "declines (answerable)",
+    "declines (unanswerable)",
+)
 
 
 def unpack(src: Path, runs: list[str]) -> None:
@@ -41,25 +51,26 @@ def unpack(src: Path, runs: list[str]) -> None:
         print(f"{run}: {len(sd)} tensors -> {out}")
 
 
-def row(name: str, training: dict, heldout: dict, hw: str) -> str:
-    return (
-        f"| {name} | {hw} | {training['val_loss_after']:.4f} | {100 * heldout['f1']:.1f} | "
-        f"{100 * heldout['declines_answerable']:.0f}% | {100 * heldout['declines_unanswerable']:.0f}% |"
-    )
+def run_row(name: str, training: dict, heldout: dict, hw: str) -> str:
+    return row(
+        [
+            name, hw, f"{training['val_loss_after']:.4f}", pct(heldout["f1"]),
+            f"{pct(heldout['declines_answerable'], 0)}%", f"{pct(heldout['declines_unanswerable'], 0)}%",
+        ]
+    )  # fmt: skip
 
 
 def table() -> None:
     card = json.loads(CARD.read_text())
     shipped = card["training"]
-    print("| run | hardware | val loss | held-out F1 | declines (answerable) | declines (unanswerable) |")
-    print("|---|---|---|---|---|---|")
+    print("\n".join(header(RUN_COLUMNS)))
     gpu = card["hardware"]["gpu"]
-    print(row("shipped reader (answer data, seed 0)", shipped, card["heldout_answers"], gpu))
+    print(run_row("shipped reader (answer data, seed 0)", shipped, card["heldout_answers"], gpu))
     f1s: dict[str, list[float]] = {}
     for path in sorted(FIGURES.glob("*.train.json")):
         r = json.loads(path.read_text())
         name = path.name.removesuffix(".train.json")
-        print(row(f"rerun {name}", r, r["heldout_answers"], r["hardware"].get("gpu") or r["device"]))
+        print(run_row(f"rerun {name}", r, r["heldout_answers"], r["hardware"].get("gpu") or r["device"]))
         f1s.setdefault(name.split("-")[0], []).append(100 * r["heldout_answers"]["f1"])
     print()
     for data, values in f1s.items():
