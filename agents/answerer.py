@@ -303,8 +303,6 @@ def ground_citation(text: str, passages: list[Passage]) -> tuple[str, tuple[int,
 def attribute(text: str, passages: list[Passage], min_overlap: float = 0.5) -> tuple[str, list[int]]:
     """Small models often copy from the evidence without citing it: give each answer sentence
     the [n] of the passage that shares most of its words (at least ``min_overlap`` of them)."""
-    from .kit.words import tokenize
-
     tokens = [(p.n, set(tokenize(p.text))) for p in passages]
     out, added = [], []
     for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):

@@ -49,9 +49,6 @@ def first_sentences(inp: DistillInput) -> DistillOutput:
     return DistillOutput(facts=facts[:8])
 
 
-_sentences = sentences_of  # the passage sentences a note is made of
-
-
 CONTINUES = re.compile(r"(It|Its|This|These|They|Their|He|His|She|Her|That|Those|There)\b")
 
 
@@ -85,7 +82,7 @@ def extract(
     passages held it, against 228; docs/benchmarks.md, "The agent pipeline and the reader").
     A chosen sentence's successor that opens with a pronoun comes along. Nothing is paraphrased,
     so a small answer model copies facts, names and numbers as the documents state them."""
-    candidates = [(p.n, i, s) for p in inp.passages for i, s in enumerate(_sentences(p.text))]
+    candidates = [(p.n, i, s) for p in inp.passages for i, s in enumerate(sentences_of(p.text))]
     if not candidates:
         return first_sentences(inp)
     texts = [s for _, _, s in candidates]
