@@ -4,7 +4,7 @@ import pytest
 
 from openbook.assistant import paths
 from openbook.assistant.errors import ConfigError
-from openbook.assistant.settings import Settings, explain, load_settings, mask_url
+from openbook.assistant.settings import Settings, _flatten, explain, load_settings, mask_url
 
 
 def _write_config(text: str) -> Path:
@@ -90,25 +90,15 @@ def _readme_config() -> str:
     return block.group(1)
 
 
-def _leaves(data: dict, prefix: str = "") -> dict:
-    out = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            out.update(_leaves(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
 def test_the_readme_config_example_is_valid_and_states_the_defaults():
     """The config.toml in the README loads, and every value it sets is the default it claims."""
     import tomllib
 
     text = _readme_config()
     _write_config(text)
-    effective = _leaves(load_settings().model_dump(mode="json"))
-    defaults = _leaves(Settings.model_construct().model_dump(mode="json"))
-    for name, value in _leaves(tomllib.loads(text)).items():
+    effective = _flatten(load_settings().model_dump(mode="json"))
+    defaults = _flatten(Settings.model_construct().model_dump(mode="json"))
+    for name, value in _flatten(tomllib.loads(text)).items():
         assert effective[name] == value == defaults[name], f"README: {name} = {value!r}"
 
 

@@ -23,14 +23,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from pydantic import BaseModel, ValidationError
 
 from openbook.prompts import text as prompt_text
 
+from .hold import HeldDecline
 from .llm import Tool, ToolCall
-from .step import Step, StepContext, StepSettings, TurnState
+from .step import Piece, Step, StepContext, StepSettings, TurnState
 
 
 class RunnerSettings(StepSettings):
@@ -165,8 +166,6 @@ def execute(step: Step[Any, Any], state: TurnState, ctx: StepContext) -> BaseMod
 
 
 def each_piece(node: EachPiece, state: TurnState, ctx: StepContext) -> None:
-    from .step import Piece
-
     for text in state.pieces or [state.query]:
         ctx.check_cancelled()
         state.piece = Piece.of(text)
@@ -176,13 +175,12 @@ def each_piece(node: EachPiece, state: TurnState, ctx: StepContext) -> None:
 
 
 def stream(node: Stream, state: TurnState, ctx: StepContext) -> None:
-    from .hold import HeldDecline
-
     step = node.step
     if not step.enabled(ctx):
         return
     on_token = ctx.on_token
-    holds = on_token is not None and bool(getattr(step, "may_withdraw", lambda s, c: False)(state, ctx))
+    withdrawable = hasattr(step, "may_withdraw") and cast(Withdrawable, step).may_withdraw(state, ctx)
+    holds = on_token is not None and withdrawable
     out = execute(step, state, replace(ctx, on_token=HeldDecline(on_token)) if holds and on_token else ctx)
     if on_token is not None and not getattr(out, "shown", True) and not state.reread_due:
         on_token(getattr(out, "text", ""))  # a reply held back, or never streamed (no evidence)
@@ -223,7 +221,7 @@ def call_tool(node: ToolRounds, call: ToolCall, state: TurnState, ctx: StepConte
             args = use.step.Input.model_validate(use.fallback(state))
         inner = ctx.within(span)
         if use.pipeline is not None:
-            tool: Any = use.step
+            tool = cast(PipelineTool, use.step)
             sub = tool.start(args)
             if not state.query:
                 state.query = sub.query
