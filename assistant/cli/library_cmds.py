@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,12 @@ from .common import (
 @click.option("--chunk-overlap", type=int, help="Chunk overlap in tokens.")
 @click.option("--max-file-mb", type=float, help="Skip files larger than this.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Then keep the folders in sync until Ctrl-C: new and changed files are ingested, "
+    "deleted ones removed.",
+)
 @json_option
 @pass_app
 def ingest(
@@ -40,6 +48,7 @@ def ingest(
     chunk_overlap: int | None,
     max_file_mb: float | None,
     no_progress: bool,
+    watch: bool,
     as_json: bool,
 ) -> None:
     """Add or update documents from files and folders (md, txt, rst, html, pdf, code)."""
@@ -58,6 +67,9 @@ def ingest(
         }
     }
     settings = app.settings(extra)
+    if watch:
+        watch_folders(settings, list(paths), list(globs), as_json)
+        return
     with open_store(settings, with_embedder=True) as (store, embedder):
         with IngestProgress(enabled=is_tty() and not no_progress and not as_json) as bar:
             report = run_ingest(
@@ -80,6 +92,59 @@ def ingest(
         print_report(report)
     if report.interrupted:
         raise SystemExit(130)
+
+
+def watch_folders(settings: Any, paths: list[Path], globs: list[str], as_json: bool) -> None:
+    """``ingest --watch``: sync the folders, then follow their changes until Ctrl-C (a line,
+    or a JSON object per line with --json, for every sync that changed something)."""
+    import json
+    import threading
+
+    from ..ingest.watch import FolderWatcher, Sync
+    from ..retrieval.retriever import Retriever
+    from ..tuning.tune import rerun_if_stale
+
+    with open_store(settings, with_embedder=True) as (store, embedder):
+        retriever = Retriever(store, embedder, settings.retrieval)
+
+        def show(sync: Sync) -> None:
+            if as_json:
+                click.echo(json.dumps({"at": sync.at.isoformat(), **sync.report.as_dict()}))
+            else:
+                click.echo(f"{sync.at.astimezone():%H:%M:%S}  {sync.line()}")
+                for problem in sync.report.failed:
+                    click.echo(f"  {problem.path}: {problem.reason}")
+            if sync.changed:
+                rerun_if_stale(retriever, err)
+
+        watcher = FolderWatcher(store, embedder, paths, settings.ingest, globs=globs, on_sync=show)
+        if not as_json:
+            err(f"Watching {', '.join(str(r) for r in watcher.roots)} (Ctrl-C stops).")
+        with terminate_as_interrupt():
+            watcher.run(threading.Event())
+    if not as_json:
+        err("Stopped watching.")
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a service manager stopping the watcher) stops it as Ctrl-C does: the document
+    being written is finished or dropped whole, and the folders are marked no longer watched."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_sig: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def print_report(report) -> None:  # noqa: ANN001
@@ -121,8 +186,11 @@ def status(app: AppContext, as_json: bool) -> None:
         configured = embedder.identity
     except EmbeddingError as exc:
         err(f"Warning: {exc}")
+    from ..ingest.watch import watched
+
     with Store(settings, embedding=configured) as store:
         info = library.stats(store)
+        folders = watched(store)
         stored = store.embedding_identity()
         in_force: dict[str, Any] = {}
         if embedder is not None:
@@ -151,6 +219,7 @@ def status(app: AppContext, as_json: bool) -> None:
             "configured_embedding_model": configured.model if configured else None,
             "embedding_mismatch": bool(stored and configured and stored != configured),
             **in_force,
+            "watched_folders": folders,
         }
     if as_json:
         emit_json(data)
@@ -168,6 +237,9 @@ def status(app: AppContext, as_json: bool) -> None:
             f"{data['read_order_weight']:g}, the question's top hit kept at rank <= "
             f"{data['read_anchor_rank']} ({data['reading_from']})"
         )
+    for w in folders:
+        last = f"last sync {w['last_sync'].astimezone():%Y-%m-%d %H:%M:%S}" if w["last_sync"] else "never synced"
+        click.echo(f"Watched:    {w['path']} — {w['state']}, {last}")
     if data["embedding_mismatch"]:
         click.echo(
             f"Warning: configured embedding model is {data['configured_embedding_model']}; "
