@@ -150,9 +150,11 @@ class Turn:
         on_trace: Callable[[int], None] | None = None,
         on_span: tracing.SpanListener | None = None,
         stop: cancel.CancelToken | None = None,
+        via: str | None = None,
     ) -> TurnResult:
         """Answer ``question``; ``stop``: set it (from any thread) to stop the turn at whatever
-        step it is in (``TurnCancelled``: the session keeps the question, with no answer)."""
+        step it is in (``TurnCancelled``: the session keeps the question, with no answer);
+        ``via``: who asked, when not a person (``"mcp"``), kept in the trace."""
         question = question.strip()
         if not question:
             raise OpenbookError("The question is empty", hint='openbook ask "your question"')
@@ -184,7 +186,7 @@ class Turn:
                 state,
                 pipeline=p,
                 session_id=session_id,
-                metadata={"plain": plain},
+                metadata={"plain": plain, **({"via": via} if via else {})},
                 on_token=on_token,
                 on_trace=on_trace,
                 on_span=on_span,

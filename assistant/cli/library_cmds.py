@@ -238,7 +238,9 @@ def status(app: AppContext, as_json: bool) -> None:
             f"{data['read_anchor_rank']} ({data['reading_from']})"
         )
     for w in folders:
-        last = f"last sync {w['last_sync'].astimezone():%Y-%m-%d %H:%M:%S}" if w["last_sync"] else "never synced"
+        last = (
+            f"last sync {w['last_sync'].astimezone():%Y-%m-%d %H:%M:%S}" if w["last_sync"] else "never synced"
+        )
         click.echo(f"Watched:    {w['path']} — {w['state']}, {last}")
     if data["embedding_mismatch"]:
         click.echo(

@@ -61,6 +61,7 @@ def _register() -> None:
         eval_cmds,
         finetune_cmds,
         library_cmds,
+        mcp_cmd,
         models_cmds,
         quickstart,
         rewriter_cmd,
@@ -85,6 +86,7 @@ def _register() -> None:
     cli.add_command(traces_cmds.traces)
     cli.add_command(ask_cmd.ask)
     cli.add_command(chat_cmd.chat)
+    cli.add_command(mcp_cmd.mcp)
 
 
 _register()

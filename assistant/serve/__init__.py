@@ -1,0 +1,1 @@
+"""Openbook as a tool for other agents: the MCP server (``openbook mcp``)."""
