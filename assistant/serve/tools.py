@@ -2,9 +2,10 @@
 
 One ``LibraryTools`` per server: the database, the embedder, the retriever and (from the first
 ``ask``) the models are opened once and reused. Calls run one at a time — a call made while
-another runs waits for it (queued, not failed) — and every call is recorded (tool, arguments,
-duration, size of the result, the trace of an ``ask``; the server records each one) in
-``tool_calls``: ``openbook traces calls`` lists them. Bad arguments raise ``OpenbookError`` with a message for the calling model.
+another runs waits for it (queued, not failed). The server records every call (tool, arguments,
+duration, size of the result, the trace of an ``ask``) in ``tool_calls`` through ``record``;
+``openbook traces calls`` lists them. Bad arguments raise ``OpenbookError`` with a message
+written for the calling model.
 """
 
 from __future__ import annotations
