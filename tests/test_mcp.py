@@ -47,7 +47,9 @@ def text_of(result) -> str:  # noqa: ANN001
 
 
 @pytest.mark.slow
-def test_stdio_server_serves_the_library_and_survives_bad_arguments(store, embedder, corpus, overrides):
+def test_stdio_server_serves_the_library_and_survives_bad_arguments(
+    store, embedder, corpus, overrides, capsys
+):
     ingest(store, embedder, [corpus], IngestSettings())
     venus = str(corpus / "venus.md")
     seen: dict = {}
@@ -141,6 +143,19 @@ def test_stdio_server_serves_the_library_and_survives_bad_arguments(store, embed
     assert first["result_chars"] > 100 and first["duration_ms"] > 0
     assert any(c["status"] == "error" and "The query is empty" in c["error"] for c in by_tool["search"])
     assert by_tool["ask"][0]["trace_id"] == ask["trace_id"]
+
+    # and a person can read them
+    listed = cli(capsys, overrides, "traces", "calls", "-n", "3")
+    assert "ask" in listed and f"trace {ask['trace_id']}" in listed and "list_documents" in listed
+    assert len(json.loads(cli(capsys, overrides, "traces", "calls", "--json", "-n", "100"))) == len(calls)
+
+
+def cli(capsys, overrides, *args: str) -> str:  # noqa: ANN001
+    from openbook.assistant.cli.main import main
+
+    db = overrides["database"]
+    main(["--data-dir", db["data_dir"], "--schema", db["db_schema"], *args])
+    return capsys.readouterr().out
 
 
 async def gather(*calls):  # noqa: ANN002, ANN201

@@ -76,3 +76,32 @@ def traces_export(app: AppContext, trace_id: int, fmt: str) -> None:
     with open_store(app.settings()) as (store, _):
         trace, spans = tracing.load(store, trace_id)
     emit_json(tracing.to_otel(trace, spans) if fmt == "otel" else {"trace": trace, "spans": spans})
+
+
+@traces.command("calls")
+@click.option("-n", "limit", default=20, show_default=True, help="How many, newest first.")
+@json_option
+@pass_app
+def traces_calls(app: AppContext, limit: int, as_json: bool) -> None:
+    """What other agents asked of the library through `openbook mcp`: each tool call, its
+    arguments, duration and result size (an `ask` also names its trace)."""
+    from openbook.db import tools as call_rows
+
+    with open_store(app.settings()) as (store, _):
+        rows = call_rows.recent_calls(store, limit)
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("No tool calls yet. Other agents call the library through `openbook mcp`.")
+        return
+    for r in rows:
+        args = ", ".join(f"{k}={v!r}" for k, v in r["arguments"].items() if v is not None)
+        outcome = f"{r['result_chars']:>6} chars" if r["status"] == "ok" else "error  "
+        trace = f"  trace {r['trace_id']}" if r["trace_id"] else ""
+        click.echo(
+            f"{r['started_at']:%Y-%m-%d %H:%M:%S}  {r['tool']:<15} {r['duration_ms']:>7.0f} ms {outcome}"
+            f"  {args[:70]}{trace}  [{r['client'] or '?'}]"
+        )
+        if r["error"]:
+            click.echo(f"    {r['error'][:200]}")
