@@ -102,6 +102,10 @@ class IngestSettings(_Section):
     chunk_size: int = Field(200, ge=32, le=8192, description="Chunk size in tokens.")
     chunk_overlap: int = Field(30, ge=0, le=2048, description="Overlap between chunks, tokens.")
     max_file_mb: float = Field(25.0, gt=0, description="Files larger than this are skipped.")
+    watch: list[Path] = Field(
+        default_factory=list,
+        description="Folders the chat keeps in sync while it is open (as `openbook chat --watch`).",
+    )
     embed_group: int = Field(
         2048,
         ge=1,
@@ -143,7 +147,11 @@ class RetrievalSettings(_Section):
         "rrf: weighted reciprocal rank fusion.",
     )
     alpha: float = Field(
-        0.5, ge=0, le=1, description="absolute/convex: the BM25 leg's share (0 = vector only)."
+        0.5,
+        ge=0,
+        le=1,
+        description="absolute/convex: the BM25 leg's share (0 = vector only).",
+        json_schema_extra=EXPERT,  # `openbook tune retrieval` chooses it for a library
     )
     rrf_k: int = Field(60, ge=1, description="RRF constant (60 is the classic).", json_schema_extra=EXPERT)
     bm25_weight: float = Field(

@@ -614,3 +614,30 @@ def test_a_running_step_shows_its_elapsed_time(make_app, models):
             await wait_for(pilot, lambda: not app.running, seconds=5.0)
 
     asyncio.run(scenario())
+
+
+def test_the_chat_watches_its_folders_and_says_when_the_library_changed(
+    make_backend, models, settings, tmp_path, store
+):
+    from openbook.assistant import library
+
+    folder = tmp_path / "watched"
+    folder.mkdir()
+    watching = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"watch": [folder]})})
+    app = OpenbookApp(watching, backend=make_backend(models))
+
+    async def scenario():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: app.synced is not None, 60, what="the first sync")
+            assert "watching, library synced" in app.sub_title and "no change" in app.sub_title
+            (folder / "titan.md").write_text("# Titan\n\nTitan has lakes of liquid methane.\n")
+            await wait_for(
+                pilot, lambda: "1 added" in app.sub_title, 20, what="the new file in the status line"
+            )
+            assert str(folder / "titan.md") in {d["source"] for d in library.list_documents(store)}
+            script_search(models, "Titan has lakes of liquid methane [1].")
+            await ask(pilot, app, "What are Titan's lakes made of?")
+            assert "methane" in app.query(AnswerMessage).last().text
+
+    asyncio.run(scenario())
+    assert not app._watcher.is_alive()  # the watcher stopped with the app

@@ -86,8 +86,8 @@ class FolderWatcher:
     """Watches ``roots`` and applies their changes to the library until ``stop`` is set.
 
     ``guard``: held around each sync's writes (the chat passes the lock its turns hold, so a
-    turn never sees a library half-way through a sync). ``on_sync``: called after every sync
-    that changed something or failed on a file."""
+    turn never sees a library half-way through a sync). ``on_sync``: called after the first
+    sync, and after every later one that changed something or failed on a file."""
 
     def __init__(
         self,
@@ -122,7 +122,7 @@ class FolderWatcher:
         import watchfiles
 
         with self._registered():
-            if self._done(self.sync_all()):
+            if self._done(self.sync_all(), first=True):
                 return
             roots = [str(r) for r in self.roots]
             for changes in watchfiles.watch(
@@ -149,11 +149,12 @@ class FolderWatcher:
             for root in self.roots:
                 rows.watch_stopped(self.store, str(root), self.host, self.pid)
 
-    def _done(self, sync: Sync) -> bool:
-        """Record and report a sync; True when it was interrupted (Ctrl-C): stop watching."""
+    def _done(self, sync: Sync, first: bool = False) -> bool:
+        """Record and report a sync (the first always, later ones when they changed something or
+        failed on a file); True when it was interrupted (Ctrl-C): stop watching."""
         for root in self.roots:
             rows.watch_synced(self.store, str(root), sync.summary())
-        if self.on_sync is not None and (sync.changed or sync.report.failed):
+        if self.on_sync is not None and (first or sync.changed or sync.report.failed):
             self.on_sync(sync)
         return sync.report.interrupted
 

@@ -5,6 +5,7 @@ dialogs live in ``dialogs/`` and the palette's actions in ``actions.py``."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ from textual.widgets import Footer, Header, ListView, Static, TabbedContent, Tab
 
 from .. import trace_view, tracing
 from ..errors import OpenbookError
+from ..ingest.watch import Sync
 from ..models.base import PartialAnswer
 from ..settings import Settings
 from ..turn import TurnCancelled, TurnResult
@@ -67,6 +69,9 @@ class OpenbookApp(ActionsMixin):
         self._shown = ""
         self._answer: AnswerMessage | None = None
         self._turn_open = False  # from asking until the chat shows the turn's end
+        self._watch_stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self.synced: Sync | None = None  # the watched folders' last sync that changed something
 
     @property
     def backend(self) -> Backend | None:
@@ -152,6 +157,8 @@ class OpenbookApp(ActionsMixin):
         self.open_session(
             self.controller.last_session() if self._restore_session else self.controller.session
         )
+        if self.settings.ingest.watch:
+            self.watch_folders()
         if backend.ingested_samples:
             self.notify(
                 f"Added {backend.ingested_samples} sample documents about the solar "
@@ -160,6 +167,40 @@ class OpenbookApp(ActionsMixin):
             )
         if self.queued:
             self._ask(self.queued.pop(0))
+
+    # -- watched folders --------------------------------------------------------------------------
+    def watch_folders(self) -> None:
+        """Keep ``ingest.watch`` in sync on a thread of its own; its syncs wait for a running
+        turn (and a turn for a sync), and the status line says when the library changed."""
+        try:
+            watcher = self.controller.watcher(lambda sync: self.call_from_thread(self._library_changed, sync))
+        except OpenbookError as exc:
+            self.fail("Cannot watch", exc)
+            return
+        if watcher is None:
+            return
+        folders = ", ".join(str(r) for r in watcher.roots)
+        self.sub_title = f"{self.backend.describe() if self.backend else ''} · syncing {folders}…"
+
+        def run() -> None:
+            try:
+                watcher.run(self._watch_stop)
+            except Exception as exc:  # the chat goes on without it, and says so
+                if not self._watch_stop.is_set():
+                    self.call_from_thread(self.fail, "Stopped watching", exc)
+
+        self._watcher = threading.Thread(target=run, name="openbook-watch", daemon=True)
+        self._watcher.start()
+
+    def _library_changed(self, sync: Sync) -> None:
+        if self.backend is None:
+            return
+        self.synced = sync
+        when = f"{sync.at.astimezone():%H:%M:%S}"
+        self.sub_title = f"{self.backend.describe()} · watching, library synced {when} ({sync.line()})"
+        if sync.report.failed:
+            problems = "\n".join(f"{p.path}: {p.reason}" for p in sync.report.failed[:5])
+            self.notify(problems, title="Some watched files could not be read", severity="warning")
 
     # -- a turn -----------------------------------------------------------------------------------
     @on(HistoryInput.Submitted)
@@ -316,5 +357,8 @@ class OpenbookApp(ActionsMixin):
             self.action_show_trace()
 
     def on_unmount(self) -> None:
+        self._watch_stop.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=10)  # it finishes the document it is writing
         if self.backend is not None and self._owns_backend:
             self.backend.close()

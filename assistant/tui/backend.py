@@ -43,7 +43,8 @@ def open_backend(settings: Settings) -> Backend:
     store.open()
     try:
         store.check_embedding(embedder.identity)
-        report = ingest_samples_if_empty(store, embedder, settings.ingest)
+        # a chat that watches folders is about those folders: no sample documents
+        report = None if settings.ingest.watch else ingest_samples_if_empty(store, embedder, settings.ingest)
         added = len(report.added) if report else 0
         models, reasons = resolve_roles(settings)
         for m in {id(m): m for m in models.values()}.values():

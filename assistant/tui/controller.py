@@ -5,6 +5,7 @@ ingest, model switch, trace export). It knows nothing of Textual, so it can be t
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from openbook.db import sessions
 from .. import library, tracing
 from ..errors import OpenbookError
 from ..ingest.pipeline import IngestReport
+from ..ingest.watch import FolderWatcher, Sync
 from ..settings import PipelineSettings, Settings
 from ..turn import TurnResult
 from .backend import Backend
@@ -34,6 +36,9 @@ class ChatController:
         self.stop = CancelToken()
         self.trace_id: int | None = None
         self._pieces: list[str] = []
+        # held by a turn while it reads the library and by a folder watcher's sync while it
+        # writes: a turn never sees a document half-way through an update
+        self.library_lock = threading.Lock()
 
     # -- turns ------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -57,15 +62,16 @@ class ChatController:
             self.trace_id = trace_id
 
         try:
-            return self.backend.turn.ask(
-                question,
-                session=self.session,
-                on_token=on_token,
-                on_trace=on_trace,
-                on_span=on_span,
-                pipeline=self.pipeline,
-                stop=stop,
-            )
+            with self.library_lock:
+                return self.backend.turn.ask(
+                    question,
+                    session=self.session,
+                    on_token=on_token,
+                    on_trace=on_trace,
+                    on_span=on_span,
+                    pipeline=self.pipeline,
+                    stop=stop,
+                )
         finally:
             self.running = False
 
@@ -158,8 +164,24 @@ class ChatController:
                     on_files(self.done, self.total)
 
         turn = self.backend.turn
-        return ingest(
-            self.backend.store, turn.retriever.embedder, [path], self.settings.ingest, progress=Progress()
+        with self.library_lock:
+            return ingest(
+                self.backend.store, turn.retriever.embedder, [path], self.settings.ingest, progress=Progress()
+            )
+
+    def watcher(self, on_sync: Callable[[Sync], None]) -> FolderWatcher | None:
+        """A watcher for the folders the settings name (none: None); its syncs wait for turns."""
+        from ..ingest.watch import FolderWatcher
+
+        if self.backend is None or not self.settings.ingest.watch:
+            return None
+        return FolderWatcher(
+            self.backend.store,
+            self.backend.turn.retriever.embedder,
+            list(self.settings.ingest.watch),
+            self.settings.ingest,
+            on_sync=on_sync,
+            guard=lambda: self.library_lock,
         )
 
     # -- sessions ---------------------------------------------------------------------------------
