@@ -111,6 +111,24 @@ def test_ingest_and_retrieval_benchmarks_run(tmp_path):
 
 
 @pytest.mark.slow
+def test_mcp_and_watch_benchmarks_run(tmp_path):
+    run(
+        "bench/mcp_latency.py",
+        "--chunks",
+        "30",
+        "--queries",
+        "3",
+        "--cli-runs",
+        "1",
+        "--json",
+        str(tmp_path / "m.json"),
+    )
+    assert json.loads((tmp_path / "m.json").read_text())["mcp_search_warm"]["p50_ms"] > 0
+    run("bench/watch.py", "--files", "20", "--edits", "1", "--idle", "1", "--json", str(tmp_path / "w.json"))
+    assert json.loads((tmp_path / "w.json").read_text())["edit_searchable_s"]["max"] < 60
+
+
+@pytest.mark.slow
 def test_runtime_and_structured_output_benchmarks_run():
     assert run("bench/runtime.py", "--runs", "1", "--max-tokens", "8")
     assert run("bench/structured.py", "--n", "2")
