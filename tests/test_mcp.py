@@ -343,3 +343,22 @@ def test_search_and_reading_through_the_tools(settings, store, embedder, corpus)
         assert call_rows.recent_calls(store, 5) == []  # the server records calls, not the tools
     finally:
         tools.close()
+
+
+@pytest.mark.slow
+def test_a_server_that_cannot_open_the_library_says_why_on_every_call(overrides):
+    from tests.helpers import closed_port_host
+
+    seen: list = []
+
+    async def body(session) -> None:  # noqa: ANN001
+        seen.append(await session.call_tool("search", {"query": "moons"}))
+        seen.append(await session.call_tool("list_documents", {}))
+
+    db = overrides["database"]
+    params = server_params(db)
+    params.args[params.args.index("mcp") : params.args.index("mcp")] = [
+        "--embedding-provider", "ollama", "--ollama-host", closed_port_host(),
+    ]  # fmt: skip
+    run_client(params, body)
+    assert all(r.is_error and "Ollama is not reachable" in text_of(r) for r in seen)

@@ -13,6 +13,7 @@ import functools
 import hmac
 import ipaddress
 import json
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
@@ -108,17 +109,21 @@ class Recorder:
             error = f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            record = functools.partial(
-                self.lib.get().record,
-                str(params.get("name")),
-                dict(params.get("arguments") or {}),
-                client=_client(ctx),
-                error=error,
-                result_chars=len(json.dumps(data)) if error is None else 0,
-                duration_ms=(time.perf_counter() - started) * 1000,
-                trace_id=(data.get("structuredContent") or {}).get("trace_id"),
-            )
-            await anyio.to_thread.run_sync(record)
+            tools = None
+            with contextlib.suppress(OpenbookError):  # no library: its error was the answer
+                tools = self.lib.get()
+            if tools is not None:
+                record = functools.partial(
+                    tools.record,
+                    str(params.get("name")),
+                    dict(params.get("arguments") or {}),
+                    client=_client(ctx),
+                    error=error,
+                    result_chars=len(json.dumps(data)) if error is None else 0,
+                    duration_ms=(time.perf_counter() - started) * 1000,
+                    trace_id=(data.get("structuredContent") or {}).get("trace_id"),
+                )
+                await anyio.to_thread.run_sync(record)
 
 
 def build(settings: Settings, *, allow_write: bool = False) -> tuple[MCPServer, Library]:
@@ -129,7 +134,10 @@ def build(settings: Settings, *, allow_write: bool = False) -> tuple[MCPServer, 
     async def lifespan(_server: MCPServer) -> AsyncIterator[None]:
         import anyio.to_thread
 
-        await anyio.to_thread.run_sync(lib.get)  # the database and embedder, once, at start
+        try:  # the database and embedder, once, at start
+            await anyio.to_thread.run_sync(lib.get)
+        except OpenbookError as exc:  # keep serving: each call answers with what is wrong
+            print(f"openbook mcp: {exc.message}{' — ' + exc.hint if exc.hint else ''}", file=sys.stderr)
         yield
 
     server: MCPServer = MCPServer(
@@ -141,8 +149,8 @@ def build(settings: Settings, *, allow_write: bool = False) -> tuple[MCPServer, 
     )
 
     def run(fn: Callable[[LibraryTools], Any]) -> Any:
-        tools = lib.get()
         try:
+            tools = lib.get()
             return tools.call(lambda: fn(tools))
         except OpenbookError as exc:
             raise ToolError(exc.message + (f" ({exc.hint})" if exc.hint else "")) from exc
