@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from openbook.db import tools as rows
 
@@ -210,7 +211,7 @@ class FolderWatcher:
         return library.delete_documents(self.store, sorted(ids)) if ids else []
 
 
-def watched(store: Store) -> list[dict[str, object]]:
+def watched(store: Store) -> list[dict[str, Any]]:
     """The watched folders and their last sync, with whether a watcher still runs for each."""
     host = socket.gethostname()
     out = []
