@@ -206,7 +206,7 @@ def support_of(answer: str, passages: list[Passage], question: str) -> float | N
     """For a short answer copied from the evidence: the largest share of the question's words
     (BM25 tokens) found in a sentence that holds the answer, with the sentences beside it. None
     when the answer is not a verbatim copy (a written answer is not judged this way)."""
-    span = " ".join(CITE.sub("", answer).split()).strip().rstrip(".").lower()
+    span = " ".join(CITE.sub("", answer).split()).strip().rstrip(".").strip().lower()
     asked = set(tokenize(question))
     if not span or not asked or len(span.split()) > 12:
         return None

@@ -2,9 +2,14 @@
 (``kit/runner.py``) is the only thing that runs them; adding a step is writing its module (and
 prompt) and adding it here.
 
-    turn:   ToolRounds: plan ─┬─ search_documents = SEARCH: split → EachPiece: rewrite → retrieve → filter
-            (max_tool_rounds) └─ open_document
-            → distill → Stream(answer) → When(the answer declined from the note): Stream(reread)
+    turn:   When(a compound shape, by rule): decompose → EachHop = HOP: each piece searched and
+                answered on its own evidence
+                (a bridge's second piece filled with the first's answer)
+                → Stream(compose: compare the values found, say yes/no, substitute)
+            When(not compound) = ORDINARY:
+                ToolRounds: plan ─┬─ search_documents = SEARCH: split → EachPiece: rewrite → retrieve → filter
+                (max_tool_rounds) └─ open_document
+                → distill → Stream(answer) → When(the answer declined from the note): Stream(reread)
             → support (the sentences the answer rests on, quoted)
     plain:  EachPiece (the question): retrieve → Stream(answer) → support
     closed book (eval ``base``): answer from the model alone
@@ -19,10 +24,12 @@ from typing import Any
 
 from .answerer import Answer
 from .closed_book import ClosedBook
+from .compose import Compose, HopAnswer
+from .decompose import Decompose
 from .distiller import Distill
 from .documents import OpenDocument
 from .filter import Filter
-from .kit.runner import EachPiece, Node, RunnerSettings, Stream, ToolRounds, ToolUse, When, steps_of
+from .kit.runner import EachHop, EachPiece, Node, RunnerSettings, Stream, ToolRounds, ToolUse, When, steps_of
 from .kit.step import StepSettings
 from .planner import Planner, PlannerSettings
 from .reread import Reread
@@ -35,7 +42,16 @@ from .support import Support
 # search_documents: split the query, then per piece rewrite → retrieve → filter
 SEARCH: list[Node] = [Split(), EachPiece([Rewrite(), Retrieve(), Filter()])]
 
-TURN: list[Node] = [
+# one piece of a compound question, answered on its own evidence (no streaming: the runner shows
+# each piece's answer as it arrives)
+HOP: list[Node] = [
+    EachPiece([Rewrite(), Retrieve(), Filter()]),
+    Distill(),
+    Answer(),
+    When(lambda state: state.reread_due, [Reread()], why="the answer declined from the note"),
+]
+
+ORDINARY: list[Node] = [
     ToolRounds(
         Planner(),
         tools=[
@@ -52,6 +68,15 @@ TURN: list[Node] = [
     Distill(),
     Stream(Answer()),
     When(lambda state: state.reread_due, [Stream(Reread())], why="the answer declined from the note"),
+]
+
+TURN: list[Node] = [
+    When(
+        Decompose.applies,
+        [Decompose(), EachHop(HOP, keep=HopAnswer.kept), Stream(Compose())],
+        why="a compound question (comparison, same/both, bridge): each piece answered, then the whole",
+    ),
+    When(lambda state: not state.shape.compound, ORDINARY, why="any other question"),
     Support(),
 ]
 

@@ -12,7 +12,7 @@ from openbook.agents.kit.evidence import Passage
 from openbook.agents.kit.runner import execute, steps_of
 from openbook.agents.kit.step import Found, HistoryTurn, Piece, Step, StepContext, TurnState
 from openbook.agents.kit.trace import NullTracer
-from openbook.agents.pipeline import CLOSED_BOOK, GIVEN_EVIDENCE, PLAIN, SEARCH, TURN
+from openbook.agents.pipeline import CLOSED_BOOK, GIVEN_EVIDENCE, ORDINARY, PLAIN, SEARCH, TURN
 from openbook.assistant.models.base import ModelUnavailable
 from openbook.prompts import source, text, variables
 from tests.fakes import FakeChat, hits_for
@@ -177,7 +177,7 @@ def test_planner_calls_tools_to_make_follow_ups_self_contained():
         {"tool": "search_documents", "arguments": {"queries": ["What are the moons of Mars?"]}}
     )
     step = planner.Planner()
-    ctx = replace(ctx_for("planner", fake), tools=[t.spec() for t in TURN[0].tools])
+    ctx = replace(ctx_for("planner", fake), tools=[t.spec() for t in ORDINARY[0].tools])
     out, span = run_step(step, ctx, planner.PlanInput(question="What are its moons?", history=HISTORY))
     assert out.tool_calls[0].arguments == {"queries": ["What are the moons of Mars?"]}
     assert "Mars is the fourth planet." in fake.calls[0]["messages"][-1].content
@@ -364,3 +364,16 @@ def test_an_answer_stuck_repeating_itself_is_cut_and_stops_streaming():
     # saying a thing twice, or three times apart, is not a loop
     for fine in ("Mars [1]. Mars [2].", "Yes. Yes. It is 3.5 km. Yes.", "Phobos and Deimos [1]."):
         assert cut_loop(fine) == (fine, None)
+
+
+def test_support_reads_a_cited_answer_ending_in_a_full_stop():
+    """"Steven Spielberg [1]." is the span "steven spielberg" (no space left where the citation
+    was), found in the sentence it was copied from, not only where the name is followed by more."""
+    from openbook.agents.answerer import support_of
+    from openbook.agents.kit.evidence import Passage
+
+    passages = [
+        Passage(n=1, text="Jaws is a 1975 thriller film directed by Steven Spielberg."),
+        Passage(n=2, text="Steven Spielberg is an American filmmaker."),
+    ]
+    assert support_of("Steven Spielberg [1].", passages, "Who is the director of Jaws?") == 0.5

@@ -6,7 +6,7 @@ import pytest
 from openbook.agents.kit.runner import ToolRounds
 from openbook.agents.kit.step import StepContext
 from openbook.agents.kit.trace import NullTracer
-from openbook.agents.pipeline import TURN
+from openbook.agents.pipeline import ORDINARY
 from openbook.agents.planner import PlanInput, Planner
 from openbook.agents.search import SearchArgs
 from openbook.assistant import tracing
@@ -92,7 +92,7 @@ def test_the_bundled_model_calls_tools_through_its_grammar():
     gguf = bundled_gguf()
     assert gguf is not None
     model = LlamaCppChat(gguf, n_ctx=2048)
-    rounds = TURN[0]
+    rounds = ORDINARY[0]
     assert isinstance(rounds, ToolRounds) and isinstance(rounds.planner, Planner)
     planner = rounds.planner
     tracer = NullTracer()

@@ -14,6 +14,11 @@ A pipeline (``agents/pipeline.py``) is a list of nodes. A node is a step, or one
   answers instead.
 - ``When(condition, steps)``: run ``steps`` only when ``condition(state)`` holds; ``why`` says
   when, for the reader of the declaration and the trace.
+- ``EachHop(steps, keep)``: a compound question's pieces (``state.shape.hops``), each answered
+  on its own: ``steps`` run once per hop over a state of its own, in a ``hop`` span; a bridge
+  hop's "{0}" is filled with the answer of the hop it needs, and is not asked when that hop found
+  nothing. Each hop's passages join the turn's (its citations renumbered to match) and ``keep``
+  turns what it found into ``state.hops``; each answer is shown as it arrives.
 
 Between nodes, pieces and tool calls the runner checks for cancellation (``kit.cancel``), and a
 turn the planner has answered itself (``state.done``) stops.
@@ -21,6 +26,7 @@ turn the planner has answered itself (``state.done``) stops.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, cast
@@ -29,6 +35,7 @@ from pydantic import BaseModel, ValidationError
 
 from openbook.prompts import text as prompt_text
 
+from .evidence import number
 from .hold import HeldDecline
 from .llm import Tool, ToolCall
 from .step import Piece, Step, StepContext, StepSettings, TurnState
@@ -42,6 +49,20 @@ class RunnerSettings(StepSettings):
 @dataclass(frozen=True)
 class EachPiece:
     steps: list[Node]
+
+
+class HopKeeper(Protocol):
+    """Makes the record of one answered hop (``EachHop``): the hop's sub-question and entity,
+    its answer with citations renumbered as the turn's passages, whether it declined, and the
+    text of the passages it cites."""
+
+    def __call__(self, question: str, entity: str, answer: str, declined: bool, evidence: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class EachHop:
+    steps: list[Node]
+    keep: HopKeeper
 
 
 @dataclass(frozen=True)
@@ -105,7 +126,7 @@ class ToolRounds:
         return next((t for t in self.tools if t.name == name), None)
 
 
-Node = Step[Any, Any] | EachPiece | When | Stream | ToolRounds
+Node = Step[Any, Any] | EachPiece | EachHop | When | Stream | ToolRounds
 
 
 def steps_of(pipeline: list[Node]) -> Iterator[Step[Any, Any]]:
@@ -115,7 +136,7 @@ def steps_of(pipeline: list[Node]) -> Iterator[Step[Any, Any]]:
             yield node
         elif isinstance(node, Stream):
             yield node.step
-        elif isinstance(node, EachPiece | When):
+        elif isinstance(node, EachPiece | EachHop | When):
             yield from steps_of(node.steps)
         elif isinstance(node, ToolRounds):
             yield node.planner
@@ -136,6 +157,8 @@ def run(pipeline: list[Node], state: TurnState, ctx: StepContext) -> TurnState:
                 execute(node, state, ctx)
         elif isinstance(node, EachPiece):
             each_piece(node, state, ctx)
+        elif isinstance(node, EachHop):
+            each_hop(node, state, ctx)
         elif isinstance(node, When):
             if node.condition(state):
                 run(node.steps, state, ctx)
@@ -172,6 +195,47 @@ def each_piece(node: EachPiece, state: TurnState, ctx: StepContext) -> None:
         run(node.steps, state, ctx)
         state.merge(state.piece.hits)
     state.collect(RunnerSettings.of(ctx).max_passages)
+
+
+_CITE = re.compile(r"\[(\d{1,3})\]")
+
+
+def renumber(text: str, numbers: dict[int, int]) -> str:
+    """``text`` with each citation [n] replaced by [numbers[n]]."""
+    return _CITE.sub(lambda m: f"[{numbers.get(int(m.group(1)), int(m.group(1)))}]", text)
+
+
+def each_hop(node: EachHop, state: TurnState, ctx: StepContext) -> None:
+    answers: list[str] = []  # each hop's answer, citations removed (what fills a bridge's "{0}")
+    for i, hop in enumerate(state.shape.hops, 1):
+        ctx.check_cancelled()
+        text = hop.text
+        if hop.needs is not None:
+            needed = answers[hop.needs] if hop.needs < len(answers) else ""
+            if not needed:
+                break  # the hop it needs found nothing: the composition says which part is missing
+            text = text.replace("{0}", needed)
+        sub = TurnState(question=text, query=text, pieces=[text])
+        with ctx.tracer.span(f"hop {i}", "hop", input={"question": text}, parent=ctx.span) as span:
+            run(node.steps, sub, replace(ctx.within(span), on_token=None))
+            numbers: dict[int, int] = {}
+            for p, hit in zip(sub.passages, sub.chunks, strict=True):
+                known = next((n for n, h in enumerate(state.chunks, 1) if h.chunk_id == hit.chunk_id), None)
+                if known is None:
+                    state.chunks.append(hit)
+                    known = len(state.chunks)
+                numbers[p.n] = known
+            answer = renumber(sub.answer, numbers)
+            cited = {int(n) for n in _CITE.findall(sub.answer)}
+            evidence = " ".join(h.text for p, h in zip(sub.passages, sub.chunks, strict=True) if p.n in cited)
+            kept = node.keep(text, hop.entity, answer, sub.declined, evidence)
+            span.output = kept
+        state.hops.append(kept)
+        answers.append("" if sub.declined else " ".join(_CITE.sub("", answer).split()).rstrip(". "))
+        if ctx.on_token is not None:
+            ctx.on_token(f"{text} → {answer.strip()}\n\n")  # shown while the turn runs
+    state.passages = number(state.chunks)
+    state.evidence = list(state.passages)
 
 
 def stream(node: Stream, state: TurnState, ctx: StepContext) -> None:

@@ -24,6 +24,7 @@ from openbook.prompts import render, text
 from . import cancel
 from .evidence import Filters, Hit, Passage, number
 from .llm import ChatModel, ChatOptions, Message, ModelError, SchemaError, TokenCallback, Tool, structured
+from .shapes import Shape
 from .trace import NullTracer, Span, Tracer
 
 InT = TypeVar("InT", bound=BaseModel)
@@ -108,6 +109,8 @@ class TurnState(BaseModel):
     supported: bool = True  # the quotes hold the answer's words
     reread_due: bool = False  # the answer declined from the note: the reread step answers again
     done: bool = False  # the planner replied itself: no more steps
+    shape: Shape = Field(default_factory=Shape)  # a compound question's pieces (``decompose``)
+    hops: list[Any] = Field(default_factory=list)  # each piece answered (``EachHop``: HopAnswer)
 
     def merge(self, hits: list[Hit]) -> None:
         """Add hits to the evidence found; a chunk found twice keeps its best rank."""

@@ -1,0 +1,199 @@
+"""Compose the answer to a compound question from the answers of its pieces (``EachHop``):
+compare the dates or numbers found, say yes or no, or substitute a bridge's first answer —
+citing the passages of every piece. When a piece found nothing, say which part could not be
+found instead of a bare decline.
+
+The values are read from each piece's answer by rule (``date_of``, ``number_of``); no model call.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from .answerer import CITE
+from .kit.hold import is_decline
+from .kit.shapes import Shape
+from .kit.step import Step, StepContext, StepSettings, TurnState
+from .kit.words import tokenize
+
+MONTHS = {
+    m: i
+    for i, names in enumerate(
+        [
+            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
+            ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
+            ("october", "oct"), ("november", "nov"), ("december", "dec"),
+        ],
+        1,
+    )
+    for m in names
+}  # fmt: skip
+_YEAR = re.compile(r"\b(\d{3,4})\s*(BC|BCE|B\.C\.)?\b", re.I)
+_DAY_MONTH = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([A-Za-z]{3,9})\.?\b")
+_MONTH_DAY = re.compile(r"\b([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b")
+_NUMBER = re.compile(
+    r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(thousand|million|billion|trillion)?", re.I
+)
+_SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+_WORD_NUMBERS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen nineteen twenty".split()
+    )
+}
+_DEMONYMS = {
+    "united states": "american", "usa": "american", "us": "american", "america": "american",
+    "united kingdom": "british", "uk": "british", "britain": "british", "england": "english",
+    "france": "french", "germany": "german", "italy": "italian", "spain": "spanish", "canada": "canadian",
+    "australia": "australian", "japan": "japanese", "china": "chinese", "india": "indian",
+    "russia": "russian", "ireland": "irish", "scotland": "scottish", "mexico": "mexican",
+    "brazil": "brazilian", "netherlands": "dutch", "sweden": "swedish", "norway": "norwegian",
+}  # fmt: skip
+
+
+def plain(answer: str) -> str:
+    """An answer without its citations and trailing full stop."""
+    return " ".join(CITE.sub("", answer).split()).strip().rstrip(".").strip()
+
+
+def date_of(text: str) -> tuple[int, int, int] | None:
+    """(year, month, day) of the first date in ``text``; month and day 0 when not given."""
+    text = plain(text)
+    year = _YEAR.search(text)
+    if year is None:
+        return None
+    y = int(year.group(1)) * (-1 if year.group(2) else 1)
+    month = day = 0
+    for m in (_DAY_MONTH.search(text), _MONTH_DAY.search(text)):
+        if m is None:
+            continue
+        a, b = m.group(1), m.group(2)
+        name, num = (b, a) if a.isdigit() else (a, b)
+        if name.lower() in MONTHS and 1 <= int(num) <= 31:
+            month, day = MONTHS[name.lower()], int(num)
+            break
+    if not month:
+        month = next(
+            (MONTHS[w] for w in re.findall(r"[A-Za-z]+", text.lower()) if w in MONTHS and w != "may"), 0
+        )
+    return y, month, day
+
+
+def number_of(text: str) -> float | None:
+    """The first quantity in ``text`` (commas, decimals, "2.5 million", "twelve")."""
+    text = plain(text)
+    m = _NUMBER.search(text)
+    if m is not None:
+        value = float(m.group(1).replace(",", ""))
+        return value * _SCALE.get((m.group(2) or "").lower(), 1.0)
+    for word in re.findall(r"[a-z]+", text.lower()):
+        if word in _WORD_NUMBERS:
+            return float(_WORD_NUMBERS[word])
+    return None
+
+
+def normal(value: str) -> set[str]:
+    """The words an attribute value is compared by (a country counts as its demonym)."""
+    text = plain(value).lower()
+    for country, demonym in _DEMONYMS.items():
+        text = re.sub(rf"\b{re.escape(country)}\b", demonym, text)
+    return set(tokenize(text))
+
+
+class HopAnswer(BaseModel):
+    """One piece of a compound question, answered from its own evidence."""
+
+    question: str
+    entity: str = ""
+    answer: str = ""  # with citations numbered as the turn's passages
+    declined: bool = False
+    evidence: str = ""  # the sentences of the passages it cites (for "both")
+
+    @classmethod
+    def kept(cls, question: str, entity: str, answer: str, declined: bool, evidence: str) -> HopAnswer:
+        return cls(question=question, entity=entity, answer=answer, declined=declined, evidence=evidence)
+
+
+class ComposeInput(BaseModel):
+    question: str
+    shape: Shape
+    hops: list[HopAnswer]
+
+
+class ComposeOutput(BaseModel):
+    text: str
+    declined: bool = False
+    decided: Literal["compared", "substituted", "missing", "undecided"] = "undecided"
+    values: list[str] = Field(default_factory=list)  # what was compared, per hop
+    shown: bool = False  # never streamed token by token: the runner shows it whole
+
+
+class ComposeSettings(StepSettings):
+    pass
+
+
+def missing(hops: list[HopAnswer]) -> str:
+    lost = [h.question for h in hops if h.declined or not plain(h.answer)]
+    found = [f"{h.question} {h.answer.strip()}" for h in hops if not h.declined and plain(h.answer)]
+    text = "I could not find the answer to " + " or ".join(f'"{q}"' for q in lost) + " in your documents."
+    if found:
+        text += " What I found: " + " ".join(found)
+    return text
+
+
+def compose(question: str, shape: Shape, hops: list[HopAnswer]) -> ComposeOutput:
+    """The answer to ``question`` from its pieces' answers, as ``shape`` says to combine them."""
+    if len(hops) < 2 or any(h.declined or not plain(h.answer) for h in hops):
+        return ComposeOutput(text=missing(hops), declined=True, decided="missing")
+    values = [plain(h.answer) for h in hops]
+    if shape.kind == "bridge":
+        first, second = hops
+        text = f"{second.answer.strip()} ({first.question.rstrip('?')}: {first.answer.strip().rstrip('.')})"
+        return ComposeOutput(text=text, decided="substituted", values=values)
+    listed = "; ".join(f"{h.entity}: {h.answer.strip().rstrip('.')}" for h in hops)
+
+    def verdict(yes: bool) -> ComposeOutput:
+        return ComposeOutput(text=f"{'Yes' if yes else 'No'}. {listed}.", decided="compared", values=values)
+
+    if shape.kind == "same":
+        a, b = (normal(h.answer) for h in hops)
+        return verdict(bool(a & b))
+    if shape.kind == "both":
+        want = set(tokenize(shape.subject.lower())) - {"a", "an", "the"}
+        return verdict(all(bool(want) and want <= normal(h.answer) | normal(h.evidence) for h in hops))
+    read = [date_of(h.answer) if shape.value == "date" else number_of(h.answer) for h in hops]
+    if read[0] is None or read[1] is None or read[0] == read[1]:
+        why = (
+            "they are the same"
+            if read[0] is not None and read[0] == read[1]
+            else "I could not read a value from each"
+        )
+        return ComposeOutput(text=f"I cannot tell: {why}. {listed}.", decided="undecided", values=values)
+    first_wins = (read[0] < read[1]) == (shape.pick == "min")  # type: ignore[operator]
+    if shape.yes_no:
+        return verdict(first_wins)
+    winner = hops[0 if first_wins else 1]
+    cites = "".join(f"[{n}]" for n in dict.fromkeys(CITE.findall(winner.answer)))
+    return ComposeOutput(
+        text=f"{winner.entity} {cites}. {listed}.".replace(" .", "."), decided="compared", values=values
+    )
+
+
+class Compose(Step[ComposeInput, ComposeOutput]):
+    name = "compose"
+    Input, Output, Settings = ComposeInput, ComposeOutput, ComposeSettings
+
+    def read(self, state: TurnState, ctx: StepContext) -> ComposeInput:
+        return ComposeInput(question=state.query or state.question, shape=state.shape, hops=state.hops)
+
+    def run(self, ctx: StepContext, inp: ComposeInput) -> ComposeOutput:
+        out = compose(inp.question, inp.shape, inp.hops)
+        ctx.note(f"{inp.shape.kind}: {out.decided}" + (f" {out.values}" if out.values else ""))
+        return out
+
+    def write(self, state: TurnState, out: ComposeOutput, ctx: StepContext) -> None:
+        state.answer, state.declined = out.text, out.declined or is_decline(out.text)

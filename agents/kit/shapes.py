@@ -1,0 +1,277 @@
+"""The shape of a compound question, by rule: what the planner decomposes, and how the answers
+of its pieces are put back together (``agents/compose.py``).
+
+- **comparison** — "Who is older, A or B?", "Which has more moons, A or B?", "Is A larger than
+  B?", "Was A born before B?": one hop per entity asking for the compared value; the composition
+  compares the values found (dates, numbers). Asked as yes/no, the answer is yes or no.
+- **same** — "Were A and B of the same nationality?": one hop per entity for the attribute; yes
+  when the values agree.
+- **both** — "Are A and B both American?": one hop per entity; yes when each one's evidence says so.
+- **bridge** — "When was the founder of Microsoft born?": the inner question ("Who is the founder
+  of Microsoft?") is answered first and its answer fills the outer one ("When was {0} born?").
+- **single** — anything else: the ordinary turn.
+
+Only question text is read: no model call, so a single-hop question pays nothing for this.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Kind = Literal["single", "comparison", "same", "both", "bridge"]
+# what a comparison looks for in each hop's answer, and which end wins
+Value = Literal["date", "number", "text"]
+Pick = Literal["min", "max", ""]
+
+
+class Hop(BaseModel):
+    text: str  # the sub-question; "{0}" stands for an earlier hop's answer (bridge)
+    entity: str = ""  # whom it is about (comparison, same, both)
+    needs: int | None = None  # the hop whose answer fills "{0}"
+
+
+class Shape(BaseModel):
+    kind: Kind = "single"
+    hops: list[Hop] = Field(default_factory=list)
+    value: Value = "text"
+    pick: Pick = ""  # comparison: the smaller (earlier) or larger (later) value answers
+    yes_no: bool = False  # answered yes or no (the first entity holds the relation, or not)
+    subject: str = ""  # what is compared or asked ("older", "nationality", "American")
+
+    @property
+    def compound(self) -> bool:
+        return self.kind != "single"
+
+
+SINGLE = Shape()
+
+_STOP_END = re.compile(r"[?.!\s]+$")
+_ARTICLE = re.compile(r"^(the|a|an)\s+", re.I)
+
+# comparative -> (value, pick, hop template). {E}: the entity; {N}: the noun after more/fewer.
+_COMPARATIVES: dict[str, tuple[Value, Pick, str]] = {
+    "older": ("date", "min", "When was {E} born?"),
+    "elder": ("date", "min", "When was {E} born?"),
+    "younger": ("date", "max", "When was {E} born?"),
+    "larger": ("number", "max", "How large is {E}?"),
+    "bigger": ("number", "max", "How big is {E}?"),
+    "smaller": ("number", "min", "How large is {E}?"),
+    "taller": ("number", "max", "How tall is {E}?"),
+    "shorter": ("number", "min", "How long is {E}?"),
+    "longer": ("number", "max", "How long is {E}?"),
+    "higher": ("number", "max", "How high is {E}?"),
+    "lower": ("number", "min", "How high is {E}?"),
+    "heavier": ("number", "max", "How heavy is {E}?"),
+    "lighter": ("number", "min", "How heavy is {E}?"),
+    "deeper": ("number", "max", "How deep is {E}?"),
+    "wider": ("number", "max", "How wide is {E}?"),
+    "hotter": ("number", "max", "What is the temperature of {E}?"),
+    "colder": ("number", "min", "What is the temperature of {E}?"),
+    "farther": ("number", "max", "How far away is {E}?"),
+    "further": ("number", "max", "How far away is {E}?"),
+    "closer": ("number", "min", "How far away is {E}?"),
+    "nearer": ("number", "min", "How far away is {E}?"),
+    "faster": ("number", "max", "How fast is {E}?"),
+    "slower": ("number", "min", "How fast is {E}?"),
+    "more": ("number", "max", "How many {N} does {E} have?"),
+    "fewer": ("number", "min", "How many {N} does {E} have?"),
+    "less": ("number", "min", "How much {N} does {E} have?"),
+}
+_FIRST = {"first", "earlier", "earliest", "sooner", "before", "older"}
+_LAST = {"last", "later", "latest", "more recently", "most recently", "after", "newer", "younger"}
+_EVENT_VERBS = (
+    "born|founded|established|formed|created|released|published|built|opened|completed|discovered|"
+    "launched|started|written|made|produced|introduced|invented|signed|elected|died|married|finished"
+)
+
+# "Who is older, A or B?" / "Which was released first: A or B?"
+_WHICH = re.compile(r"^(who|which(?:\s+\w+)?|what(?:\s+\w+)?)\s+(.+?)\s*[,:]\s*(.+?)\s+or\s+(.+)$", re.I)
+# "Is A older than B?" / "Does A have more moons than B?"
+_THAN = re.compile(
+    r"^(is|was|are|were|does|did|do|has|had)\s+(.+?)\s+(?:have\s+|has\s+)?"
+    r"(more|fewer|less|[a-z]+er)\s*((?:[a-z]+\s+){0,2}?)than\s+(.+)$",
+    re.I,
+)
+# "Was A born before B?" / "Was A founded after B?"
+_BEFORE = re.compile(rf"^(was|were|did)\s+(.+?)\s+(?:get\s+)?({_EVENT_VERBS})\s+(before|after)\s+(.+)$", re.I)
+# "Were A and B of the same nationality?" / "Do A and B have the same director?"
+_SAME = re.compile(
+    r"^(?:are|were|is|was|do|did|does)\s+(.+?)\s+and\s+(.+?)\s+(?:of|from|in|have|had|share)?\s*"
+    r"(?:the\s+)?same\s+(.+)$",
+    re.I,
+)
+# "Are A and B both American?" / "Are both A and B directors?"
+_BOTH = re.compile(
+    r"^(?:are|were)\s+(?:both\s+)?(.+?)\s+and\s+(.+?)\s+both\s+(.+)$|^(?:are|were)\s+both\s+(.+?)\s+and\s+(.+?)\s+"
+    r"((?:an?\s+)?[a-z][\w\s-]*)$",
+    re.I,
+)
+_ROLES = (
+    "director|author|writer|founder|co-founder|creator|inventor|designer|architect|composer|"
+    "producer|president|leader|captain|coach|manager|owner|ceo|chairman|singer|lead singer|star|"
+    "father|mother|wife|husband|son|daughter|brother|sister|capital|headquarters|publisher|"
+    "developer|manufacturer|discoverer|host|narrator|editor|successor|predecessor"
+)
+# "... the founder of Microsoft ..." inside a question that asks something else of them
+_BRIDGE = re.compile(
+    rf"\bthe\s+({_ROLES})\s+of\s+((?:the\s+)?(?:[A-Z\"'][\w'\".&-]*)(?:\s+(?:of\s+|the\s+|and\s+|&\s+)?[A-Z0-9\"'][\w'\".&-]*)*)"
+)
+_DEMONYM_ATTRS = {"nationality", "citizenship", "country", "country of origin", "origin"}
+
+
+def _clean(text: str) -> str:
+    return _STOP_END.sub("", text.strip()).strip(" ,;:\"'")
+
+
+def _entity(text: str) -> str:
+    return _clean(_ARTICLE.sub("", _clean(text)) if text[:1].islower() else _clean(text))
+
+
+def _same_hop(attribute: str) -> str:
+    attr = attribute.lower()
+    if attr in _DEMONYM_ATTRS:
+        return "What nationality is {E}?"
+    if attr in ("age",):
+        return "When was {E} born?"
+    if attr in ("birthplace", "place of birth", "hometown"):
+        return "Where was {E} born?"
+    return f"What is the {attribute} of {{E}}?"
+
+
+def _hops(template: str, entities: list[str], noun: str = "") -> list[Hop]:
+    return [Hop(text=template.replace("{N}", noun).replace("{E}", e), entity=e) for e in entities]
+
+
+def _comparative(word: str) -> tuple[Value, Pick, str] | None:
+    word = word.lower()
+    if word in _COMPARATIVES:
+        return _COMPARATIVES[word]
+    return None
+
+
+def shape_of(question: str) -> Shape:
+    """The question's shape, by rule (``SINGLE`` when no rule applies)."""
+    q = " ".join(question.split())
+    if not q:
+        return SINGLE
+    for find in (_which, _than, _before, _same, _both, _bridge):
+        found = find(q)
+        if found is not None:
+            return found
+    return SINGLE
+
+
+def _which(q: str) -> Shape | None:
+    m = _WHICH.match(_clean(q) + "?")
+    if not m:
+        return None
+    head = m.group(2).lower()
+    a, b = _entity(m.group(3)), _entity(m.group(4))
+    if not a or not b or len(a.split()) > 8 or len(b.split()) > 8:
+        return None
+    words = head.split()
+    verb = next((w for w in words if re.fullmatch(_EVENT_VERBS, w)), "")
+    if any(w in _FIRST for w in words) or any(p in head for p in _FIRST if " " in p):
+        template = (
+            "When was {E} born?"
+            if ("older" in words or verb == "born")
+            else (f"When was {{E}} {verb}?" if verb else "When was {E} founded?")
+        )
+        if "older" in words and verb and verb != "born":
+            template = f"When was {{E}} {verb}?"
+        return Shape(kind="comparison", hops=_hops(template, [a, b]), value="date", pick="min", subject=head)
+    if any(w in _LAST for w in words) or any(p in head for p in _LAST if " " in p):
+        template = (
+            "When was {E} born?"
+            if ("younger" in words or verb == "born")
+            else (f"When was {{E}} {verb}?" if verb else "When was {E} founded?")
+        )
+        return Shape(kind="comparison", hops=_hops(template, [a, b]), value="date", pick="max", subject=head)
+    for i, w in enumerate(words):
+        found = _comparative(w)
+        if found is None:
+            continue
+        value, pick, template = found
+        noun = " ".join(words[i + 1 : i + 3]) if w in ("more", "fewer", "less") else ""
+        if w in ("more", "fewer", "less") and not noun:
+            return None
+        return Shape(
+            kind="comparison", hops=_hops(template, [a, b], noun), value=value, pick=pick, subject=head
+        )
+    return None
+
+
+def _than(q: str) -> Shape | None:
+    m = _THAN.match(_clean(q))
+    if not m:
+        return None
+    word = m.group(3).lower()
+    found = _comparative(word)
+    if found is None:
+        return None
+    value, pick, template = found
+    a, b = _entity(m.group(2)), _entity(m.group(5))
+    noun = _clean(m.group(4))
+    if word in ("more", "fewer", "less"):
+        if not noun:
+            return None
+    if not a or not b:
+        return None
+    return Shape(
+        kind="comparison", hops=_hops(template, [a, b], noun), value=value, pick=pick, yes_no=True,
+        subject=f"{word} {noun}".strip(),
+    )  # fmt: skip
+
+
+def _before(q: str) -> Shape | None:
+    m = _BEFORE.match(_clean(q))
+    if not m:
+        return None
+    verb, when = m.group(3).lower(), m.group(4).lower()
+    a, b = _entity(m.group(2)), _entity(m.group(5))
+    if not a or not b:
+        return None
+    template = "When did {E} die?" if verb == "died" else f"When was {{E}} {verb}?"
+    pick: Pick = "min" if when == "before" else "max"
+    hops = _hops(template, [a, b])
+    return Shape(kind="comparison", hops=hops, value="date", pick=pick, yes_no=True, subject=f"{verb} {when}")
+
+
+def _same(q: str) -> Shape | None:
+    m = _SAME.match(_clean(q))
+    if not m:
+        return None
+    a, b, attribute = _entity(m.group(1)), _entity(m.group(2)), _clean(m.group(3))
+    if not a or not b or not attribute:
+        return None
+    return Shape(kind="same", hops=_hops(_same_hop(attribute), [a, b]), yes_no=True, subject=attribute)
+
+
+def _both(q: str) -> Shape | None:
+    m = _BOTH.match(_clean(q))
+    if not m:
+        return None
+    a, b, what = (m.group(1), m.group(2), m.group(3)) if m.group(1) else (m.group(4), m.group(5), m.group(6))
+    a, b, what = _entity(a), _entity(b), _clean(what)
+    if not a or not b or not what:
+        return None
+    hop = "What nationality is {E}?" if what[:1].isupper() else "What is {E}?"
+    return Shape(kind="both", hops=_hops(hop, [a, b]), yes_no=True, subject=what)
+
+
+def _bridge(q: str) -> Shape | None:
+    m = _BRIDGE.search(q)
+    if not m:
+        return None
+    role, inner = m.group(1), _clean(m.group(2))
+    phrase = m.group(0)
+    outer = q.replace(phrase, "{0}", 1)
+    # "Who is the founder of Microsoft?" asks the inner question itself: not a bridge
+    if re.fullmatch(r"(?i)(who|what|which)\s+(is|was|are|were)\s+\{0\}\s*\??", outer.strip()):
+        return None
+    who = "What" if role in ("capital", "headquarters") else "Who"
+    first = f"{who} is the {role} of {inner}?"
+    return Shape(kind="bridge", hops=[Hop(text=first), Hop(text=outer, needs=0)], subject=role)

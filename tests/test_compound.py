@@ -1,0 +1,235 @@
+"""Compound questions: their shapes by rule, the composition of the pieces' answers (hand-computed
+cases), and whole turns with scripted models (each hop in the trace; a bridge whose second hop
+is only searchable with the first hop's answer)."""
+
+from __future__ import annotations
+
+import pytest
+
+from openbook.agents.compose import HopAnswer, compose, date_of, number_of
+from openbook.agents.kit.shapes import shape_of
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "hops", "yes_no"),
+    [
+        ("Who is older, Annie Morton or Terry Richardson?", "comparison",
+         ["When was Annie Morton born?", "When was Terry Richardson born?"], False),
+        ("Who was born first, Albert Einstein or Niels Bohr?", "comparison",
+         ["When was Albert Einstein born?", "When was Niels Bohr born?"], False),
+        ("Which was released first: Jaws or Star Wars?", "comparison",
+         ["When was Jaws released?", "When was Star Wars released?"], False),
+        ("Which has more moons, Mars or Jupiter?", "comparison",
+         ["How many moons does Mars have?", "How many moons does Jupiter have?"], False),
+        ("Which planet is larger, Venus or Earth?", "comparison",
+         ["How large is Venus?", "How large is Earth?"], False),
+        ("Is Jupiter larger than Saturn?", "comparison",
+         ["How large is Jupiter?", "How large is Saturn?"], True),
+        ("Does Saturn have more moons than Jupiter?", "comparison",
+         ["How many moons does Saturn have?", "How many moons does Jupiter have?"], True),
+        ("Was the Eiffel Tower built before the Statue of Liberty?", "comparison",
+         ["When was Eiffel Tower built?", "When was Statue of Liberty built?"], True),
+        ("Were Scott Derrickson and Ed Wood of the same nationality?", "same",
+         ["What nationality is Scott Derrickson?", "What nationality is Ed Wood?"], True),
+        ("Are Ed Wood and Scott Derrickson both American?", "both",
+         ["What nationality is Ed Wood?", "What nationality is Scott Derrickson?"], True),
+        ("When was the founder of Microsoft born?", "bridge",
+         ["Who is the founder of Microsoft?", "When was {0} born?"], False),
+        ("What nationality is the director of Jaws?", "bridge",
+         ["Who is the director of Jaws?", "What nationality is {0}?"], False),
+    ],
+)  # fmt: skip
+def test_compound_shapes(question, kind, hops, yes_no):
+    shape = shape_of(question)
+    assert (shape.kind, [h.text for h in shape.hops], shape.yes_no) == (kind, hops, yes_no)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Why is Venus so hot?",
+        "Who is the founder of Microsoft?",  # asks the inner question itself
+        "How many moons does Mars have?",
+        "What are the moons of Mars and Jupiter?",  # compound, but the ordinary split's job
+        "Which is better, tea or coffee?",  # nothing to measure
+        "Is Mars red?",
+        "",
+    ],
+)
+def test_single_hop_questions_take_the_ordinary_path(question):
+    assert shape_of(question).kind == "single"
+
+
+def test_reading_dates_and_numbers():
+    assert date_of("8 October 1970 [1]") == (1970, 10, 8)
+    assert date_of("August 14, 1965") == (1965, 8, 14)
+    assert date_of("in 1887 [2].") == (1887, 0, 0)
+    assert date_of("around 500 BC") == (-500, 0, 0)
+    assert date_of("long ago") is None
+    assert number_of("139,820 km [1]") == 139820
+    assert number_of("about 2.5 million people") == 2_500_000
+    assert number_of("two moons, Phobos and Deimos") == 2
+    assert number_of("no figure") is None
+
+
+def hop(question, entity, answer, evidence=""):
+    return HopAnswer(question=question, entity=entity, answer=answer, evidence=evidence)
+
+
+def test_who_is_older_picks_the_earlier_birth_date():
+    shape = shape_of("Who is older, Annie Morton or Terry Richardson?")
+    out = compose(
+        "",
+        shape,
+        [
+            hop("When was Annie Morton born?", "Annie Morton", "October 8, 1970 [1]"),
+            hop("When was Terry Richardson born?", "Terry Richardson", "14 August 1965 [3]"),
+        ],
+    )
+    assert out.text.startswith("Terry Richardson [3].") and not out.declined
+    assert "Annie Morton: October 8, 1970 [1]" in out.text
+
+
+def test_more_and_yes_no_comparisons_of_numbers():
+    more = shape_of("Which has more moons, Mars or Jupiter?")
+    hops = [hop("", "Mars", "two moons [1]"), hop("", "Jupiter", "95 known moons [2]")]
+    assert compose("", more, hops).text.startswith("Jupiter [2].")
+    yes_no = shape_of("Does Saturn have more moons than Jupiter?")
+    saturn = [hop("", "Saturn", "146 moons [1]"), hop("", "Jupiter", "95 moons [2]")]
+    assert compose("", yes_no, saturn).text.startswith("Yes.")
+    assert compose("", yes_no, list(reversed(saturn))).text.startswith("No.")
+
+
+def test_before_and_after_as_yes_or_no():
+    shape = shape_of("Was the Eiffel Tower built before the Statue of Liberty?")
+    hops = [hop("", "Eiffel Tower", "1889 [1]"), hop("", "Statue of Liberty", "1886 [2]")]
+    assert compose("", shape, hops).text.startswith("No.")
+    after = shape_of("Was the Statue of Liberty built after the Eiffel Tower?")
+    assert compose("", after, list(reversed(hops))).text.startswith("No.")
+
+
+def test_same_and_both_say_yes_or_no():
+    same = shape_of("Were Scott Derrickson and Ed Wood of the same nationality?")
+    both_american = [hop("", "Scott Derrickson", "American [1]"), hop("", "Ed Wood", "United States [2]")]
+    assert compose("", same, both_american).text.startswith("Yes.")
+    assert compose("", same, [both_american[0], hop("", "Ed Wood", "British [2]")]).text.startswith("No.")
+    both = shape_of("Are Ed Wood and Scott Derrickson both American?")
+    assert compose("", both, both_american).text.startswith("Yes.")
+    assert compose("", both, [both_american[0], hop("", "Ed Wood", "Canadian [2]")]).text.startswith("No.")
+
+
+def test_a_piece_not_found_is_named_instead_of_a_bare_decline():
+    shape = shape_of("Who is older, Annie Morton or Terry Richardson?")
+    out = compose(
+        "",
+        shape,
+        [
+            hop("When was Annie Morton born?", "Annie Morton", "October 8, 1970 [1]"),
+            HopAnswer(question="When was Terry Richardson born?", entity="Terry Richardson", declined=True),
+        ],
+    )
+    assert (
+        out.declined and '"When was Terry Richardson born?"' in out.text and "October 8, 1970 [1]" in out.text
+    )
+
+
+def test_a_bridge_substitutes_the_first_answer():
+    shape = shape_of("When was the founder of Microsoft born?")
+    out = compose(
+        "",
+        shape,
+        [
+            hop("Who is the founder of Microsoft?", "", "Bill Gates [1]"),
+            hop("When was Bill Gates born?", "", "1955 [2]"),
+        ],
+    )
+    assert out.text == "1955 [2] (Who is the founder of Microsoft: Bill Gates [1])"
+
+
+# -- whole turns, scripted models, the real database and embedder ---------------------------------
+@pytest.fixture
+def films(store, embedder, settings, models, tmp_path):
+    from openbook.assistant.ingest.pipeline import ingest
+    from openbook.assistant.settings import IngestSettings
+    from openbook.assistant.turn import Turn
+
+    root = tmp_path / "films"
+    root.mkdir()
+    (root / "jaws.md").write_text("# Jaws\n\nJaws is a 1975 thriller film directed by Steven Spielberg.\n")
+    # the second hop's document never names the film: only the first hop's answer finds it
+    (root / "spielberg.md").write_text(
+        "# Steven Spielberg\n\nSteven Spielberg is an American filmmaker, born in Cincinnati in 1946.\n"
+    )
+    (root / "morton.md").write_text("# Annie Morton\n\nAnnie Morton is a model born on October 8, 1970.\n")
+    (root / "richardson.md").write_text(
+        "# Terry Richardson\n\nTerry Richardson is a photographer born on August 14, 1965.\n"
+    )
+    ingest(store, embedder, [root], IngestSettings())
+    quiet = settings.pipeline.model_copy(update={"rewrite": False, "hyde": False, "filter": False})
+    return Turn(store, embedder, settings, models), quiet, root
+
+
+def hop_spans(store, trace_id):
+    from openbook.assistant import tracing
+
+    spans = tracing.load(store, trace_id)[1]
+    return spans, [s for s in spans if s["kind"] == "hop"]
+
+
+def test_a_bridge_is_answered_hop_by_hop_end_to_end(films, models, store):
+    turn, quiet, root = films
+    models["answerer"].enqueue("Steven Spielberg [1].", "American [1].")
+    shown: list[str] = []
+    r = turn.ask("What nationality is the director of Jaws?", pipeline=quiet, on_token=shown.append)
+
+    spans, hops = hop_spans(store, r.trace_id)
+    assert [h["input"]["question"] for h in hops] == [
+        "Who is the director of Jaws?",
+        "What nationality is Steven Spielberg?",
+    ]
+    # each hop searched on its own: the second found the document that never names the film
+    retrieves = [s for s in spans if s["name"] == "retrieve"]
+    assert [s["parent_id"] for s in retrieves] == [h["id"] for h in hops]
+    assert retrieves[1]["chunks"][0]["source"] == str(root / "spielberg.md")
+    assert [h["output"]["answer"] for h in hops] == ["Steven Spielberg [1].", "American [2]."]
+    # the whole, citing the passages of both hops; the pieces were shown while the turn ran
+    assert r.answer == "American [2]. (Who is the director of Jaws: Steven Spielberg [1])"
+    assert {c.source for c in r.citations} == {str(root / "jaws.md"), str(root / "spielberg.md")}
+    assert "".join(shown).startswith("Who is the director of Jaws? → Steven Spielberg [1].")
+    assert "".join(shown).endswith(r.answer) and not r.declined
+    assert [s["name"] for s in spans if s["parent_id"] is None] == [
+        "decompose",
+        "hop 1",
+        "hop 2",
+        "compose",
+        "support",
+    ]
+
+
+def test_a_comparison_turn_compares_the_dates_found(films, models, store):
+    turn, quiet, root = films
+    models["answerer"].enqueue("October 8, 1970 [1].", "August 14, 1965 [1].")
+    r = turn.ask("Who is older, Annie Morton or Terry Richardson?", pipeline=quiet)
+    assert r.answer.startswith("Terry Richardson [2].")
+    assert "Annie Morton: October 8, 1970 [1]" in r.answer and not r.declined
+    assert [c.source for c in r.citations] == [str(root / "morton.md"), str(root / "richardson.md")]
+    assert r.support and r.supported  # the quoted evidence holds both dates
+
+
+def test_a_bridge_whose_first_hop_finds_nothing_says_which_part(films, models, store):
+    turn, quiet, _ = films
+    models["answerer"].enqueue("I could not find that in your documents.")
+    r = turn.ask("When was the founder of Microsoft born?", pipeline=quiet)
+    _, hops = hop_spans(store, r.trace_id)
+    assert len(hops) == 1  # the second hop is never asked
+    assert r.declined and '"Who is the founder of Microsoft?"' in r.answer
+
+
+def test_split_off_keeps_the_ordinary_path(films, models, store):
+    turn, quiet, _ = films
+    models["answerer"].enqueue("Terry Richardson [1].")
+    r = turn.ask(
+        "Who is older, Annie Morton or Terry Richardson?", pipeline=quiet.model_copy(update={"split": False})
+    )
+    spans, hops = hop_spans(store, r.trace_id)
+    assert hops == [] and "plan" in [s["name"] for s in spans]
