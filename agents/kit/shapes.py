@@ -84,8 +84,14 @@ _FIRST = {"first", "earlier", "earliest", "sooner", "before", "older"}
 _LAST = {"last", "later", "latest", "more recently", "most recently", "after", "newer", "younger"}
 _EVENT_VERBS = (
     "born|founded|established|formed|created|released|published|built|opened|completed|discovered|"
-    "launched|started|written|made|produced|introduced|invented|signed|elected|died|married|finished"
+    "launched|started|written|made|produced|introduced|invented|signed|elected|died|married|finished|"
+    "begin|began|start|open|die|end|ended|close|closed"
 )
+# verbs asked with "did": the past form in "Which began first" -> the hop's "When did {E} begin?"
+_DID = {
+    "began": "begin", "started": "start", "died": "die", "ended": "end", "closed": "close", "opened": "open",
+}  # fmt: skip
+_BASE = set(_DID.values())
 
 # "Who is older, A or B?" / "Which was released first: A or B?"
 _WHICH = re.compile(r"^(who|which(?:\s+\w+)?|what(?:\s+\w+)?)\s+(.+?)\s*[,:]\s*(.+?)\s+or\s+(.+)$", re.I)
@@ -168,12 +174,17 @@ def _which(q: str) -> Shape | None:
     m = _WHICH.match(_clean(q) + "?")
     if not m:
         return None
-    head = m.group(2).lower()
+    asker = m.group(1).lower().split()
+    head = " ".join(asker[1:] + [m.group(2).lower()])  # "which began first" -> "began first"
     a, b = _entity(m.group(3)), _entity(m.group(4))
     if not a or not b or len(a.split()) > 8 or len(b.split()) > 8:
         return None
     words = head.split()
     verb = next((w for w in words if re.fullmatch(_EVENT_VERBS, w)), "")
+    if verb in _DID and not re.search(r"\b(was|were|is|are)\b", head):  # "which began first"
+        when = f"When did {{E}} {_DID[verb]}?"
+        pick: Pick = "max" if any(w in _LAST for w in words) else "min"
+        return Shape(kind="comparison", hops=_hops(when, [a, b]), value="date", pick=pick, subject=head)
     if any(w in _FIRST for w in words) or any(p in head for p in _FIRST if " " in p):
         template = (
             "When was {E} born?"
@@ -234,7 +245,10 @@ def _before(q: str) -> Shape | None:
     a, b = _entity(m.group(2)), _entity(m.group(5))
     if not a or not b:
         return None
-    template = "When did {E} die?" if verb == "died" else f"When was {{E}} {verb}?"
+    if verb in _BASE or verb == "died":
+        template = f"When did {{E}} {_DID.get(verb, verb)}?"
+    else:
+        template = f"When was {{E}} {verb}?"
     pick: Pick = "min" if when == "before" else "max"
     hops = _hops(template, [a, b])
     return Shape(kind="comparison", hops=hops, value="date", pick=pick, yes_no=True, subject=f"{verb} {when}")

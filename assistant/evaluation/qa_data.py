@@ -35,6 +35,8 @@ class QAItem(BaseModel):
     question: str
     answers: list[str] = Field(default_factory=list)
     gold_doc: str | None = None  # document id (SQuAD: "a-p"; folder: path under docs/)
+    # multi-hop (folder datasets): every document a full answer needs, gold_doc among them
+    gold_docs: list[str] = Field(default_factory=list)
     answerable: bool = True
     group: str = ""  # the article (or document) it belongs to, for splits
 
@@ -176,8 +178,9 @@ def _load_folder(root: Path) -> QADataset:
             item = QAItem.model_validate_json(line)
         except ValidationError as exc:
             raise DatasetError(f"{qfile}:{n}: not a question line ({exc.errors()[0]['msg']})") from exc
-        if item.gold_doc and not (docs / item.gold_doc).exists():
-            raise DatasetError(f"{qfile}:{n}: gold_doc {item.gold_doc!r} is not under {docs}")
+        for gold in [item.gold_doc, *item.gold_docs]:
+            if gold and not (docs / gold).exists():
+                raise DatasetError(f"{qfile}:{n}: gold document {gold!r} is not under {docs}")
         item.group = item.group or item.gold_doc or item.id
         ds.items.append(item)
     if not ds.items:

@@ -11,6 +11,7 @@ it is scored; a second run skips what is there (resume after an interruption).
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from openbook.agents.kit.evidence import Hit, Passage, fence
 from openbook.agents.kit.questions import question_type
+from openbook.agents.kit.shapes import shape_of
 from openbook.agents.kit.step import TurnState
 from openbook.agents.pipeline import CLOSED_BOOK, GIVEN_EVIDENCE
 from openbook.db import chunks as chunk_rows
@@ -80,6 +82,9 @@ class Record(BaseModel):
     gold_hit: float | None = None  # a passage from the gold document was given to the answerer
     k: int = 0  # passages given
     question_type: str = "factoid"  # agents/kit/questions.py
+    shape: str = "single"  # agents/kit/shapes.py: comparison, same, both, bridge, single
+    gold_all: float | None = None  # multi-hop: a passage of every gold document reached the answerer
+    yes_no: float | None = None  # gold yes/no: the answer says yes or no (not declined, not a name)
     support: list[dict[str, Any]] = Field(default_factory=list)  # the quoted evidence shown
     supported: bool | None = None  # the quotes hold the answer's words
     support_contains: float | None = None  # the quotes hold a gold answer (answered, answerable)
@@ -103,6 +108,7 @@ class Outcome:
     k: int
     support: list[dict[str, Any]] = field(default_factory=list)
     supported: bool | None = None
+    gold_all: float | None = None
 
 
 def parse_configs(text: str) -> list[Config]:
@@ -217,12 +223,15 @@ class Runner:
 
         cited = [text_of(c.chunk_id) for c in result.citations]
         given = [text_of(c) for c in given_ids]
-        hit = None
+        hit = gold_all = None
         if item.gold_doc is not None and config.kind != "closed_book":
             hit = float(any(doc_of(c) == item.gold_doc for c in given_ids))
+        if item.gold_docs and config.kind != "closed_book":
+            reached = {doc_of(c) for c in given_ids}
+            gold_all = float(all(g in reached for g in item.gold_docs))
         outcome = Outcome(
             result.answer, result.trace_id, latency, t_in, t_out, cited, given, hit, len(given_ids),
-            support=[e.model_dump() for e in result.support], supported=result.supported,
+            support=[e.model_dump() for e in result.support], supported=result.supported, gold_all=gold_all,
         )  # fmt: skip
         return self._record(config, item, turn, outcome)
 
@@ -273,9 +282,13 @@ class Runner:
             tokens_in=o.tokens_in,
             tokens_out=o.tokens_out,
             question_type=question_type(item.question),
+            shape=shape_of(item.question).kind,
+            gold_all=o.gold_all,
             support=o.support,
             supported=o.supported if o.support or o.supported is False else None,
         )
+        if item.answerable and {a.lower() for a in item.answers} <= {"yes", "no"}:
+            rec.yes_no = float(bool(re.match(r"\s*(yes|no)\b", o.answer, re.I)))
         if item.answerable:
             rec.em, rec.f1 = m.exact_match(o.answer, item.answers), m.f1(o.answer, item.answers)
             rec.contained = m.contains(o.answer, item.answers)
@@ -330,6 +343,20 @@ def summarize(records: list[Record], wall_s: float | None = None) -> dict[str, A
         }
         for kind in ("factoid", "explanatory", "yes-no")
         if (rs := [r for r in answerable if r.question_type == kind])
+    }
+    out["gold_all"] = mean([r.gold_all for r in answerable])
+    out["yes_no"] = mean([r.yes_no for r in answerable])
+    out["by_shape"] = {
+        kind: {
+            "answerable": len(rs),
+            "f1": mean([r.f1 for r in rs]),
+            "contained": mean([r.contained for r in rs]),
+            "decline_answerable": mean([float(r.declined) for r in rs]),
+            "gold_all": mean([r.gold_all for r in rs]),
+            "yes_no": mean([r.yes_no for r in rs]),
+        }
+        for kind in ("single", "comparison", "same", "both", "bridge")
+        if (rs := [r for r in answerable if r.shape == kind])
     }
     if wall_s is not None:
         out["wall_s"] = round(wall_s, 2)

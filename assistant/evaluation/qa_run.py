@@ -145,6 +145,20 @@ def table(summary: dict[str, Any]) -> str:
                 )
         return ["By question type (answerable; agents/kit/questions.py):", *out] if out else []
 
+    def by_shape() -> list[str]:
+        out = []
+        for name, s in summary["configs"].items():
+            shapes = s.get("by_shape") or {}
+            if set(shapes) <= {"single"}:
+                continue
+            for kind, k in shapes.items():
+                out.append(
+                    f"  {name:<10} {kind:<12} {k['answerable']:>4} questions  F1 {pct(k['f1'])}  "
+                    f"contains {pct(k['contained'])}  declines {pct(k['decline_answerable'])}  "
+                    f"both passages {pct(k['gold_all'])}  yes/no said {pct(k['yes_no'])}"
+                )
+        return ["By question shape (answerable; agents/kit/shapes.py):", *out] if out else []
+
     head = ["config", *[c for c, _ in COLUMNS], "F1 95% CI", "p50 s", "p95 s", "tok in", "tok out"]
     rows = []
     for name, s in summary["configs"].items():
@@ -160,7 +174,7 @@ def table(summary: dict[str, Any]) -> str:
         lines.append(
             "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
         )
-    return "\n".join([*lines, *by_type()])
+    return "\n".join([*lines, *by_type(), *by_shape()])
 
 
 def png_chart(summary: dict[str, Any], path: Path) -> Path:
