@@ -85,7 +85,7 @@ def test_folder_dataset_loads_and_rejects_bad_input(qa_folder, tmp_path):
     with pytest.raises(DatasetError, match="missing questions.jsonl and docs"):
         load_qa(tmp_path / "bad")
     (qa_folder / "questions.jsonl").write_text('{"id": "x", "question": "q", "gold_doc": "nope.md"}\n')
-    with pytest.raises(DatasetError, match="gold_doc 'nope.md' is not under"):
+    with pytest.raises(DatasetError, match="gold document 'nope.md' is not under"):
         load_qa(qa_folder)
     with pytest.raises(OpenbookError, match="Unknown configuration"):
         parse_configs("rag,magic")
@@ -268,3 +268,48 @@ def test_fine_tuned_answers_resume_only_with_the_reader_that_wrote_them(tmp_path
     assert "new --out" in info.value.hint
     (tmp_path / "new").mkdir()
     assert _same_reader(tmp_path / "new", adapter, {}) == {}
+
+
+def test_multi_hop_questions_are_scored_by_shape_both_passages_and_yes_no(
+    settings, embedder, models, store, tmp_path
+):
+    root = tmp_path / "mh"
+    (root / "docs").mkdir(parents=True)
+    (root / "docs" / "morton.md").write_text(
+        "# Annie Morton\n\nAnnie Morton is a model born on October 8, 1970.\n"
+    )
+    (root / "docs" / "richardson.md").write_text(
+        "# Terry Richardson\n\nTerry Richardson is a photographer born on August 14, 1965.\n"
+    )
+    both = {"gold_doc": "morton.md", "gold_docs": ["morton.md", "richardson.md"]}
+    lines = [
+        {"id": "q1", "question": "Who is older, Annie Morton or Terry Richardson?",
+         "answers": ["Terry Richardson"], **both},
+        {"id": "q2", "question": "Was Annie Morton born before Terry Richardson?", "answers": ["no"], **both},
+    ]  # fmt: skip
+    (root / "questions.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    ds = load_qa(root)
+    quiet = settings.model_copy(
+        update={
+            "pipeline": settings.pipeline.model_copy(
+                update={"rewrite": False, "hyde": False, "filter": False}
+            )
+        }
+    )
+    models["answerer"].enqueue("Annie Morton [1].", "Annie Morton [1].")  # rag: a name, twice
+    for _ in range(2):  # agent: each hop of each question
+        models["answerer"].enqueue("October 8, 1970 [1].", "August 14, 1965 [1].")
+    summary = evaluate_qa(
+        ds, select(ds), parse_configs("rag,agent"), quiet, embedder, tmp_path / "out", models=models
+    )
+    records = [json.loads(x) for x in (tmp_path / "out" / "answers.jsonl").read_text().splitlines()]
+    by = {(r["config"], r["id"]): r for r in records}
+    assert by["agent", "q1"]["shape"] == "comparison" and by["agent", "q1"]["answer"].startswith(
+        "Terry Richardson"
+    )
+    assert by["agent", "q1"]["gold_all"] == 1.0 and by["agent", "q1"]["f1"] > by["rag", "q1"]["f1"] == 0.0
+    assert by["agent", "q2"]["answer"].startswith("No.") and by["agent", "q2"]["yes_no"] == 1.0
+    assert by["rag", "q2"]["yes_no"] == 0.0 and by["agent", "q1"]["yes_no"] is None
+    shapes = summary["configs"]["agent"]["by_shape"]["comparison"]
+    assert shapes["answerable"] == 2 and shapes["yes_no"] == 1.0 and shapes["gold_all"] == 1.0
+    assert "By question shape" in table(summary)
