@@ -145,19 +145,24 @@ def missing(hops: list[HopAnswer]) -> str:
     return text
 
 
+def _cites(*hops: HopAnswer) -> str:
+    return "".join(f"[{n}]" for n in dict.fromkeys(n for h in hops for n in CITE.findall(h.answer)))
+
+
 def compose(question: str, shape: Shape, hops: list[HopAnswer]) -> ComposeOutput:
-    """The answer to ``question`` from its pieces' answers, as ``shape`` says to combine them."""
+    """The answer to ``question`` from its pieces' answers, as ``shape`` says to combine them:
+    short (the entity, yes or no, the bridge's answer), citing the passages it rests on; the
+    pieces themselves are shown beside it (``TurnResult.pieces``)."""
     if len(hops) < 2 or any(h.declined or not plain(h.answer) for h in hops):
         return ComposeOutput(text=missing(hops), declined=True, decided="missing")
     values = [plain(h.answer) for h in hops]
     if shape.kind == "bridge":
-        first, second = hops
-        text = f"{second.answer.strip()} ({first.question.rstrip('?')}: {first.answer.strip().rstrip('.')})"
-        return ComposeOutput(text=text, decided="substituted", values=values)
-    listed = "; ".join(f"{h.entity}: {h.answer.strip().rstrip('.')}" for h in hops)
+        return ComposeOutput(text=hops[1].answer.strip(), decided="substituted", values=values)
 
     def verdict(yes: bool) -> ComposeOutput:
-        return ComposeOutput(text=f"{'Yes' if yes else 'No'}. {listed}.", decided="compared", values=values)
+        return ComposeOutput(
+            text=f"{'Yes' if yes else 'No'} {_cites(*hops)}.", decided="compared", values=values
+        )
 
     if shape.kind == "same":
         a, b = (normal(h.answer) for h in hops)
@@ -172,15 +177,13 @@ def compose(question: str, shape: Shape, hops: list[HopAnswer]) -> ComposeOutput
             if read[0] is not None and read[0] == read[1]
             else "I could not read a value from each"
         )
+        listed = "; ".join(f"{h.entity}: {h.answer.strip().rstrip('.')}" for h in hops)
         return ComposeOutput(text=f"I cannot tell: {why}. {listed}.", decided="undecided", values=values)
     first_wins = (read[0] < read[1]) == (shape.pick == "min")  # type: ignore[operator]
     if shape.yes_no:
         return verdict(first_wins)
     winner = hops[0 if first_wins else 1]
-    cites = "".join(f"[{n}]" for n in dict.fromkeys(CITE.findall(winner.answer)))
-    return ComposeOutput(
-        text=f"{winner.entity} {cites}. {listed}.".replace(" .", "."), decided="compared", values=values
-    )
+    return ComposeOutput(text=f"{winner.entity} {_cites(winner)}.", decided="compared", values=values)
 
 
 class Compose(Step[ComposeInput, ComposeOutput]):

@@ -23,6 +23,7 @@ class SupportInput(BaseModel):
     answer: str
     declined: bool = False
     passages: list[Passage]  # the whole passages the answer's [n] refer to
+    pieces: list[str] = Field(default_factory=list)  # a compound question's pieces' answers (claims too)
 
 
 class Quote(BaseModel):
@@ -142,6 +143,7 @@ class Support(Step[SupportInput, SupportOutput]):
             answer=state.answer,
             declined=state.declined,
             passages=state.passages,
+            pieces=[h.answer for h in state.hops if not h.declined],
         )
 
     def skip(self, state: TurnState, inp: SupportInput) -> tuple[str, SupportOutput] | None:
@@ -153,8 +155,10 @@ class Support(Step[SupportInput, SupportOutput]):
 
     def run(self, ctx: StepContext, inp: SupportInput) -> SupportOutput:
         s = SupportSettings.of(ctx)
-        quotes = quotes_for(inp.answer, inp.passages, s.max_quote_sentences)
-        words = set(tokenize(CITE.sub("", inp.answer)))
+        # a compound question's answer ("No [1][2].") rests on what its pieces found
+        said = " ".join([*inp.pieces, inp.answer]) if inp.pieces else inp.answer
+        quotes = quotes_for(said, inp.passages, s.max_quote_sentences)
+        words = set(tokenize(CITE.sub("", said)))
         quoted = set(tokenize(" ".join(q.quote for q in quotes)))
         share = len(words & quoted) / len(words) if words else 0.0
         supported = bool(quotes) and share >= s.min_share

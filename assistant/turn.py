@@ -89,6 +89,14 @@ class Evidence(BaseModel):
     holds: float  # share of the words of the answer's sentences citing [n] that the quote holds
 
 
+class PieceAnswer(BaseModel):
+    """One piece of a compound question, answered on its own evidence (citations as the turn's)."""
+
+    question: str
+    answer: str
+    declined: bool = False
+
+
 class TurnResult(BaseModel):
     question: str
     answer: str
@@ -96,6 +104,7 @@ class TurnResult(BaseModel):
     sources: list[Citation] = Field(default_factory=list)  # every passage given to the answerer
     support: list[Evidence] = Field(default_factory=list)  # the quoted evidence under the answer
     supported: bool = True  # False: the answer's words are not in its quotes (check it)
+    pieces: list[PieceAnswer] = Field(default_factory=list)  # a compound question's pieces, answered
     trace_id: int
     declined: bool = False
     notes: list[str] = Field(default_factory=list)
@@ -295,6 +304,9 @@ class Turn:
                 if q.n in by_n
             ],
             supported=state.supported,
+            pieces=[
+                PieceAnswer(question=h.question, answer=h.answer, declined=h.declined) for h in state.hops
+            ],
             trace_id=trace_id,
             declined=state.declined,
         )

@@ -15,7 +15,9 @@ passages of both hops reached the reader); every other paragraph of the two sets
 articles is in the library as a distractor. Only test-split articles are used (the reader and
 rewriters train on the train split), and SQuAD v1.1 dev never. The output is a QA folder
 (``questions.jsonl`` + ``docs/``) for ``openbook eval qa --dataset``; each item keeps its two
-single-hop questions and answers (``hops``).
+single-hop questions and answers (``hops``). ``OUT-hops`` is the same library with those
+single-hop questions alone: `eval qa` on it gives the per-hop accuracy and a single-hop turn's
+latency on the same documents.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import itertools
 import json
 import random
 import re
+import shutil
 from pathlib import Path
 
 from openbook.assistant.evaluation.qa_data import split_of
@@ -86,8 +89,8 @@ def main() -> None:
                     when = year(answer)
                     if m and when:
                         found.append(
-                            {"doc": doc, "article": f"{name}/{a}", "question": q, "answer": answer, "year": when,
-                             "entity": entity(m.group("ent")), "verb": m.group("verb").lower()}
+                            {"doc": doc, "article": f"{name}/{a}", "question": q, "answer": answer,
+                             "year": when, "entity": entity(m.group("ent")), "verb": m.group("verb").lower()}
                         )  # fmt: skip
     rng = random.Random(args.seed)
     pairs = [
@@ -139,6 +142,14 @@ def main() -> None:
     with (out / "questions.jsonl").open("w") as fh:
         for it in items:
             fh.write(json.dumps(it) + "\n")
+    singles = out.with_name(out.name + "-hops")
+    if singles.exists():
+        shutil.rmtree(singles)
+    shutil.copytree(out / "docs", singles / "docs")
+    hops = {h["question"]: (h, d) for it in items for h, d in zip(it["hops"], it["gold_docs"], strict=True)}
+    with (singles / "questions.jsonl").open("w") as fh:
+        for i, (h, doc) in enumerate(hops.values()):
+            fh.write(json.dumps({"id": f"hop{i}", **h, "gold_doc": doc}) + "\n")
     kinds = sum(1 for it in items if it["answers"][0] in ("yes", "no"))
     print(json.dumps({"questions": len(items), "yes_no": kinds, "comparisons": len(items) - kinds,
                       "documents": sum(1 for d in docs if d.rsplit('/', 1)[0] in articles),

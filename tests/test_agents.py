@@ -367,7 +367,7 @@ def test_an_answer_stuck_repeating_itself_is_cut_and_stops_streaming():
 
 
 def test_support_reads_a_cited_answer_ending_in_a_full_stop():
-    """"Steven Spielberg [1]." is the span "steven spielberg" (no space left where the citation
+    """ "Steven Spielberg [1]." is the span "steven spielberg" (no space left where the citation
     was), found in the sentence it was copied from, not only where the name is followed by more."""
     from openbook.agents.answerer import support_of
     from openbook.agents.kit.evidence import Passage

@@ -308,7 +308,7 @@ def test_multi_hop_questions_are_scored_by_shape_both_passages_and_yes_no(
         "Terry Richardson"
     )
     assert by["agent", "q1"]["gold_all"] == 1.0 and by["agent", "q1"]["f1"] > by["rag", "q1"]["f1"] == 0.0
-    assert by["agent", "q2"]["answer"].startswith("No.") and by["agent", "q2"]["yes_no"] == 1.0
+    assert by["agent", "q2"]["answer"].startswith("No [") and by["agent", "q2"]["yes_no"] == 1.0
     assert by["rag", "q2"]["yes_no"] == 0.0 and by["agent", "q1"]["yes_no"] is None
     shapes = summary["configs"]["agent"]["by_shape"]["comparison"]
     assert shapes["answerable"] == 2 and shapes["yes_no"] == 1.0 and shapes["gold_all"] == 1.0

@@ -285,7 +285,7 @@ class OpenbookApp(ActionsMixin):
             self._answer.trace_id = result.trace_id
             cited = {c.n for c in result.citations}
             self.query_one(SourcesPane).show(result.sources, cited)
-            if result.support or (not result.supported and not result.declined):
+            if result.support or result.pieces or (not result.supported and not result.declined):
                 self.query_one(ChatLog).mount(EvidenceBox(result), after=self._answer)
             for note in result.notes:
                 self.notify(note, title="Note")

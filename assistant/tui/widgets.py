@@ -89,6 +89,9 @@ class EvidenceBox(Collapsible):
     def __init__(self, result: TurnResult) -> None:
         self.result = result
         children: list[Any] = [ListView(*(EvidenceItem(e) for e in result.support), classes="evidence-list")]
+        if result.pieces:  # a compound question: what each piece found, then the quotes
+            worked = "\n".join(f"{p.question} → {p.answer.strip()}" for p in result.pieces)
+            children.insert(0, Static(worked, classes="evidence-pieces", markup=False))
         if not result.supported:
             children.insert(
                 0,
