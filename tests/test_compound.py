@@ -37,6 +37,10 @@ from openbook.agents.kit.shapes import shape_of
          ["Who is the founder of Microsoft?", "When was {0} born?"], False),
         ("What nationality is the director of Jaws?", "bridge",
          ["Who is the director of Jaws?", "What nationality is {0}?"], False),
+        ("What is the population of the capital of France?", "bridge",
+         ["What is the capital of France?", "What is the population of {0}?"], False),
+        ("Where was the author of Dracula born?", "bridge",
+         ["Who is the author of Dracula?", "Where was {0} born?"], False),
     ],
 )  # fmt: skip
 def test_compound_shapes(question, kind, hops, yes_no):
@@ -54,6 +58,16 @@ def test_compound_shapes(question, kind, hops, yes_no):
         "Which is better, tea or coffee?",  # nothing to measure
         "Is Mars red?",
         "",
+        # found among SQuAD-Shifts' single-hop questions: none of them is decomposed
+        "Which city is the capital of Connecticut?",
+        "Is the Baltic sea's salinity higher or lower than that of the ocean?",
+        "Who has a higher likelihood of heart disease if both have diabetes, the female or the male?",
+        "Which closed at a higher value, United States crude or Brent crude?",
+        "Which is more expensive, the Cuisinart or Oster",
+        "What is the name of the wife of Tiziano Terzani",
+        "Who replaced Joe Torre as the manager of the Yankees?",
+        "Was the German man released before or after BD's arrest?",
+        "Who voted for Bush more in 2004: weekly church-goers, occasional ones, or people who never go?",
     ],
 )
 def test_single_hop_questions_take_the_ordinary_path(question):

@@ -118,13 +118,17 @@ _BOTH = re.compile(
 _ROLES = (
     "director|author|writer|founder|co-founder|creator|inventor|designer|architect|composer|"
     "producer|president|leader|captain|coach|manager|owner|ceo|chairman|singer|lead singer|star|"
-    "father|mother|wife|husband|son|daughter|brother|sister|capital|headquarters|publisher|"
+    "father|mother|wife|husband|son|daughter|brother|sister|capital|publisher|"
     "developer|manufacturer|discoverer|host|narrator|editor|successor|predecessor"
 )
 # "... the founder of Microsoft ..." inside a question that asks something else of them
 _BRIDGE = re.compile(
     rf"\bthe\s+({_ROLES})\s+of\s+((?:the\s+)?(?:[A-Z\"'][\w'\".&-]*)(?:\s+(?:of\s+|the\s+|and\s+|&\s+)?[A-Z0-9\"'][\w'\".&-]*)*)"
 )
+_ATTRIBUTES = {
+    "nationality", "age", "height", "religion", "occupation", "profession", "ethnicity", "gender",
+    "language", "citizenship", "population", "size",
+}  # fmt: skip
 _DEMONYM_ATTRS = {"nationality", "citizenship", "country", "country of origin", "origin"}
 
 
@@ -177,11 +181,14 @@ def _which(q: str) -> Shape | None:
     asker = m.group(1).lower().split()
     head = " ".join(asker[1:] + [m.group(2).lower()])  # "which began first" -> "began first"
     a, b = _entity(m.group(3)), _entity(m.group(4))
-    if not a or not b or len(a.split()) > 8 or len(b.split()) > 8:
-        return None
+    if not a or not b or len(a.split()) > 8 or len(b.split()) > 8 or "," in a or " or " in b:
+        return None  # more than two options
     words = head.split()
     verb = next((w for w in words if re.fullmatch(_EVENT_VERBS, w)), "")
-    if verb in _DID and not re.search(r"\b(was|were|is|are)\b", head):  # "which began first"
+    ordered = any(w in _FIRST or w in _LAST for w in words)
+    if ordered and not verb and len(words) > 2 and "older" not in words and "younger" not in words:
+        return None  # "Who appointed a commissioner first": no verb we know how to ask with
+    if ordered and verb in _DID and not re.search(r"\b(was|were|is|are)\b", head):  # "began first"
         when = f"When did {{E}} {_DID[verb]}?"
         pick: Pick = "max" if any(w in _LAST for w in words) else "min"
         return Shape(kind="comparison", hops=_hops(when, [a, b]), value="date", pick=pick, subject=head)
@@ -206,19 +213,29 @@ def _which(q: str) -> Shape | None:
         if found is None:
             continue
         value, pick, template = found
-        noun = " ".join(words[i + 1 : i + 3]) if w in ("more", "fewer", "less") else ""
-        if w in ("more", "fewer", "less") and not noun:
-            return None
+        rest = words[i + 1 :]
+        if w in ("more", "fewer", "less"):
+            if not rest or not _plural(rest[0]):
+                return None  # "more expensive", "more likely": not a count
+            noun = rest[0]
+        elif rest:
+            return None  # "a higher likelihood of …": the compared thing is not the adjective
+        else:
+            noun = ""
         return Shape(
             kind="comparison", hops=_hops(template, [a, b], noun), value=value, pick=pick, subject=head
         )
     return None
 
 
+def _plural(word: str) -> bool:
+    return len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is"))
+
+
 def _than(q: str) -> Shape | None:
     m = _THAN.match(_clean(q))
-    if not m:
-        return None
+    if not m or " or " in m.group(2) or m.group(2).endswith(" or"):
+        return None  # "higher or lower than": the question offers both
     word = m.group(3).lower()
     found = _comparative(word)
     if found is None:
@@ -226,9 +243,10 @@ def _than(q: str) -> Shape | None:
     value, pick, template = found
     a, b = _entity(m.group(2)), _entity(m.group(5))
     noun = _clean(m.group(4))
-    if word in ("more", "fewer", "less"):
-        if not noun:
-            return None
+    if word in ("more", "fewer", "less") and not (noun and _plural(noun.split()[-1])):
+        return None
+    if word not in ("more", "fewer", "less") and noun:
+        return None  # "higher or lower than", "larger in size than": not one compared value
     if not a or not b:
         return None
     return Shape(
@@ -239,8 +257,8 @@ def _than(q: str) -> Shape | None:
 
 def _before(q: str) -> Shape | None:
     m = _BEFORE.match(_clean(q))
-    if not m:
-        return None
+    if not m or m.group(5).lower().startswith("or "):
+        return None  # "before or after": asks which, not yes or no
     verb, when = m.group(3).lower(), m.group(4).lower()
     a, b = _entity(m.group(2)), _entity(m.group(5))
     if not a or not b:
@@ -281,11 +299,25 @@ def _bridge(q: str) -> Shape | None:
     if not m:
         return None
     role, inner = m.group(1), _clean(m.group(2))
-    phrase = m.group(0)
-    outer = q.replace(phrase, "{0}", 1)
-    # "Who is the founder of Microsoft?" asks the inner question itself: not a bridge
-    if re.fullmatch(r"(?i)(who|what|which)\s+(is|was|are|were)\s+\{0\}\s*\??", outer.strip()):
+    outer = q[: m.start()] + "{0}" + q[m.end() :]
+    before = q[: m.start()].split()
+    after = q[m.end() :].strip().split()
+    # the phrase is the subject the question asks about ("When was {0} born?", "What
+    # nationality is {0}?"), not an object ("Who replaced Joe Torre as {0}?")
+    if not before or before[-1].lower() not in ("is", "was", "were", "are", "did", "does", "of"):
         return None
-    who = "What" if role in ("capital", "headquarters") else "Who"
+    then = after[0].rstrip("?.,!") if after else ""
+    if then and not re.fullmatch(_EVENT_VERBS + "|located|based|from", then):
+        return None
+    if before[-1].lower() in ("did", "does") and not then:
+        return None  # "When did {0}": no verb left to ask with
+    if before[-1].lower() == "of" and len(before) > 1 and before[-2].lower() in ("name", "names"):
+        return None  # "What is the name of {0}?" asks the inner question
+    # "Who is the founder of Microsoft?", "Which city is the capital of X?" ask the inner question;
+    # "What nationality is the director of Jaws?" asks something of its answer
+    asks = re.match(r"(?i)(who|what|which)(?:\s+(\w+))?\s+(is|was|are|were)\s+\{0\}", outer.strip())
+    if asks and (asks.group(2) or "").lower() not in _ATTRIBUTES:
+        return None
+    who = "What" if role == "capital" else "Who"
     first = f"{who} is the {role} of {inner}?"
     return Shape(kind="bridge", hops=[Hop(text=first), Hop(text=outer, needs=0)], subject=role)
