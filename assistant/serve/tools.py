@@ -72,6 +72,9 @@ class AskResult(BaseModel):
     citations: list[CitedSource]
     supported: bool = Field(description="false: the answer's words are not in its quotes; check them")
     trace_id: int = Field(description="`openbook traces show ID` shows every step")
+    pieces: list[dict[str, str]] = Field(
+        default_factory=list, description="a compound question's pieces: each question and its answer"
+    )
     session: str | None = None
     notes: list[str] = Field(default_factory=list)
 
@@ -223,6 +226,7 @@ class LibraryTools:
             ],
             supported=result.supported,
             trace_id=result.trace_id,
+            pieces=[{"question": p.question, "answer": p.answer} for p in result.pieces],
             session=session,
             notes=result.notes,
         )
