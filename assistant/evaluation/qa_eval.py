@@ -333,28 +333,27 @@ def summarize(records: list[Record], wall_s: float | None = None) -> dict[str, A
         "tokens_out": mean([float(r.tokens_out) for r in records]),
         "answer_s": round(sum(lat), 2),
     }
-    out["by_type"] = {
-        kind: {
+
+    def breakdown(rs: list[Record]) -> dict[str, Any]:
+        return {
             "answerable": len(rs),
             "f1": mean([r.f1 for r in rs]),
             "contained": mean([r.contained for r in rs]),
             "decline_answerable": mean([float(r.declined) for r in rs]),
             "support_contains": mean([r.support_contains for r in rs if not r.declined]),
-        }
-        for kind in ("factoid", "explanatory", "yes-no")
-        if (rs := [r for r in answerable if r.question_type == kind])
-    }
-    out["gold_all"] = mean([r.gold_all for r in answerable])
-    out["yes_no"] = mean([r.yes_no for r in answerable])
-    out["by_shape"] = {
-        kind: {
-            "answerable": len(rs),
-            "f1": mean([r.f1 for r in rs]),
-            "contained": mean([r.contained for r in rs]),
-            "decline_answerable": mean([float(r.declined) for r in rs]),
             "gold_all": mean([r.gold_all for r in rs]),
             "yes_no": mean([r.yes_no for r in rs]),
         }
+
+    out["gold_all"] = mean([r.gold_all for r in answerable])
+    out["yes_no"] = mean([r.yes_no for r in answerable])
+    out["by_type"] = {
+        kind: breakdown(rs)
+        for kind in ("factoid", "explanatory", "yes-no")
+        if (rs := [r for r in answerable if r.question_type == kind])
+    }
+    out["by_shape"] = {
+        kind: breakdown(rs)
         for kind in ("single", "comparison", "same", "both", "bridge")
         if (rs := [r for r in answerable if r.shape == kind])
     }
