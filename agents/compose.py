@@ -39,12 +39,16 @@ _NUMBER = re.compile(
 )
 _SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 _WORD_NUMBERS = {
-    w: i
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-        "sixteen seventeen eighteen nineteen twenty".split()
-    )
-}
+    **{
+        w: i
+        for i, w in enumerate(
+            "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+            "fifteen sixteen seventeen eighteen nineteen".split()
+        )
+    },
+    **{w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)},
+    "dozen": 12, "hundred": 100, "thousand": 1000, "million": 1_000_000,
+}  # fmt: skip
 _DEMONYMS = {
     "united states": "american", "usa": "american", "us": "american", "america": "american",
     "united kingdom": "british", "uk": "british", "britain": "british", "england": "english",
@@ -136,12 +140,21 @@ class ComposeSettings(StepSettings):
     pass
 
 
+def found(hop: HopAnswer) -> bool:
+    """The hop has an answer, from a passage about its entity (one that names none of the
+    entity's words answered about something else, e.g. the other hop's passage)."""
+    if hop.declined or not plain(hop.answer):
+        return False
+    about = set(tokenize(hop.entity))
+    return not about or not hop.evidence or bool(about & set(tokenize(hop.evidence)))
+
+
 def missing(hops: list[HopAnswer]) -> str:
-    lost = [h.question for h in hops if h.declined or not plain(h.answer)]
-    found = [f"{h.question} {h.answer.strip()}" for h in hops if not h.declined and plain(h.answer)]
+    lost = [h.question for h in hops if not found(h)]
+    found_ = [f"{h.question} {h.answer.strip()}" for h in hops if found(h)]
     text = "I could not find the answer to " + " or ".join(f'"{q}"' for q in lost) + " in your documents."
-    if found:
-        text += " What I found: " + " ".join(found)
+    if found_:
+        text += " What I found: " + " ".join(found_)
     return text
 
 
@@ -153,7 +166,7 @@ def compose(question: str, shape: Shape, hops: list[HopAnswer]) -> ComposeOutput
     """The answer to ``question`` from its pieces' answers, as ``shape`` says to combine them:
     short (the entity, yes or no, the bridge's answer), citing the passages it rests on; the
     pieces themselves are shown beside it (``TurnResult.pieces``)."""
-    if len(hops) < 2 or any(h.declined or not plain(h.answer) for h in hops):
+    if len(hops) < 2 or not all(found(h) for h in hops):
         return ComposeOutput(text=missing(hops), declined=True, decided="missing")
     values = [plain(h.answer) for h in hops]
     if shape.kind == "bridge":

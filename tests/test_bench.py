@@ -210,3 +210,33 @@ def test_eval_qa_script_runs_on_a_tiny_set(tmp_path):
     run("bash", "bench/eval_qa.sh", "rag", str(tmp_path / "out"), env=env)
     summary = json.loads((tmp_path / "out" / "new_wiki" / "summary.json").read_text())
     assert summary["configs"]["rag"]["questions"] >= 1
+
+
+def test_the_multihop_dev_set_is_built_from_held_out_date_questions(tmp_path):
+    """bench/multihop_data.py on two tiny sets in SQuAD-Shifts' format: only test-split articles,
+    pairs of the same verb from different articles, both paragraphs gold, the hops beside it."""
+    data = tmp_path / "squad_shifts"
+    data.mkdir()
+    for name in ("new_wiki", "nyt"):
+        articles = []
+        for i in range(60):
+            context = f"The Hall {name} {i} was founded in {1800 + i}. It stands by the river."
+            year = str(1800 + i)
+            answers = [{"text": year, "answer_start": context.index(year)}]
+            qa = {
+                "id": f"{name}{i}",
+                "question": f"When was the Hall {name} {i} founded?",
+                "answers": answers,
+            }
+            articles.append(
+                {"title": f"{name} article {i}", "paragraphs": [{"context": context, "qas": [qa]}]}
+            )
+        (data / f"{name}_v1.0.json").write_text(json.dumps({"version": "1.0", "data": articles}))
+    out = tmp_path / "mh"
+    summary = json.loads(run("bench/multihop_data.py", "--out", str(out), "--n", "6", "--data", str(data)))
+    assert summary["questions"] == 6 and summary["yes_no"] == 3
+    items = [json.loads(x) for x in (out / "questions.jsonl").read_text().splitlines()]
+    for item in items:
+        assert len(item["gold_docs"]) == 2 and all((out / "docs" / d).exists() for d in item["gold_docs"])
+        assert item["answers"][0] in ("yes", "no") or item["answers"][0] in item["question"]
+    assert (out.with_name("mh-hops") / "questions.jsonl").exists()

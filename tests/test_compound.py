@@ -84,6 +84,7 @@ def test_reading_dates_and_numbers():
     assert number_of("about 2.5 million people") == 2_500_000
     assert number_of("two moons, Phobos and Deimos") == 2
     assert number_of("no figure") is None
+    assert number_of("close to a hundred known moons") == 100 and number_of("a dozen") == 12
 
 
 def hop(question, entity, answer, evidence=""):
@@ -145,6 +146,24 @@ def test_a_piece_not_found_is_named_instead_of_a_bare_decline():
     assert (
         out.declined and '"When was Terry Richardson born?"' in out.text and "October 8, 1970 [1]" in out.text
     )
+
+
+def test_a_piece_answered_from_a_passage_about_something_else_is_not_found():
+    shape = shape_of("Was Millerton Lake built after Madison Square Garden?")
+    out = compose(
+        "",
+        shape,
+        [
+            hop(
+                "When was Millerton Lake built?",
+                "Millerton Lake",
+                "1968 [4]",
+                "Madison Square Garden opened in 1968.",
+            ),
+            hop("", "Madison Square Garden", "1968 [4]", "Madison Square Garden opened in 1968."),
+        ],
+    )
+    assert out.declined and '"When was Millerton Lake built?"' in out.text
 
 
 def test_a_bridge_substitutes_the_first_answer():
