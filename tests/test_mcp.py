@@ -362,3 +362,27 @@ def test_a_server_that_cannot_open_the_library_says_why_on_every_call(overrides)
     ]  # fmt: skip
     run_client(params, body)
     assert all(r.is_error and "Ollama is not reachable" in text_of(r) for r in seen)
+
+
+@pytest.mark.slow
+def test_a_server_that_watches_a_folder_serves_what_was_just_written(
+    store, embedder, corpus, overrides, tmp_path
+):
+    ingest(store, embedder, [corpus], IngestSettings())
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    seen: dict = {}
+
+    async def body(session) -> None:  # noqa: ANN001
+        (inbox / "ceres.md").write_text("# Ceres\n\nCeres is the largest object in the asteroid belt.\n")
+        for _ in range(600):  # until the watcher has synced it (at most 30 s)
+            found = await session.call_tool(
+                "search", {"query": "largest object in the asteroid belt", "k": 1}
+            )
+            if found.structured_content["results"][0]["document"] == str(inbox / "ceres.md"):
+                seen["found"] = True
+                return
+            await anyio.sleep(0.05)
+
+    run_client(server_params(overrides["database"], "--watch", str(inbox)), body)
+    assert seen.get("found"), "the file written while serving never became searchable"

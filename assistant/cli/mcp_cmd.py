@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import click
 
@@ -23,8 +24,17 @@ from .common import AppContext, err, pass_app
     "OPENBOOK_MCP_TOKEN.",
 )
 @click.option("--allow-write", is_flag=True, help="Also offer the ingest and remove_document tools.")
+@click.option(
+    "--watch",
+    "folders",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Keep this folder in sync while serving (repeatable; as `openbook ingest --watch`).",
+)
 @pass_app
-def mcp(app: AppContext, bind: str | None, allow_remote: bool, allow_write: bool) -> None:
+def mcp(
+    app: AppContext, bind: str | None, allow_remote: bool, allow_write: bool, folders: tuple[Path, ...] = ()
+) -> None:
     """Serve your library over the Model Context Protocol: search, ask, list_documents,
     read_document (and ingest, remove_document with --allow-write).
 
@@ -32,7 +42,8 @@ def mcp(app: AppContext, bind: str | None, allow_remote: bool, allow_write: bool
     every call is recorded (`openbook traces calls`)."""
     from ..serve.server import TOKEN_VAR, build, parse_bind, serve_http
 
-    settings = app.settings()
+    extra = {"ingest": {"watch": [str(f.resolve()) for f in folders]}} if folders else None
+    settings = app.settings(extra)
     token = os.environ.get(TOKEN_VAR) or None
     if bind is None:
         if allow_remote:

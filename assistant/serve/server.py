@@ -49,21 +49,44 @@ READ_ONLY = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
 
 class Library:
     """The server's one ``LibraryTools``, opened on first use (the stdio server opens it as it
-    starts; every HTTP session shares it)."""
+    starts; every HTTP session shares it), and the watcher of ``ingest.watch``'s folders, whose
+    syncs take turns with the tool calls."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._tools: LibraryTools | None = None
         self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
 
     def get(self) -> LibraryTools:
         with self._lock:
             if self._tools is None:
                 self._tools = LibraryTools(self.settings)
                 threading.Thread(target=self._tools.warm, name="openbook-warm", daemon=True).start()
+                if self.settings.ingest.watch:
+                    self._watch(self._tools)
             return self._tools
 
+    def _watch(self, tools: LibraryTools) -> None:
+        from ..ingest.watch import FolderWatcher, Sync
+
+        def said(sync: Sync) -> None:
+            print(f"openbook mcp: library synced: {sync.line()}", file=sys.stderr)
+
+        watcher = FolderWatcher(
+            tools.store, tools.embedder, list(self.settings.ingest.watch), self.settings.ingest,
+            on_sync=said, guard=tools.queue,
+        )  # fmt: skip
+        self._watcher = threading.Thread(
+            target=watcher.run, args=(self._stop,), name="openbook-watch", daemon=True
+        )
+        self._watcher.start()
+
     def close(self) -> None:
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=10)
         with self._lock:
             if self._tools is not None:
                 self._tools.close()

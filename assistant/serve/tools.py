@@ -147,6 +147,10 @@ class LibraryTools:
         with self._lock:
             return fn()
 
+    def queue(self) -> threading.Lock:
+        """The lock calls take turns on (a folder watcher's syncs take it too)."""
+        return self._lock
+
     def record(
         self,
         tool: str,
