@@ -102,12 +102,6 @@ def ask(
 def show_evidence(result: Any) -> None:
     """The sentences the answer rests on, quoted, dim; a visible warning when its words are not
     in them."""
-    if result.pieces:
-        click.secho("Worked out from:", dim=True)
-        for piece in result.pieces:
-            click.secho(f"  {piece.question} → {piece.answer.strip()}", dim=True)
-        if result.declined:
-            click.echo()
     if result.declined or not (result.support or result.answer):
         return
     if result.support:
