@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import click
@@ -55,6 +56,23 @@ half_option = click.option(
     help="Only one half of each article's questions (a seeded draw): the corpus fine-tuning "
     "experiment trains on the first half (finetune data) and tests on the second (eval qa).",
 )
+
+
+def watch_option(while_: str) -> Any:
+    """``--watch FOLDER`` (repeatable): keep folders in sync while ``while_``; read it with
+    ``watched``."""
+    return click.option(
+        "--watch",
+        "folders",
+        multiple=True,
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help=f"Keep this folder in sync while {while_} (repeatable; setting ingest.watch).",
+    )
+
+
+def watched(folders: tuple[Path, ...]) -> dict[str, Any] | None:
+    """The settings override ``--watch`` makes (None: no folders given)."""
+    return {"ingest": {"watch": [str(f.resolve()) for f in folders]}} if folders else None
 
 
 def emit_json(data: Any) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .common import AppContext, err, pass_app
+from .common import AppContext, err, pass_app, watch_option, watched
 
 
 @click.command()
@@ -24,13 +24,7 @@ from .common import AppContext, err, pass_app
     "OPENBOOK_MCP_TOKEN.",
 )
 @click.option("--allow-write", is_flag=True, help="Also offer the ingest and remove_document tools.")
-@click.option(
-    "--watch",
-    "folders",
-    multiple=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Keep this folder in sync while serving (repeatable; as `openbook ingest --watch`).",
-)
+@watch_option("serving")
 @pass_app
 def mcp(
     app: AppContext, bind: str | None, allow_remote: bool, allow_write: bool, folders: tuple[Path, ...] = ()
@@ -42,8 +36,7 @@ def mcp(
     every call is recorded (`openbook traces calls`)."""
     from ..serve.server import TOKEN_VAR, build, parse_bind, serve_http
 
-    extra = {"ingest": {"watch": [str(f.resolve()) for f in folders]}} if folders else None
-    settings = app.settings(extra)
+    settings = app.settings(watched(folders))
     token = os.environ.get(TOKEN_VAR) or None
     if bind is None:
         if allow_remote:
