@@ -47,7 +47,7 @@ class Running:
         assert not self.thread.is_alive()
 
 
-def test_the_library_follows_the_folder(store, embedder, tmp_path):
+def test_the_library_follows_the_folder(store, embedder, tmp_path, overrides, capsys):
     root = tmp_path / "notes"
     (root / "sub").mkdir(parents=True)
     (root / "ceres.md").write_text("# Ceres\n\nCeres is the largest object in the asteroid belt.\n")
@@ -89,6 +89,12 @@ def test_the_library_follows_the_folder(store, embedder, tmp_path):
     # status: the folder, that no one watches it now, and when it last synced
     (row,) = watched(store)
     assert row["path"] == str(root) and row["state"] == "stopped" and row["last_sync"] is not None
+    from openbook.assistant.cli.main import main
+
+    db = overrides["database"]
+    capsys.readouterr()
+    main(["--data-dir", db["data_dir"], "--schema", db["db_schema"], "status"])
+    assert f"Watched:    {root} — stopped, last sync " in capsys.readouterr().out
 
 
 def test_a_file_still_being_written_waits_until_it_settles(store, embedder, tmp_path):
