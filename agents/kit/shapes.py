@@ -17,7 +17,7 @@ Only question text is read: no model call, so a single-hop question pays nothing
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import BaseModel, Field
 
@@ -192,22 +192,12 @@ def _which(q: str) -> Shape | None:
         when = f"When did {{E}} {_DID[verb]}?"
         pick: Pick = "max" if any(w in _LAST for w in words) else "min"
         return Shape(kind="comparison", hops=_hops(when, [a, b]), value="date", pick=pick, subject=head)
-    if any(w in _FIRST for w in words) or any(p in head for p in _FIRST if " " in p):
-        template = (
-            "When was {E} born?"
-            if ("older" in words or verb == "born")
-            else (f"When was {{E}} {verb}?" if verb else "When was {E} founded?")
-        )
-        if "older" in words and verb and verb != "born":
-            template = f"When was {{E}} {verb}?"
-        return Shape(kind="comparison", hops=_hops(template, [a, b]), value="date", pick="min", subject=head)
-    if any(w in _LAST for w in words) or any(p in head for p in _LAST if " " in p):
-        template = (
-            "When was {E} born?"
-            if ("younger" in words or verb == "born")
-            else (f"When was {{E}} {verb}?" if verb else "When was {E} founded?")
-        )
-        return Shape(kind="comparison", hops=_hops(template, [a, b]), value="date", pick="max", subject=head)
+    for marks, age, pick_ in ((_FIRST, "older", "min"), (_LAST, "younger", "max")):
+        if any(w in marks for w in words) or any(p in head for p in marks if " " in p):
+            unnamed = "When was {E} born?" if age in words else "When was {E} founded?"
+            template = f"When was {{E}} {verb}?" if verb else unnamed
+            hops = _hops(template, [a, b])
+            return Shape(kind="comparison", hops=hops, value="date", pick=cast(Pick, pick_), subject=head)
     for i, w in enumerate(words):
         found = _comparative(w)
         if found is None:
