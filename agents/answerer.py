@@ -17,15 +17,13 @@ from pydantic import BaseModel, Field
 
 from openbook.prompts import text as prompt_text
 
-from .kit.evidence import Passage, sentences_of, strip_leaked_tags
+from .kit.evidence import CITE, Passage, sentences_of, strip_leaked_tags, uncited
 from .kit.hold import HeldDecline, is_decline
 from .kit.llm import ChatOptions, ChatResult, PartialAnswer
 from .kit.loops import LoopGuard, cut_loop
 from .kit.questions import question_type
 from .kit.step import Step, StepContext, StepSettings, TurnState
 from .kit.words import tokenize
-
-CITE = re.compile(r"\[(\d{1,3})\]")
 
 __all__ = ["Answer", "AnswerInput", "AnswerOutput", "AnswerSettings", "is_decline", "HeldDecline"]
 
@@ -206,7 +204,7 @@ def support_of(answer: str, passages: list[Passage], question: str) -> float | N
     """For a short answer copied from the evidence: the largest share of the question's words
     (BM25 tokens) found in a sentence that holds the answer, with the sentences beside it. None
     when the answer is not a verbatim copy (a written answer is not judged this way)."""
-    span = " ".join(CITE.sub("", answer).split()).strip().rstrip(".").strip().lower()
+    span = uncited(answer).lower()
     asked = set(tokenize(question))
     if not span or not asked or len(span.split()) > 12:
         return None

@@ -13,10 +13,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from .answerer import CITE
+from .kit.evidence import CITE, uncited
 from .kit.hold import is_decline
 from .kit.shapes import Shape
-from .kit.step import Step, StepContext, StepSettings, TurnState
+from .kit.step import Step, StepContext, TurnState
 from .kit.words import tokenize
 
 MONTHS = {
@@ -59,14 +59,9 @@ _DEMONYMS = {
 }  # fmt: skip
 
 
-def plain(answer: str) -> str:
-    """An answer without its citations and trailing full stop."""
-    return " ".join(CITE.sub("", answer).split()).strip().rstrip(".").strip()
-
-
 def date_of(text: str) -> tuple[int, int, int] | None:
     """(year, month, day) of the first date in ``text``; month and day 0 when not given."""
-    text = plain(text)
+    text = uncited(text)
     year = _YEAR.search(text)
     if year is None:
         return None
@@ -89,7 +84,7 @@ def date_of(text: str) -> tuple[int, int, int] | None:
 
 def number_of(text: str) -> float | None:
     """The first quantity in ``text`` (commas, decimals, "2.5 million", "twelve")."""
-    text = plain(text)
+    text = uncited(text)
     m = _NUMBER.search(text)
     if m is not None:
         value = float(m.group(1).replace(",", ""))
@@ -102,7 +97,7 @@ def number_of(text: str) -> float | None:
 
 def normal(value: str) -> set[str]:
     """The words an attribute value is compared by (a country counts as its demonym)."""
-    text = plain(value).lower()
+    text = uncited(value).lower()
     for country, demonym in _DEMONYMS.items():
         text = re.sub(rf"\b{re.escape(country)}\b", demonym, text)
     return set(tokenize(text))
@@ -116,10 +111,6 @@ class HopAnswer(BaseModel):
     answer: str = ""  # with citations numbered as the turn's passages
     declined: bool = False
     evidence: str = ""  # the sentences of the passages it cites (for "both")
-
-    @classmethod
-    def kept(cls, question: str, entity: str, answer: str, declined: bool, evidence: str) -> HopAnswer:
-        return cls(question=question, entity=entity, answer=answer, declined=declined, evidence=evidence)
 
 
 class ComposeInput(BaseModel):
@@ -136,14 +127,10 @@ class ComposeOutput(BaseModel):
     shown: bool = False  # never streamed token by token: the runner shows it whole
 
 
-class ComposeSettings(StepSettings):
-    pass
-
-
 def found(hop: HopAnswer) -> bool:
     """The hop has an answer, from a passage about its entity (one that names none of the
     entity's words answered about something else, e.g. the other hop's passage)."""
-    if hop.declined or not plain(hop.answer):
+    if hop.declined or not uncited(hop.answer):
         return False
     about = set(tokenize(hop.entity))
     return not about or not hop.evidence or bool(about & set(tokenize(hop.evidence)))
@@ -168,7 +155,7 @@ def compose(question: str, shape: Shape, hops: list[HopAnswer]) -> ComposeOutput
     pieces themselves are shown beside it (``TurnResult.pieces``)."""
     if len(hops) < 2 or not all(found(h) for h in hops):
         return ComposeOutput(text=missing(hops), declined=True, decided="missing")
-    values = [plain(h.answer) for h in hops]
+    values = [uncited(h.answer) for h in hops]
     if shape.kind == "bridge":
         return ComposeOutput(text=hops[1].answer.strip(), decided="substituted", values=values)
 
@@ -201,7 +188,7 @@ def compose(question: str, shape: Shape, hops: list[HopAnswer]) -> ComposeOutput
 
 class Compose(Step[ComposeInput, ComposeOutput]):
     name = "compose"
-    Input, Output, Settings = ComposeInput, ComposeOutput, ComposeSettings
+    Input, Output = ComposeInput, ComposeOutput
 
     def read(self, state: TurnState, ctx: StepContext) -> ComposeInput:
         return ComposeInput(question=state.query or state.question, shape=state.shape, hops=state.hops)

@@ -73,7 +73,7 @@ ORDINARY: list[Node] = [
 TURN: list[Node] = [
     When(
         Decompose.applies,
-        [Decompose(), EachHop(HOP, keep=HopAnswer.kept), Stream(Compose())],
+        [Decompose(), EachHop(HOP, keep=HopAnswer), Stream(Compose())],
         why="a compound question (comparison, same/both, bridge): each piece answered, then the whole",
     ),
     When(lambda state: not state.shape.compound, ORDINARY, why="any other question"),

@@ -12,8 +12,7 @@ import re
 
 from pydantic import BaseModel, Field
 
-from .answerer import CITE
-from .kit.evidence import Passage, sentences_of, strip_leaked_tags
+from .kit.evidence import CITE, Passage, sentences_of, strip_leaked_tags
 from .kit.step import Step, StepContext, StepSettings, TurnState
 from .kit.words import tokenize
 

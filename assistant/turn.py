@@ -278,7 +278,7 @@ class Turn:
 
     @staticmethod
     def _result(state: TurnState, trace_id: int) -> TurnResult:
-        from openbook.agents.answerer import CITE
+        from openbook.agents.kit.evidence import CITE
 
         by_n = {p.n: h for p, h in zip(state.passages, state.chunks, strict=True)}
         cited = sorted({int(n) for n in CITE.findall(state.answer)} & set(by_n))

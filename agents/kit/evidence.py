@@ -13,6 +13,12 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 TAG = "passage"
+CITE = re.compile(r"\[(\d{1,3})\]")  # a citation of passage n: [n]
+
+
+def uncited(answer: str) -> str:
+    """An answer's words without its citations and trailing full stop ("Phobos [1]." -> "Phobos")."""
+    return " ".join(CITE.sub("", answer).split()).rstrip(".").strip()
 
 
 class Filters(BaseModel):
@@ -66,7 +72,6 @@ _TAGLIKE = re.compile(
     re.I,
 )
 _SPECIAL = re.compile(r"<\|[^|>]{1,40}\|>")  # <|im_start|>, <|endoftext|>, ...
-_FORGED_CITE = re.compile(r"\[(\d{1,3})\]")
 
 
 _ROLE_MARKER = re.compile(r"(?im)^(\s*)(system|assistant|user|instruction|instructions)\s*:")
@@ -86,7 +91,7 @@ def fence(text: str) -> str:
     text = _SPECIAL.sub(lambda m: "‹" + m.group(0)[1:-1] + "›", text)
     text = _TAGLIKE.sub(lambda m: "‹" + m.group(0).strip("<>").strip() + "›", text)
     text = _ROLE_MARKER.sub(lambda m: f"{m.group(1)}(quoted {m.group(2).lower()} text)", text)
-    return _FORGED_CITE.sub(r"(\1)", text)
+    return CITE.sub(r"(\1)", text)
 
 
 def looks_like_instruction(sentence: str) -> bool:

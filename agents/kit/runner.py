@@ -26,7 +26,6 @@ turn the planner has answered itself (``state.done``) stops.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, cast
@@ -35,7 +34,7 @@ from pydantic import BaseModel, ValidationError
 
 from openbook.prompts import text as prompt_text
 
-from .evidence import number
+from .evidence import CITE, number, uncited
 from .hold import HeldDecline
 from .llm import Tool, ToolCall
 from .step import Piece, Step, StepContext, StepSettings, TurnState
@@ -56,7 +55,7 @@ class HopKeeper(Protocol):
     its answer with citations renumbered as the turn's passages, whether it declined, and the
     text of the passages it cites."""
 
-    def __call__(self, question: str, entity: str, answer: str, declined: bool, evidence: str) -> Any: ...
+    def __call__(self, *, question: str, entity: str, answer: str, declined: bool, evidence: str) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -197,12 +196,9 @@ def each_piece(node: EachPiece, state: TurnState, ctx: StepContext) -> None:
     state.collect(RunnerSettings.of(ctx).max_passages)
 
 
-_CITE = re.compile(r"\[(\d{1,3})\]")
-
-
 def renumber(text: str, numbers: dict[int, int]) -> str:
     """``text`` with each citation [n] replaced by [numbers[n]]."""
-    return _CITE.sub(lambda m: f"[{numbers.get(int(m.group(1)), int(m.group(1)))}]", text)
+    return CITE.sub(lambda m: f"[{numbers.get(int(m.group(1)), int(m.group(1)))}]", text)
 
 
 def each_hop(node: EachHop, state: TurnState, ctx: StepContext) -> None:
@@ -226,12 +222,14 @@ def each_hop(node: EachHop, state: TurnState, ctx: StepContext) -> None:
                     known = len(state.chunks)
                 numbers[p.n] = known
             answer = renumber(sub.answer, numbers)
-            cited = {int(n) for n in _CITE.findall(sub.answer)}
+            cited = {int(n) for n in CITE.findall(sub.answer)}
             evidence = " ".join(h.text for p, h in zip(sub.passages, sub.chunks, strict=True) if p.n in cited)
-            kept = node.keep(text, hop.entity, answer, sub.declined, evidence)
+            kept = node.keep(
+                question=text, entity=hop.entity, answer=answer, declined=sub.declined, evidence=evidence
+            )
             span.output = kept
         state.hops.append(kept)
-        answers.append("" if sub.declined else " ".join(_CITE.sub("", answer).split()).rstrip(". "))
+        answers.append("" if sub.declined else uncited(answer))
         if ctx.on_token is not None:
             ctx.on_token(f"{text} → {answer.strip()}\n\n")  # shown while the turn runs
     state.passages = number(state.chunks)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -119,7 +120,7 @@ def ingest(
                 run.one(path)
                 run.flush()
         if prune:
-            report.removed = _prune(store, found.roots, {str(p) for p in found.files})
+            report.removed = prune_missing(store, found.roots, {str(p) for p in found.files})
     except KeyboardInterrupt:
         report.interrupted = True
     finally:
@@ -204,8 +205,8 @@ def store_parsed(
     pending.clear()
 
 
-def _prune(store: Store, roots: list[Path], present: set[str]) -> list[str]:
-    """Remove documents under ``roots`` whose files no longer exist."""
+def prune_missing(store: Store, roots: list[Path], present: AbstractSet[str] = frozenset()) -> list[str]:
+    """Remove documents under ``roots`` (files or folders) whose files no longer exist."""
     gone: list[int] = []
     for root in roots:
         for row in library.sources_under(store, str(root)):

@@ -24,13 +24,12 @@ from typing import Any
 
 from openbook.db import tools as rows
 
-from .. import library
 from ..embeddings import Embedder
 from ..errors import IngestError
 from ..settings import IngestSettings
 from ..store import Store
 from .discover import SKIP_DIRS, Problem, kind_of
-from .pipeline import IngestReport, ingest
+from .pipeline import IngestReport, ingest, prune_missing
 
 # How long a changed file's size and modification time must stay the same before it is read.
 SETTLE_S = 0.3
@@ -184,7 +183,7 @@ class FolderWatcher:
                     )
                 except IngestError as exc:  # e.g. a folder moved in that holds nothing we read
                     report.failed.append(Problem(", ".join(settled), exc.message))
-            report.removed = self._prune(gone)
+            report.removed = prune_missing(self.store, [Path(p) for p in gone]) if gone else []
         return Sync(report, waiting=sorted(unsettled))
 
     def _wanted(self, path: str) -> bool:
@@ -203,12 +202,6 @@ class FolderWatcher:
             time.sleep(min(wait, self.settle_s))
         moving = {p for p in files if _signature(p) != before[p]}
         return [p for p in paths if p not in moving], sorted(moving)
-
-    def _prune(self, gone: list[str]) -> list[str]:
-        ids: set[int] = set()
-        for path in gone:
-            ids.update(int(r["id"]) for r in library.sources_under(self.store, path))
-        return library.delete_documents(self.store, sorted(ids)) if ids else []
 
 
 def watched(store: Store) -> list[dict[str, Any]]:

@@ -251,8 +251,8 @@ class LibraryTools:
             raise OpenbookError(f"limit must be between 1 and 1000, not {limit}")
         rows = library.list_documents(self.store)
         if path_prefix:
-            root = os.path.abspath(path_prefix).rstrip("/")
-            rows = [r for r in rows if r["source"] == root or r["source"].startswith(root + "/")]
+            under = {r["id"] for r in library.sources_under(self.store, os.path.abspath(path_prefix))}
+            rows = [r for r in rows if r["id"] in under]
         return DocumentList(
             documents=[
                 DocumentInfo(
@@ -291,7 +291,7 @@ class LibraryTools:
         )
 
     def find(self, ref: str) -> dict[str, Any]:
-        """A document by id, path, title or file name."""
+        """A document by id, path, title or file name (its id, source and title at least)."""
         ref = ref.strip()
         if not ref:
             raise OpenbookError("The document is empty", hint="pass an id or a path from list_documents")
@@ -303,7 +303,7 @@ class LibraryTools:
                 raise NotFoundError(
                     f"No document {ref!r} in the library", hint="list_documents gives the ids and paths"
                 ) from None
-            return library.find_document(self.store, str(row["id"]))
+            return row
 
     def ingest(self, paths: list[str]) -> IngestResult:
         from ..ingest.pipeline import ingest
