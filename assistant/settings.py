@@ -129,6 +129,9 @@ def _first(setting: Any, chosen: Mapping[str, Any] | None, key: str, default: An
     return default
 
 
+RERANK_MARGIN = 2.0  # logits; measured on dev data: docs/benchmarks.md, "Reranking"
+
+
 class RetrievalSettings(_Section):
     mode: Literal["hybrid", "bm25", "vector"] = Field("hybrid", description="Which legs to use.")
     k: int = Field(8, ge=1, le=1000, description="Chunks returned per retrieval.")
@@ -211,6 +214,28 @@ class RetrievalSettings(_Section):
         description="Weight of a reading rewriter's ranking of the hits it read, fused with the "
         "hits' order (0: not used). Unset: the value chosen when it was installed, else "
         f"{READ_ORDER_WEIGHT:g}.",
+        json_schema_extra=EXPERT,
+    )
+    # The cross-encoder reranker (docs/benchmarks.md, "Reranking").
+    rerank: bool = Field(
+        True,
+        description="Rerank each search's top fused hits with the cross-encoder reranker (yours from "
+        "`openbook finetune reranker --install`, else the shipped one).",
+    )
+    reranker: Path | None = Field(
+        None,
+        description="A reranker adapter (.safetensors with its .json card). Unset: yours if "
+        "installed, else the shipped one.",
+        json_schema_extra=EXPERT,
+    )
+    rerank_candidates: int = Field(
+        30, ge=2, le=200, description="Fused hits the reranker orders.", json_schema_extra=EXPERT
+    )
+    rerank_margin: float = Field(
+        RERANK_MARGIN,
+        ge=0,
+        description="With rewrites, the question's own top hit drops below anchor_rank only under "
+        "hits the reranker scores this much higher.",
         json_schema_extra=EXPERT,
     )
     ef_search: int = Field(

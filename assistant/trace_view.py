@@ -49,8 +49,14 @@ def details(s: dict[str, Any], width: int | None = 160, prompt: bool = False) ->
         out.append(f"tokens: {u.get('prompt_tokens', 0)} prompt + {u.get('completion_tokens', 0)} completion")
     for c in s.get("chunks") or []:
         out.append(
-            f"chunk {c.get('chunk_id')}  fused #{c.get('rank')}  bm25 #{c.get('bm25_rank') or '—'}  "
-            f"vector #{c.get('vector_rank') or '—'}  {c.get('source', '')}"
+            f"chunk {c.get('chunk_id')}  #{c.get('rank')}"
+            + (
+                f"  rerank {c['rerank_score']:+.2f}  fused #{c.get('fused_rank')}"
+                if c.get("rerank_score") is not None
+                else ""
+            )
+            + f"  bm25 #{c.get('bm25_rank') or '—'}  vector #{c.get('vector_rank') or '—'}"
+            + f"  {c.get('source', '')}"
         )
     out += [f"note: {n}" for n in s.get("notes") or []]
     if s.get("error"):

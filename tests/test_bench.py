@@ -240,3 +240,24 @@ def test_the_multihop_dev_set_is_built_from_held_out_date_questions(tmp_path):
         assert len(item["gold_docs"]) == 2 and all((out / "docs" / d).exists() for d in item["gold_docs"])
         assert item["answers"][0] in ("yes", "no") or item["answers"][0] in item["question"]
     assert (out.with_name("mh-hops") / "questions.jsonl").exists()
+
+
+@pytest.mark.slow
+def test_rerank_latency_benchmark_runs(tmp_path):
+    from openbook.assistant.models.reranker import shipped_reranker
+
+    if not shipped_reranker().exists():
+        pytest.skip("no shipped reranker")
+    data = squad(tmp_path / "s.json", articles=12)
+    args = [
+        "--dataset",
+        str(data),
+        "--questions",
+        "3",
+        "--candidates",
+        "5",
+        "--json",
+        str(tmp_path / "l.json"),
+    ]
+    run("bench/rerank_latency.py", *args)
+    assert json.loads((tmp_path / "l.json").read_text())["p50_ms"] > 0

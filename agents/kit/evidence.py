@@ -48,6 +48,8 @@ class Hit(BaseModel):
     vector_rank: int | None = None
     vector_distance: float | None = None
     matched_queries: list[int] = Field(default_factory=list)
+    rerank_score: float | None = None  # the cross-encoder's logit (None: not reranked)
+    fused_rank: int | None = None  # the rank fusion gave it, before the reranker (None: not reranked)
 
     def location(self) -> str:
         parts = [f"{k} {v}" for k, v in self.metadata.items() if k in ("page", "section")]

@@ -64,6 +64,7 @@ def _register() -> None:
         mcp_cmd,
         models_cmds,
         quickstart,
+        reranker_cmd,
         rewriter_cmd,
         search_cmds,
         traces_cmds,
@@ -81,6 +82,7 @@ def _register() -> None:
     cli.add_command(eval_cmds.eval_group)
     cli.add_command(finetune_cmds.finetune)
     finetune_cmds.finetune.add_command(rewriter_cmd.finetune_rewriter)
+    finetune_cmds.finetune.add_command(reranker_cmd.finetune_reranker)
     cli.add_command(tune_cmds.tune)
     cli.add_command(models_cmds.models)
     cli.add_command(traces_cmds.traces)

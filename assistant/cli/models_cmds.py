@@ -93,10 +93,26 @@ def fine_tuned(settings: Settings, ollama_models: list[str] | None) -> list[dict
         lora = settings.models.for_role(role).lora
         if lora is not None:
             adapters.setdefault(lora.stem, lora)
+    from ..models.reranker import RERANKER_NAME, installed_reranker, shipped_reranker
+
+    s = settings.retrieval
+    adapters[RERANKER_NAME] = s.reranker or (
+        installed_reranker() if installed_reranker().exists() else shipped_reranker()
+    )
     out: list[dict[str, object]] = []
     for name, path in adapters.items():
         card = read(path)
-        if name == REWRITER_NAME:
+        if name == RERANKER_NAME:
+            layers = ((card or {}).get("config") or {}).get("layers")
+            served = (
+                f"in-process: the retrieve step reranks its top {s.rerank_candidates} hits with "
+                f"{path.name} on {layers} layers of all-MiniLM-L6-v2"
+                if s.rerank and path.exists()
+                else "off (retrieval.rerank = false)"
+                if not s.rerank
+                else f"not installed (no {path}; `make reranker` trains it)"
+            )
+        elif name == REWRITER_NAME:
             served = f"in-process: base + {path.name} (this library's learned rewriter)"
         elif name == PICKER_NAME:
             served = f"in-process only: base + {path.name} (this library's reading rewriter)"

@@ -194,6 +194,7 @@ def _qa_sources(stack: Any, settings: Any, embedder: Any, datasets: Any, per_set
     from ..evaluation import retrieval_eval as ev
     from ..evaluation.datasets import load
     from ..evaluation.schemas import isolated_settings
+    from ..finetune.data import refuse_forbidden
     from ..finetune.rewriter import Scorer
     from ..finetune.rewriter_run import qa_questions
     from ..retrieval.retriever import Retriever
@@ -201,8 +202,7 @@ def _qa_sources(stack: Any, settings: Any, embedder: Any, datasets: Any, per_set
 
     sources = []
     for path in datasets:
-        if "squaddev" in path.name.lower():
-            raise click.UsageError(f"{path.name} is SQuAD v1.1 dev: it stays unseen (never trained on).")
+        refuse_forbidden(path)  # SQuAD v1.1 dev stays unseen
         ds = load(path)
         eval_settings = isolated_settings(settings, ev.eval_schema(ds, settings, embedder))
         store = stack.enter_context(Store(eval_settings, embedding=embedder.identity))

@@ -58,7 +58,8 @@ def search(
         where = h.location()
         click.echo(
             f"{h.rank:>2}. {h.title}{' — ' + where if where else ''}   "
-            f"fused {h.fused_score:.4f} · bm25 {_leg(h.bm25_rank, h.bm25_score, '{:.2f}')} · "
+            + (f"rerank {h.rerank_score:+.2f} (fused #{h.fused_rank}) · " if h.fused_rank else "")
+            + f"fused {h.fused_score:.4f} · bm25 {_leg(h.bm25_rank, h.bm25_score, '{:.2f}')} · "
             f"vector {_leg(h.vector_rank, h.vector_distance, 'dist {:.3f}')}"
         )
         click.echo(f"    {h.source}")

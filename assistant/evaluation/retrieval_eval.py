@@ -80,6 +80,8 @@ def evaluate(
                 settings.pipeline.read_hits,
             )  # fmt: skip
             modes = (*modes, "rewrites", "anchored")
+        if "hybrid" in modes and retriever.reranker is not None:
+            modes = (*modes, "hybrid+rerank")
         doc_of = {cid: src.split(":", 1)[1] for cid, src in chunk_rows.sources(store).items()}
         retriever.bm25_index()
         say(f"Embedding {len(qids)} queries…")
@@ -92,7 +94,7 @@ def evaluate(
         rank, weight, order_weight = s.mix(isinstance(rewriter, QueryLikelihood))
         depth = max(s.candidates, 3 * k)
         sums: dict[str, dict[str, float]] = {m: {} for m in modes}
-        leg_ms = {"bm25": 0.0, "vector": 0.0}
+        leg_ms = {"bm25": 0.0, "vector": 0.0, "rerank": 0.0}
         say(f"Retrieving for {len(qids)} queries…")
         for i, qid in enumerate(qids):
             lists, timing = retriever.legs(
@@ -106,7 +108,14 @@ def evaluate(
                     r.query_index += 1
                 rewrite_lists = lists + extra
             for mode in modes:
-                if mode == "rewrites":
+                if mode == "hybrid+rerank":
+                    t1 = time.perf_counter()
+                    hits = retriever.rerank(
+                        ds.queries[qid], retriever.fuse(lists, s.rerank_candidates), s.rerank_candidates
+                    )
+                    leg_ms["rerank"] += (time.perf_counter() - t1) * 1000
+                    fused = hits
+                elif mode == "rewrites":
                     fused = anchored(fusion, rewrite_lists, 1, 0)
                 elif mode == "anchored":
                     order = rewritten[qid].order
@@ -132,12 +141,15 @@ def evaluate(
             "read_order_weight": order_weight,
             "candidates": depth,
             "ef_search": s.ef_search,
+            "reranker": retriever.reranker_label,
+            "rerank_candidates": s.rerank_candidates,
         },
         "metrics": {m: {name: round(v / n, 4) for name, v in sums[m].items()} for m in modes},
         "mean_ms": {
             "embed_query": round(embed_s * 1000 / n, 2),
             "bm25": round(leg_ms["bm25"] / n, 2),
             "vector": round(leg_ms["vector"] / n, 2),
+            "rerank": round(leg_ms["rerank"] / n, 2),
         },
     }
 
@@ -148,10 +160,10 @@ def as_table(result: dict[str, Any]) -> str:
     lines = [
         f"{result['dataset']}: {result['queries']} queries ({result.get('split', 'all')}), "
         f"{result['documents']} documents",
-        f"{'mode':<10}" + "".join(f"{n:>11}" for n in names),
+        f"{'mode':<14}" + "".join(f"{n:>11}" for n in names),
     ]
     for mode, values in metrics.items():
-        lines.append(f"{mode:<10}" + "".join(f"{values[n]:>11.4f}" for n in names))
+        lines.append(f"{mode:<14}" + "".join(f"{values[n]:>11.4f}" for n in names))
     if result["settings"].get("rewriter"):
         lines.append(
             f"rewrites: hybrid of the question plus {result['settings']['rewriter']}'s rewrites; "

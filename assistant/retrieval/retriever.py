@@ -23,6 +23,7 @@ from openbook.db import meta
 
 from .. import library, paths
 from ..embeddings import Embedder
+from ..models.reranker import resolve_reranker
 from ..settings import PipelineSettings, RetrievalSettings
 from ..store import Store
 from . import bm25
@@ -110,6 +111,7 @@ class Retriever:
         self.loads = 0
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # query text -> embedding
         self._vectors_lock = threading.Lock()
+        self.reranker, self.reranker_label = resolve_reranker(settings.rerank, settings.reranker)
 
     # -- the BM25 index ------------------------------------------------------------------------
     def generation(self) -> int:
@@ -340,10 +342,13 @@ class Retriever:
         filters: Filters | None = None,
         read: Sequence[int] = (),
         choices: Choices | None = None,
+        rerank: bool = True,
     ) -> list[RetrievedChunk]:
-        """Fuse the results of every query (question, rewrites, HyDE passages) in every leg;
-        ``read``: the rewrites came from a reading rewriter; ``choices``: the fusion resolved
-        for this turn (else resolved now). A stopped turn (``kit.cancel``) stops between legs."""
+        """Fuse the results of every query (question, rewrites, HyDE passages) in every leg, then
+        rerank the top ``rerank_candidates`` by the question (the first query) when a reranker
+        is in force and ``rerank``; ``read``: the rewrites came from a reading rewriter;
+        ``choices``: the fusion resolved for this turn (else resolved now). A stopped turn
+        (``kit.cancel``) stops between legs."""
         if isinstance(queries, str):
             queries = [queries]
         queries = [q for q in dict.fromkeys(q.strip() for q in queries) if q]
@@ -355,7 +360,11 @@ class Retriever:
         cancel.check()
         lists, _ = self.legs(queries, mode, filters=filters, vectors=vectors)
         cancel.check()
-        hits = self.fuse(lists, k or self.settings.k, read=read, choices=choices)
+        k = k or self.settings.k
+        reranking = rerank and self.reranker is not None
+        depth = max(k, self.settings.rerank_candidates) if reranking else k
+        c = choices or self.choices()
+        hits = self.fuse(lists, depth, read=read, choices=c)
         missing = [h.chunk_id for h in hits if h.vector_distance is None]
         if vectors is not None and missing:
             # A chunk only BM25 found still gets its distance to the nearest query, so that the
@@ -364,4 +373,55 @@ class Retriever:
             for h in hits:
                 if h.vector_distance is None and h.chunk_id in found:
                     h.vector_distance = found[h.chunk_id]
-        return hits
+        if not reranking or not hits:
+            return hits
+        cancel.check()
+        own = None
+        if len(queries) > 1:  # rewrites searched too: the question's own top hit is anchored
+            alone = c.fusion.fuse([r for r in lists if r.query_index == 0])
+            own = alone[0].chunk_id if alone else None
+        return self.rerank(queries[0], hits, k, own, c.mix(bool(read))[0])
+
+    def rerank(
+        self, question: str, hits: list[RetrievedChunk], k: int, own: int | None = None, anchor_rank: int = 0
+    ) -> list[RetrievedChunk]:
+        """``hits`` ordered by the reranker's score of each against ``question``, the first ``k``.
+        ``own`` (the question's own top hit, when rewrites were searched too) stays at rank <=
+        ``anchor_rank`` unless that many hits score ``rerank_margin`` above it."""
+        assert self.reranker is not None
+        scores = self.reranker.score(question, [h.text for h in hits])
+        for h, score in zip(hits, scores, strict=True):
+            h.rerank_score, h.fused_rank = round(score, 4), h.rank
+        order = sorted(hits, key=lambda h: -(h.rerank_score or 0.0))
+        if own is not None and anchor_rank >= 1:
+            order = keep_anchor(order, own, anchor_rank, self.settings.rerank_margin)
+        for rank, h in enumerate(order, start=1):
+            h.rank = rank
+        return order[:k]
+
+    def rerank_note(self) -> str:
+        """What the reranker did, for the trace."""
+        if self.reranker is None:
+            return f"reranker: {self.reranker_label}"
+        return (
+            f"reranked the top {self.settings.rerank_candidates} fused hits with "
+            f"{self.reranker_label}{', int8' if self.reranker.int8 else ''}"
+        )
+
+
+def keep_anchor(
+    order: list[RetrievedChunk], own: int, anchor_rank: int, margin: float
+) -> list[RetrievedChunk]:
+    """``order`` (by reranker score) with the hit ``own`` moved up to rank ``anchor_rank`` unless
+    hits scoring at least ``margin`` above it fill the ranks before that."""
+    pos = next((i for i, h in enumerate(order) if h.chunk_id == own), None)
+    if pos is None or pos < anchor_rank:
+        return order
+    floor = (order[pos].rerank_score or 0.0) + margin
+    sure = sum(1 for h in order if (h.rerank_score or 0.0) >= floor)
+    target = max(anchor_rank - 1, sure)
+    if target >= pos:
+        return order
+    moved = order[:pos] + order[pos + 1 :]
+    moved.insert(target, order[pos])
+    return moved

@@ -45,6 +45,10 @@ class SearchHit(BaseModel):
     fused_score: float
     bm25_rank: int | None = Field(None, description="rank in the keyword (BM25) leg; null: not found there")
     vector_rank: int | None = Field(None, description="rank in the vector leg; null: not found there")
+    rerank_score: float | None = Field(
+        None, description="the cross-encoder reranker's score (higher: more relevant); null: not reranked"
+    )
+    fused_rank: int | None = Field(None, description="rank before reranking; null: not reranked")
 
 
 class SearchResult(BaseModel):
@@ -200,6 +204,8 @@ class LibraryTools:
                     fused_score=h.fused_score,
                     bm25_rank=h.bm25_rank,
                     vector_rank=h.vector_rank,
+                    rerank_score=h.rerank_score,
+                    fused_rank=h.fused_rank,
                 )
                 for h in hits
             ],

@@ -1,0 +1,220 @@
+"""The cross-encoder reranker: the bundled embedding model's first layers, a LoRA adapter and a
+scoring head, all from files on disk (``openbook finetune reranker`` trains them; the shipped
+one lives in ``reranker/``).
+
+An adapter file (safetensors) holds, per adapted linear layer of the transformer, its LoRA
+factors ``<module>.lora_A`` / ``<module>.lora_B``, and the head's weights under ``head.``; its
+card (``<name>.json``, as the reader's) says how many layers of the base it runs on, the LoRA
+scale and the input length. At load the factors are merged into the base weights (W + s·B·A),
+so scoring costs what the bare model costs, and the linear layers run in int8 (dynamic
+quantisation) when torch offers it; the card records the validation figures with and without.
+
+A passage longer than the input is cut to its sentences that share the most words with the
+question (``focus``), the same way in training and at run time. torch and transformers are
+imported on first use only, as the embedder's are.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from openbook.agents.kit.words import tokenize
+
+from ..errors import OpenbookError
+from .cards import read
+
+RERANKER_NAME = "openbook-reranker"
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def shipped_reranker() -> Path:
+    """The reranker that ships with Openbook (its adapter beside this package)."""
+    return Path(__file__).resolve().parent / "reranker" / f"{RERANKER_NAME}.safetensors"
+
+
+def installed_reranker() -> Path:
+    """Where ``openbook finetune reranker --install`` puts a reranker of the user's own."""
+    from .. import paths
+
+    return paths.data_dir() / "reranker" / f"{RERANKER_NAME}.safetensors"
+
+
+def focus(question: str, text: str, words: int) -> str:
+    """``text`` if it has at most ``words`` words, else the run of its sentences within that
+    many words that holds the most of the question's (distinct, stemmed) words; the earliest
+    such run on a tie."""
+    flat = text.split()
+    if len(flat) <= words:
+        return " ".join(flat)
+    wanted = set(tokenize(question))
+    sentences = [s for s in _SENTENCE.split(" ".join(flat)) if s]
+    sizes = [len(s.split()) for s in sentences]
+    best, best_score = (0, 1), -1
+    for i in range(len(sentences)):
+        total, j = 0, i
+        while j < len(sentences) and (total + sizes[j] <= words or j == i):
+            total += sizes[j]
+            j += 1
+        score = len(wanted & set(tokenize(" ".join(sentences[i:j]))))
+        if score > best_score:
+            best, best_score = (i, j), score
+    return " ".join(" ".join(sentences[best[0] : best[1]]).split()[:words])
+
+
+def words_for(max_length: int) -> int:
+    """Passage words that fit beside a question in ``max_length`` word pieces (about 1.3 pieces
+    a word in English prose; the tokenizer cuts what is left over)."""
+    return max(16, int(max_length * 0.7))
+
+
+class RerankerError(OpenbookError):
+    pass
+
+
+class CrossEncoder:
+    """``score(question, passages) -> logits``, higher = more relevant."""
+
+    def __init__(self, adapter: Path, threads: int | None = None, quantize: bool = True) -> None:
+        self.adapter = Path(adapter)
+        card = read(self.adapter)
+        if not self.adapter.exists() or card is None:
+            raise RerankerError(
+                f"No reranker at {self.adapter} (an adapter and its .json card)",
+                hint="train one with `openbook finetune reranker`, or set retrieval.rerank = false",
+            )
+        cfg = card.get("config") or {}
+        self.card = card
+        self.layers = int(cfg["layers"])
+        self.scale = float(cfg["alpha"]) / float(cfg["rank"])
+        self.max_length = int(cfg["max_length"])
+        self.threads = threads
+        self.quantize = quantize
+        self.int8 = False
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.adapter.stem
+
+    def load(self) -> None:
+        with self._lock:
+            if self._model is None:
+                self._model, self._tokenizer, self.int8 = load_model(
+                    self.adapter, self.layers, self.scale, self.quantize, self.threads
+                )
+
+    def score(self, question: str, passages: Sequence[str], batch: int = 32) -> list[float]:
+        if not passages:
+            return []
+        self.load()
+        import torch
+
+        words = words_for(self.max_length)
+        texts = [focus(question, p, words) for p in passages]
+        out: list[float] = []
+        with self._lock, torch.inference_mode():
+            for i in range(0, len(texts), batch):
+                part = texts[i : i + batch]
+                enc = self._tokenizer(
+                    [question] * len(part), part, truncation="only_second",
+                    max_length=self.max_length, padding=True, return_tensors="pt",
+                )  # fmt: skip
+                out += self._model(**enc).logits[:, 0].float().tolist()
+        return out
+
+
+def base_model(layers: int) -> tuple[Any, Any]:
+    """The bundled embedding model's first ``layers`` layers with an (untrained) scoring head,
+    and its tokenizer."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as tlogging
+
+    from ..embeddings import bundled_model_dir
+
+    tlogging.set_verbosity_error()
+    path = bundled_model_dir()
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(path), num_labels=1, num_hidden_layers=layers, local_files_only=True
+    )
+    return model, AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+
+
+def apply_adapter(model: Any, tensors: dict[str, Any], scale: float) -> None:
+    """Merge the LoRA factors into ``model``'s linear layers and load the head, in place."""
+    import torch
+
+    modules = dict(model.named_modules())
+    head = {k.removeprefix("head."): v for k, v in tensors.items() if k.startswith("head.")}
+    missing, _unexpected = model.load_state_dict(head, strict=False)
+    if not head or any(k.startswith(("classifier", "bert.pooler")) for k in missing):
+        raise RerankerError("The reranker adapter has no complete scoring head")
+    with torch.no_grad():
+        for key, a in tensors.items():
+            if not key.endswith(".lora_A"):
+                continue
+            name = key.removesuffix(".lora_A")
+            if name not in modules:
+                raise RerankerError(f"The reranker adapter adapts {name}, which the base model lacks")
+            b = tensors[f"{name}.lora_B"]
+            modules[name].weight += scale * (b.float() @ a.float())
+
+
+def load_model(
+    adapter: Path, layers: int, scale: float, quantize: bool, threads: int | None
+) -> tuple[Any, Any, bool]:
+    """(model, tokenizer, whether its linear layers run in int8)."""
+    import torch
+    from safetensors.torch import load_file
+
+    if threads:
+        torch.set_num_threads(threads)
+    model, tokenizer = base_model(layers)
+    apply_adapter(model, load_file(str(adapter)), scale)
+    model.eval()
+    if quantize and hasattr(torch, "ao"):
+        try:
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            return model, tokenizer, True
+        except (RuntimeError, AttributeError):  # no int8 kernels on this machine: fp32
+            pass
+    return model, tokenizer, False
+
+
+_LOADED: dict[tuple[str, bool], CrossEncoder] = {}
+_LOADED_LOCK = threading.Lock()
+
+
+def shared(adapter: Path, quantize: bool = True) -> CrossEncoder:
+    """One reranker per adapter file per process (its weights load once, on first use)."""
+    key = (str(Path(adapter).resolve()), quantize)
+    with _LOADED_LOCK:
+        if key not in _LOADED:
+            _LOADED[key] = CrossEncoder(adapter, quantize=quantize)
+        return _LOADED[key]
+
+
+def resolve_reranker(rerank: bool, setting: Path | None) -> tuple[CrossEncoder | None, str]:
+    """The reranker in force and why: the ``retrieval.reranker`` file, else the user's installed
+    one, else the shipped one; None with the reason when off or absent."""
+    if not rerank:
+        return None, "off (retrieval.rerank = false)"
+    if setting is not None:
+        path, whose = Path(setting).expanduser(), "set in retrieval.reranker"
+    elif installed_reranker().exists():
+        path, whose = installed_reranker(), "yours, from openbook finetune reranker --install"
+    else:
+        path, whose = shipped_reranker(), "shipped"
+    if not path.exists() or read(path) is None:
+        return None, f"off: no reranker at {path} (and its .json card)"
+    return shared(path), f"{path.name} ({whose})"

@@ -1,0 +1,113 @@
+"""The cross-encoder reranker: the shipped adapter loads offline and orders passages, the
+retriever reranks with it and the trace and `openbook search --json` show its scores, the
+question's own top hit keeps its anchor unless the reranker is sure, and a tiny training run
+end to end gives an adapter that loads."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from openbook.assistant.models.reranker import CrossEncoder, focus, resolve_reranker, shipped_reranker
+from openbook.assistant.retrieval.retriever import keep_anchor
+
+from .helpers import run
+from .test_finetune import squad  # noqa: F401  (fixture)
+
+shipped = pytest.mark.skipif(not shipped_reranker().exists(), reason="no shipped reranker")
+
+
+def test_focus_keeps_a_short_passage_and_cuts_a_long_one_to_the_question_s_sentences():
+    assert focus("anything", "Short   passage here.", 50) == "Short passage here."
+    filler = " ".join(f"Sentence {i} talks about weather and rivers." for i in range(30))
+    text = f"{filler} Venus is hot because carbon dioxide traps heat. {filler}"
+    got = focus("Why is Venus so hot?", text, 20)
+    assert "Venus is hot because carbon dioxide traps heat." in got and len(got.split()) <= 20
+
+
+def _hit(chunk_id: int, score: float):
+    from openbook.agents.kit.evidence import Hit
+
+    return Hit(chunk_id=chunk_id, document_id=chunk_id, source=f"d{chunk_id}", title="", ordinal=0, text="",
+               metadata={}, rank=chunk_id, fused_score=0.0, rerank_score=score)  # fmt: skip
+
+
+def test_the_question_s_own_top_hit_drops_below_its_anchor_only_under_hits_scored_a_margin_higher():
+    order = [_hit(1, 5.0), _hit(2, 4.5), _hit(3, 3.0), _hit(4, 2.0)]
+    ids = lambda hits: [h.chunk_id for h in hits]  # noqa: E731
+    # hit 3 is the question's own: only hit 1 is >= 2 above it, so it rises to rank 2
+    assert ids(keep_anchor(order, 3, 1, 2.0)) == [1, 3, 2, 4]
+    # no hit 2 above it: back to rank 1; a margin of 0 trusts the reranker alone
+    assert ids(keep_anchor(order, 3, 1, 10.0)) == [3, 1, 2, 4]
+    assert ids(keep_anchor(order, 3, 1, 0.0)) == [1, 2, 3, 4]
+    assert ids(keep_anchor(order, 2, 2, 10.0)) == [1, 2, 3, 4]  # already within the anchor rank
+    assert ids(keep_anchor(order, 9, 1, 10.0)) == [1, 2, 3, 4]  # not among them
+
+
+def test_reranking_off_or_an_absent_adapter_is_said_not_hidden(tmp_path):
+    assert resolve_reranker(False, None) == (None, "off (retrieval.rerank = false)")
+    model, why = resolve_reranker(True, tmp_path / "none.safetensors")
+    assert model is None and "no reranker at" in why
+
+
+@shipped
+def test_the_shipped_reranker_loads_offline_and_orders_a_relevant_passage_first(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model = CrossEncoder(shipped_reranker())
+    relevant = "Venus is the hottest planet because its thick carbon dioxide atmosphere traps heat."
+    other = "The Amazon river carries more water than any other river and drains much of Brazil."
+    scores = model.score("Why is Venus so hot?", [other, relevant])
+    assert scores[1] > scores[0], scores
+    card = model.card
+    assert card["files"][shipped_reranker().name] and card["base"]["sha256"]
+
+
+@shipped
+def test_search_and_the_trace_show_the_reranker_s_scores(capsys, overrides, corpus):
+    code, _out, err = run(capsys, overrides, "ingest", str(corpus))
+    assert code == 0, err
+    code, out, err = run(capsys, overrides, "search", "why is venus hot", "--json")
+    assert code == 0, err
+    results = json.loads(out)["results"]
+    assert results[0]["source"].endswith("venus.md")
+    assert all(r["rerank_score"] is not None and r["fused_rank"] >= 1 for r in results)
+    scores = [r["rerank_score"] for r in results]
+    assert scores == sorted(scores, reverse=True)
+    code, out, err = run(capsys, overrides, "ask", "Why is Venus so hot?", "--json")
+    assert code == 0, err
+    trace_id = json.loads(out)["trace_id"]
+    code, out, err = run(capsys, overrides, "traces", "show", str(trace_id))
+    assert code == 0, err
+    assert "reranked the top 30 fused hits with openbook-reranker.safetensors (shipped" in out
+    assert "rerank +" in out or "rerank -" in out
+
+
+def test_a_tiny_training_run_gives_an_adapter_that_loads_and_scores(capsys, overrides, squad, tmp_path):  # noqa: F811
+    out = tmp_path / "rr"
+    args = ["finetune", "reranker", "--qa", str(squad), "--out", str(out), "--per-set", "40",
+            "--held-out", "2", "--max-steps", "2", "--threads", "1", "--json"]  # fmt: skip
+    code, stdout, err = run(capsys, overrides, *args)
+    assert code == 0, err
+    report = json.loads(stdout)
+    figures = report["training"]["val_ndcg10"]
+    assert report["training"]["steps"] == 2 and 0 <= figures["fused"] <= 1
+    assert set(figures["exported"]) == {"int8", "fp32"}
+    # the exported fp32 adapter scores as the trained peft model did: the merge is the training's
+    assert figures["exported"]["fp32"] == pytest.approx(figures["trained"], abs=1e-3)
+    adapter = out / "openbook-reranker.safetensors"
+    model = CrossEncoder(adapter, quantize=False)
+    assert len(model.score("Which planet is red?", ["Mars is red.", "Tides follow the Moon."])) == 2
+    assert "step 2/2" in err and "ETA" in err
+    # --resume after the last step: nothing more to train, the same adapter comes out
+    code, stdout, err = run(capsys, overrides, *args[:-1], "--resume", "--json")
+    assert code == 0 and "Resuming at step 2/2" in err, err
+
+
+def test_squad_v1_dev_is_refused_by_name(capsys, overrides, tmp_path):
+    dev = tmp_path / "dev-v1.1.json"
+    dev.write_text('{"data": []}')
+    code, _out, err = run(
+        capsys, overrides, "finetune", "reranker", "--qa", str(dev), "--out", str(tmp_path / "x")
+    )
+    assert code != 0 and "SQuAD v1.1 dev" in err
