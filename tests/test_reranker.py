@@ -12,7 +12,7 @@ import pytest
 from openbook.assistant.models.reranker import CrossEncoder, focus, resolve_reranker, shipped_reranker
 from openbook.assistant.retrieval.retriever import keep_anchor
 
-from .helpers import run
+from .test_cli import run
 from .test_finetune import squad  # noqa: F401  (fixture)
 
 shipped = pytest.mark.skipif(not shipped_reranker().exists(), reason="no shipped reranker")
@@ -36,13 +36,17 @@ def _hit(chunk_id: int, score: float):
 def test_the_question_s_own_top_hit_drops_below_its_anchor_only_under_hits_scored_a_margin_higher():
     order = [_hit(1, 5.0), _hit(2, 4.5), _hit(3, 3.0), _hit(4, 2.0)]
     ids = lambda hits: [h.chunk_id for h in hits]  # noqa: E731
+
+    def anchor(hits, own, rank, margin):
+        return keep_anchor(hits, own, rank, margin, lambda h: h.rerank_score, lambda h: h.chunk_id)
+
     # hit 3 is the question's own: only hit 1 is >= 2 above it, so it rises to rank 2
-    assert ids(keep_anchor(order, 3, 1, 2.0)) == [1, 3, 2, 4]
+    assert ids(anchor(order, 3, 1, 2.0)) == [1, 3, 2, 4]
     # no hit 2 above it: back to rank 1; a margin of 0 trusts the reranker alone
-    assert ids(keep_anchor(order, 3, 1, 10.0)) == [3, 1, 2, 4]
-    assert ids(keep_anchor(order, 3, 1, 0.0)) == [1, 2, 3, 4]
-    assert ids(keep_anchor(order, 2, 2, 10.0)) == [1, 2, 3, 4]  # already within the anchor rank
-    assert ids(keep_anchor(order, 9, 1, 10.0)) == [1, 2, 3, 4]  # not among them
+    assert ids(anchor(order, 3, 1, 10.0)) == [3, 1, 2, 4]
+    assert ids(anchor(order, 3, 1, 0.0)) == [1, 2, 3, 4]
+    assert ids(anchor(order, 2, 2, 10.0)) == [1, 2, 3, 4]  # already within the anchor rank
+    assert ids(anchor(order, 9, 1, 10.0)) == [1, 2, 3, 4]  # not among them
 
 
 def test_reranking_off_or_an_absent_adapter_is_said_not_hidden(tmp_path):
@@ -61,6 +65,14 @@ def test_the_shipped_reranker_loads_offline_and_orders_a_relevant_passage_first(
     assert scores[1] > scores[0], scores
     card = model.card
     assert card["files"][shipped_reranker().name] and card["base"]["sha256"]
+
+
+@shipped
+def test_openbook_models_lists_the_reranker_with_its_lineage(capsys, overrides):
+    code, out, err = run(capsys, overrides, "models", "--json")
+    assert code == 0, err
+    reranker = next(f for f in json.loads(out)["fine_tuned"] if f["name"] == "openbook-reranker")
+    assert "reranks its top 30 hits" in reranker["served_by"] and "LoRA r16" in reranker["lineage"]
 
 
 @shipped
@@ -92,9 +104,9 @@ def test_a_tiny_training_run_gives_an_adapter_that_loads_and_scores(capsys, over
     report = json.loads(stdout)
     figures = report["training"]["val_ndcg10"]
     assert report["training"]["steps"] == 2 and 0 <= figures["fused"] <= 1
-    assert set(figures["exported"]) == {"int8", "fp32"}
+    assert set(figures["exported"]) == {"prior", "int8", "fp32", "fp32_alone", "int8_by_prior", "int8_anchored"}
     # the exported fp32 adapter scores as the trained peft model did: the merge is the training's
-    assert figures["exported"]["fp32"] == pytest.approx(figures["trained"], abs=1e-3)
+    assert figures["exported"]["fp32_alone"] == pytest.approx(figures["trained"], abs=1e-3)
     adapter = out / "openbook-reranker.safetensors"
     model = CrossEncoder(adapter, quantize=False)
     assert len(model.score("Which planet is red?", ["Mars is red.", "Tides follow the Moon."])) == 2

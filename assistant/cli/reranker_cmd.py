@@ -41,7 +41,9 @@ from .common import AppContext, emit_json, err, json_option, pass_app
 @click.option("--lr", type=float, default=3e-4, show_default=True)
 @click.option("--rank", type=int, default=16, show_default=True, help="LoRA rank.")
 @click.option("--threads", type=int, help="Torch threads (default: all cores).")
-@click.option("--resume", is_flag=True, help="Continue from the last checkpoint in --out.")
+@click.option(
+    "--resume", is_flag=True, help="Reuse the data in --out and continue from its last checkpoint (if any)."
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--install", is_flag=True, help="Use it for this user's searches (copied to the data folder) if it "
@@ -75,15 +77,16 @@ def finetune_reranker(
     from ..models.reranker import RERANKER_NAME, installed_reranker
     from .rewriter_cmd import _library_source, _qa_sources
 
-    if not datasets and not library:
+    data_dir, run_dir = out / "data", out / "run"
+    reuse = resume and (data_dir / "train.jsonl").exists()
+    if not datasets and not library and not reuse:
         raise click.UsageError("Give --qa SET (repeatable), --library, or both.")
     settings = app.settings()
     cfg = rr.RerankConfig(
         layers=opts["layers"], rank=opts["rank"], alpha=2 * opts["rank"], lr=opts["lr"],
         epochs=opts["epochs"], max_steps=opts["max_steps"], seed=seed, threads=opts["threads"],
     )  # fmt: skip
-    data_dir, run_dir = out / "data", out / "run"
-    if resume and (data_dir / "train.jsonl").exists():
+    if reuse:
         err(f"Reusing the data in {data_dir}")
     else:
         embedder = make_embedder(settings.embedding, settings.ollama)

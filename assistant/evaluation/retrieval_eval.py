@@ -110,9 +110,8 @@ def evaluate(
             for mode in modes:
                 if mode == "hybrid+rerank":
                     t1 = time.perf_counter()
-                    hits = retriever.rerank(
-                        ds.queries[qid], retriever.fuse(lists, s.rerank_candidates), s.rerank_candidates
-                    )
+                    top = retriever.fuse(lists, s.rerank_candidates)
+                    hits = retriever.rerank(ds.queries[qid], top, s.rerank_candidates)
                     leg_ms["rerank"] += (time.perf_counter() - t1) * 1000
                     fused = hits
                 elif mode == "rewrites":

@@ -16,6 +16,7 @@ imported on first use only, as the embedder's are.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from collections.abc import Sequence
@@ -66,6 +67,16 @@ def focus(question: str, text: str, words: int) -> str:
     return " ".join(" ".join(sentences[best[0] : best[1]]).split()[:words])
 
 
+PRIOR = 1.0  # the fused order's weight when an adapter's card does not choose one
+
+
+def blended(score: float, fused_rank: int, prior: float) -> float:
+    """The order a reranked search sorts by: the reranker's logit, less ``prior`` times the log of
+    the rank fusion gave the hit. The two err differently; on held-out questions of six dev
+    corpora the blend beat either alone (docs/benchmarks.md, "Reranking")."""
+    return score - prior * math.log(fused_rank)
+
+
 def words_for(max_length: int) -> int:
     """Passage words that fit beside a question in ``max_length`` word pieces (about 1.3 pieces
     a word in English prose; the tokenizer cuts what is left over)."""
@@ -92,6 +103,7 @@ class CrossEncoder:
         self.layers = int(cfg["layers"])
         self.scale = float(cfg["alpha"]) / float(cfg["rank"])
         self.max_length = int(cfg["max_length"])
+        self.prior = float(cfg.get("prior", PRIOR))  # chosen on held-out questions at export
         self.threads = threads
         self.quantize = quantize
         self.int8 = False
@@ -126,24 +138,60 @@ class CrossEncoder:
                     [question] * len(part), part, truncation="only_second",
                     max_length=self.max_length, padding=True, return_tensors="pt",
                 )  # fmt: skip
-                out += self._model(**enc).logits[:, 0].float().tolist()
+                out += self._model(**enc).float().tolist()
         return out
 
 
 def base_model(layers: int) -> tuple[Any, Any]:
-    """The bundled embedding model's first ``layers`` layers with an (untrained) scoring head,
-    and its tokenizer."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    """The bundled embedding model's first ``layers`` layers reading question and passage
+    together, with a scoring head, and its tokenizer. The score is ``scale`` times the cosine
+    of the question's and the passage's mean-pooled states (the pooling the embedding model was
+    trained with; its [CLS] state hardly varies between passages) plus a learned term on the two
+    (zero before training): an untrained reranker starts from what the embedding model knows,
+    and training moves it from there."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as tlogging
 
     from ..embeddings import bundled_model_dir
 
+    class Scorer(torch.nn.Module):
+        def __init__(self, bert: Any) -> None:
+            super().__init__()
+            self.bert = bert
+            width = bert.config.hidden_size
+            self.head = Head(width)
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            states = self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+            pooled = []
+            for part in (0, 1):  # the question's tokens, the passage's
+                mask = (attention_mask * (token_type_ids == part)).unsqueeze(-1).to(states.dtype)
+                pooled.append((states * mask).sum(1) / mask.sum(1).clamp(min=1.0))
+            return self.head(*pooled)
+
+    class Head(torch.nn.Module):
+        def __init__(self, width: int) -> None:
+            super().__init__()
+            self.scale = torch.nn.Parameter(torch.tensor(20.0))
+            self.mix = torch.nn.Linear(2 * width, width)
+            self.out = torch.nn.Linear(width, 1)
+            torch.nn.init.zeros_(self.out.weight)
+            torch.nn.init.zeros_(self.out.bias)
+
+        def forward(self, q: Any, p: Any) -> Any:
+            cosine = torch.nn.functional.cosine_similarity(q, p, dim=-1)
+            learned = self.out(torch.tanh(self.mix(torch.cat([q * p, (q - p).abs()], dim=-1))))[:, 0]
+            return self.scale * cosine + learned
+
     tlogging.set_verbosity_error()
     path = bundled_model_dir()
-    model = AutoModelForSequenceClassification.from_pretrained(
-        str(path), num_labels=1, num_hidden_layers=layers, local_files_only=True
+    bert = AutoModel.from_pretrained(
+        str(path), num_hidden_layers=layers, add_pooling_layer=False, local_files_only=True
     )
-    return model, AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    return Scorer(bert), AutoTokenizer.from_pretrained(str(path), local_files_only=True)
 
 
 def apply_adapter(model: Any, tensors: dict[str, Any], scale: float) -> None:
@@ -151,9 +199,9 @@ def apply_adapter(model: Any, tensors: dict[str, Any], scale: float) -> None:
     import torch
 
     modules = dict(model.named_modules())
-    head = {k.removeprefix("head."): v for k, v in tensors.items() if k.startswith("head.")}
+    head = {k: v for k, v in tensors.items() if k.startswith("head.")}
     missing, _unexpected = model.load_state_dict(head, strict=False)
-    if not head or any(k.startswith(("classifier", "bert.pooler")) for k in missing):
+    if not head or any(k.startswith("head.") for k in missing):
         raise RerankerError("The reranker adapter has no complete scoring head")
     with torch.no_grad():
         for key, a in tensors.items():

@@ -7,10 +7,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -23,13 +23,14 @@ from openbook.db import meta
 
 from .. import library, paths
 from ..embeddings import Embedder
-from ..models.reranker import resolve_reranker
+from ..models.reranker import blended, resolve_reranker
 from ..settings import PipelineSettings, RetrievalSettings
 from ..store import Store
 from . import bm25
 from .fusion import Fusion, RankedList, anchored
 
 Mode = Literal["hybrid", "bm25", "vector"]
+T = TypeVar("T")
 
 
 CALIBRATION_KEY = "fusion_calibration"  # meta key of `openbook tune retrieval`'s result
@@ -385,19 +386,31 @@ class Retriever:
     def rerank(
         self, question: str, hits: list[RetrievedChunk], k: int, own: int | None = None, anchor_rank: int = 0
     ) -> list[RetrievedChunk]:
-        """``hits`` ordered by the reranker's score of each against ``question``, the first ``k``.
-        ``own`` (the question's own top hit, when rewrites were searched too) stays at rank <=
-        ``anchor_rank`` unless that many hits score ``rerank_margin`` above it."""
+        """``hits`` (in fused order) reordered by the reranker's score of each against
+        ``question`` blended with their fused rank (``blended``), the first ``k``. ``own`` (the
+        question's own top hit, when rewrites were searched too) stays at rank <= ``anchor_rank``
+        unless that many hits score ``rerank_margin`` above it."""
         assert self.reranker is not None
+        prior = self.prior()
         scores = self.reranker.score(question, [h.text for h in hits])
-        for h, score in zip(hits, scores, strict=True):
-            h.rerank_score, h.fused_rank = round(score, 4), h.rank
-        order = sorted(hits, key=lambda h: -(h.rerank_score or 0.0))
+        key: dict[int, float] = {}
+        for fused_rank, (h, score) in enumerate(zip(hits, scores, strict=True), start=1):
+            h.rerank_score, h.fused_rank = round(score, 4), fused_rank
+            key[h.chunk_id] = blended(score, fused_rank, prior)
+        order = sorted(hits, key=lambda h: -key[h.chunk_id])
         if own is not None and anchor_rank >= 1:
-            order = keep_anchor(order, own, anchor_rank, self.settings.rerank_margin)
+            margin = self.settings.rerank_margin
+            order = keep_anchor(
+                order, own, anchor_rank, margin, lambda h: key[h.chunk_id], lambda h: h.chunk_id
+            )
         for rank, h in enumerate(order, start=1):
             h.rank = rank
         return order[:k]
+
+    def prior(self) -> float:
+        """The fused order's weight in a reranked order: the setting, else the reranker's own."""
+        s = self.settings.rerank_prior
+        return s if s is not None else (self.reranker.prior if self.reranker else 0.0)
 
     def rerank_note(self) -> str:
         """What the reranker did, for the trace."""
@@ -405,20 +418,26 @@ class Retriever:
             return f"reranker: {self.reranker_label}"
         return (
             f"reranked the top {self.settings.rerank_candidates} fused hits with "
-            f"{self.reranker_label}{', int8' if self.reranker.int8 else ''}"
+            f"{self.reranker_label}{', int8' if self.reranker.int8 else ''}, blended with the "
+            f"fused order at weight {self.prior():g}"
         )
 
 
 def keep_anchor(
-    order: list[RetrievedChunk], own: int, anchor_rank: int, margin: float
-) -> list[RetrievedChunk]:
-    """``order`` (by reranker score) with the hit ``own`` moved up to rank ``anchor_rank`` unless
-    hits scoring at least ``margin`` above it fill the ranks before that."""
-    pos = next((i for i, h in enumerate(order) if h.chunk_id == own), None)
+    order: list[T],
+    own: Any,
+    anchor_rank: int,
+    margin: float,
+    score: Callable[[T], Any],
+    ident: Callable[[T], Any],
+) -> list[T]:
+    """``order`` (by reranker ``score``) with the item whose ``ident`` is ``own`` moved up to rank
+    ``anchor_rank`` unless items scoring at least ``margin`` above it fill the ranks before that."""
+    pos = next((i for i, h in enumerate(order) if ident(h) == own), None)
     if pos is None or pos < anchor_rank:
         return order
-    floor = (order[pos].rerank_score or 0.0) + margin
-    sure = sum(1 for h in order if (h.rerank_score or 0.0) >= floor)
+    floor = score(order[pos]) + margin
+    sure = sum(1 for h in order if score(h) >= floor)
     target = max(anchor_rank - 1, sure)
     if target >= pos:
         return order
