@@ -104,7 +104,14 @@ def test_a_tiny_training_run_gives_an_adapter_that_loads_and_scores(capsys, over
     report = json.loads(stdout)
     figures = report["training"]["val_ndcg10"]
     assert report["training"]["steps"] == 2 and 0 <= figures["fused"] <= 1
-    assert set(figures["exported"]) == {"prior", "int8", "fp32", "fp32_alone", "int8_by_prior", "int8_anchored"}
+    assert set(figures["exported"]) == {
+        "prior",
+        "int8",
+        "fp32",
+        "fp32_alone",
+        "int8_by_prior",
+        "int8_anchored",
+    }
     # the exported fp32 adapter scores as the trained peft model did: the merge is the training's
     assert figures["exported"]["fp32_alone"] == pytest.approx(figures["trained"], abs=1e-3)
     adapter = out / "openbook-reranker.safetensors"

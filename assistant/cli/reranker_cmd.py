@@ -97,7 +97,7 @@ def finetune_reranker(
             err(f"Searching {sum(len(s[0]) for s in sources)} questions for their candidates…")
             rows = rr.candidate_rows(sources, say=err)
         split = rr.split_rows(rows, held_out, seed)
-        if len(split["train"]) < cfg.batch or not split["val"]:
+        if len(split["train"]) < 2 or not split["val"]:
             raise OpenbookError(
                 f"{len(split['train'])} training and {len(split['val'])} held-out questions: too few",
                 hint="more questions (--per-set), or a larger library",

