@@ -58,11 +58,13 @@ class Retrieve(Step[RetrieveInput, RetrieveOutput]):
         if s.max_distance is None:
             s.max_distance = DEFAULT_MAX_DISTANCE
         k = RunnerSettings.of(ctx).max_passages if self.plain else s.k_per_piece
-        hits, note = ctx.library.search(inp.queries, k, inp.filters, read=inp.read)
+        found = ctx.library.search(inp.queries, k, inp.filters, read=inp.read)
+        hits = found.hits
         if ctx.span is not None:
             ctx.span.chunks = hits
-        if note:
-            ctx.note(note)
+        for note in (found.note, found.rerank):
+            if note:
+                ctx.note(note)
         if self.plain:
             return RetrieveOutput(hits=hits, chunks=[h.chunk_id for h in hits])
         if s.gate == "question":

@@ -122,7 +122,7 @@ class LibraryAccess:
         self, queries: list[str], k: int, filters: Filters | None = None, read: Sequence[int] = ()
     ) -> Found:
         hits = self.retriever.retrieve(queries, k, filters=filters, read=read, choices=self.choices)
-        return Found(hits, f"{self.choices.note(bool(read))}; {self.retriever.rerank_note()}")
+        return Found(hits, self.choices.note(bool(read)), self.retriever.rerank_note())
 
     def nearest_distance(self, text: str, filters: Filters | None = None) -> float | None:
         return self.retriever.nearest_distance(text, filters)

@@ -62,6 +62,8 @@ def solar(store, embedder, tmp_path):
 
 
 def _retriever(store, embedder, tmp_path, **kw):
+    """Fusion as it is: these tests hold the legs and their fusion (the reranker: test_reranker)."""
+    kw.setdefault("rerank", False)
     return Retriever(store, embedder, RetrievalSettings(**kw), cache_dir=tmp_path / "cache")
 
 

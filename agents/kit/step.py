@@ -41,6 +41,7 @@ class Found(NamedTuple):
 
     hits: list[Hit]
     note: str = ""
+    rerank: str = ""  # whether and how the hits were reranked (for the trace)
 
 
 class Library(Protocol):

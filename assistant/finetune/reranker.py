@@ -197,7 +197,7 @@ def model_scorer(model: Any, tokenizer: Any, cfg: RerankConfig) -> Callable[[str
 
     def score(question: str, passages: list[str]) -> list[float]:
         texts = [focus(question, p, words) for p in passages]
-        enc = tokenizer([question] * len(texts), texts, truncation="only_second",
+        enc = tokenizer([question] * len(texts), texts, truncation="longest_first",
                         max_length=cfg.max_length, padding=True, return_tensors="pt")  # fmt: skip
         with torch.inference_mode():
             return model(**enc.to(next(model.parameters()).device)).float().cpu().tolist()
@@ -266,7 +266,7 @@ def train(
         for q, g in zip(questions, groups, strict=True):
             firsts += [q] * len(g)
             seconds += [focus(q, p, words_for(cfg.max_length)) for p in g]
-        enc = tokenizer(firsts, seconds, truncation="only_second", max_length=cfg.max_length,
+        enc = tokenizer(firsts, seconds, truncation="longest_first", max_length=cfg.max_length,
                         padding=True, return_tensors="pt").to(device)  # fmt: skip
         logits = model(**enc).view(len(groups), cfg.group)
         loss = torch.nn.functional.cross_entropy(

@@ -135,7 +135,7 @@ class CrossEncoder:
             for i in range(0, len(texts), batch):
                 part = texts[i : i + batch]
                 enc = self._tokenizer(
-                    [question] * len(part), part, truncation="only_second",
+                    [question] * len(part), part, truncation="longest_first",
                     max_length=self.max_length, padding=True, return_tensors="pt",
                 )  # fmt: skip
                 out += self._model(**enc).float().tolist()
