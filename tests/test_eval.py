@@ -59,12 +59,16 @@ def test_beir_eval_is_isolated_from_the_library(store, embedder, settings, corpu
     assert len(ds.docs) == 4 and len(ds.queries) == 4
     result = evaluate(ds, settings, embedder)
     assert result["schema"].startswith("eval_") and result["schema"] != store.schema
-    for mode in ("bm25", "vector", "hybrid"):
+    for mode in ("bm25", "vector", "hybrid", "hybrid+rerank"):  # the shipped reranker is in force
         assert result["metrics"][mode]["hit@1"] == 1.0, mode  # four easy, distinct questions
         assert result["metrics"][mode]["ndcg@10"] == 1.0
+    assert result["settings"]["reranker"].startswith("openbook-reranker.safetensors (shipped")
     assert library.stats(store) == before  # the user's library is untouched
     again = evaluate(ds, settings, embedder, modes=("hybrid",), limit=2)
-    assert again["queries"] == 2 and set(again["metrics"]) == {"hybrid"}
+    assert again["queries"] == 2 and set(again["metrics"]) == {"hybrid", "hybrid+rerank"}
+    off = settings.model_copy(deep=True)
+    off.retrieval.rerank = False
+    assert set(evaluate(ds, off, embedder, modes=("hybrid",), limit=2)["metrics"]) == {"hybrid"}
 
 
 def test_squad_format_and_bad_datasets(tmp_path):
