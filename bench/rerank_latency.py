@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from openbook.assistant import paths
-from openbook.assistant.models.reranker import CrossEncoder, shipped_reranker
+from openbook.assistant.models.cross_encoder import CrossEncoder, shipped_reranker
 
 DEFAULT = paths.cache_dir() / "datasets" / "squad_shifts" / "new_wiki_v1.0.json"
 

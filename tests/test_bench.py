@@ -244,7 +244,7 @@ def test_the_multihop_dev_set_is_built_from_held_out_date_questions(tmp_path):
 
 @pytest.mark.slow
 def test_rerank_latency_benchmark_runs(tmp_path):
-    from openbook.assistant.models.reranker import shipped_reranker
+    from openbook.assistant.models.cross_encoder import shipped_reranker
 
     if not shipped_reranker().exists():
         pytest.skip("no shipped reranker")

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from openbook.assistant.models.reranker import CrossEncoder, focus, resolve_reranker, shipped_reranker
+from openbook.assistant.models.cross_encoder import CrossEncoder, focus, resolve_reranker, shipped_reranker
 from openbook.assistant.retrieval.retriever import keep_anchor
 
 from .test_cli import run

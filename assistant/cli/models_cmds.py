@@ -93,7 +93,7 @@ def fine_tuned(settings: Settings, ollama_models: list[str] | None) -> list[dict
         lora = settings.models.for_role(role).lora
         if lora is not None:
             adapters.setdefault(lora.stem, lora)
-    from ..models.reranker import RERANKER_NAME, installed_reranker, shipped_reranker
+    from ..models.cross_encoder import RERANKER_NAME, installed_reranker, shipped_reranker
 
     s = settings.retrieval
     adapters[RERANKER_NAME] = s.reranker or (

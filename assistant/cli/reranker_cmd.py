@@ -74,7 +74,7 @@ def finetune_reranker(
     from ..embeddings import make_embedder
     from ..errors import OpenbookError
     from ..finetune import reranker as rr
-    from ..models.reranker import RERANKER_NAME, installed_reranker
+    from ..models.cross_encoder import RERANKER_NAME, installed_reranker
     from .rewriter_cmd import _library_source, _qa_sources
 
     data_dir, run_dir = out / "data", out / "run"

@@ -111,17 +111,20 @@ def evaluate(
                 if mode == "hybrid+rerank":
                     t1 = time.perf_counter()
                     top = retriever.fuse(lists, s.rerank_candidates)
-                    hits = retriever.rerank(ds.queries[qid], top, s.rerank_candidates)
+                    chunk_ids = [
+                        h.chunk_id for h in retriever.rerank(ds.queries[qid], top, s.rerank_candidates)
+                    ]
                     leg_ms["rerank"] += (time.perf_counter() - t1) * 1000
-                    fused = hits
-                elif mode == "rewrites":
-                    fused = anchored(fusion, rewrite_lists, 1, 0)
-                elif mode == "anchored":
-                    order = rewritten[qid].order
-                    fused = anchored(fusion, rewrite_lists, 1, rank, weight, order, order_weight)
                 else:
-                    fused = fusion.fuse([r for r in lists if mode == "hybrid" or r.leg == mode])
-                ranked = list(dict.fromkeys(doc_of[f.chunk_id] for f in fused))[: max(k, 10)]
+                    if mode == "rewrites":
+                        fused = anchored(fusion, rewrite_lists, 1, 0)
+                    elif mode == "anchored":
+                        order = rewritten[qid].order
+                        fused = anchored(fusion, rewrite_lists, 1, rank, weight, order, order_weight)
+                    else:
+                        fused = fusion.fuse([r for r in lists if mode == "hybrid" or r.leg == mode])
+                    chunk_ids = [f.chunk_id for f in fused]
+                ranked = list(dict.fromkeys(doc_of[c] for c in chunk_ids))[: max(k, 10)]
                 for name, value in all_metrics(ranked, ds.qrels[qid], k).items():
                     sums[mode][name] = sums[mode].get(name, 0.0) + value
     n = max(len(qids), 1)

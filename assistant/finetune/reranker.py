@@ -11,7 +11,7 @@ Training: peft LoRA on the first ``layers`` layers of the transformer plus a new
 (on the mean-pooled states), a softmax over each question's positive and negatives (the positive
 first), AdamW with a linear warm-up and decay, on CPU (or CUDA when present). A checkpoint every
 ``checkpoint_every`` steps; ``resume`` continues from the last one. ``export`` writes the
-adapter the run time loads (``models/reranker.py``: the LoRA factors and the head, safetensors)
+adapter the run time loads (``models/cross_encoder.py``: the LoRA factors and the head, safetensors)
 and its card.
 """
 
@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..models.reranker import base_model, blended, focus, words_for
+from ..models.cross_encoder import base_model, blended, focus, words_for
 
 TARGETS = (  # every linear layer of the encoder's blocks
     r".*encoder\.layer\.\d+\."
@@ -259,11 +259,10 @@ def train(
             rng.shuffle(more)
             order += more
         batch, order = order[: cfg.batch], order[cfg.batch :]
-        groups = [example(r, cfg, rng) for r in batch]
-        groups = [g for g in groups if g]
-        questions = [r["question"] for r, g in zip(batch, groups, strict=False)]
+        pairs = [(r["question"], g) for r in batch if (g := example(r, cfg, rng))]
+        groups = [g for _q, g in pairs]
         firsts, seconds = [], []
-        for q, g in zip(questions, groups, strict=True):
+        for q, g in pairs:
             firsts += [q] * len(g)
             seconds += [focus(q, p, words_for(cfg.max_length)) for p in g]
         enc = tokenizer(firsts, seconds, truncation="longest_first", max_length=cfg.max_length,
@@ -339,7 +338,7 @@ def export(
     from safetensors.torch import save_file
 
     from ..embeddings import bundled_model_dir
-    from ..models.reranker import CrossEncoder
+    from ..models.cross_encoder import CrossEncoder
     from .lineage import sha256_of
 
     trained = json.loads((run_dir / "train.json").read_text())

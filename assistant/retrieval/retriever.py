@@ -23,7 +23,7 @@ from openbook.db import meta
 
 from .. import library, paths
 from ..embeddings import Embedder
-from ..models.reranker import blended, resolve_reranker
+from ..models.cross_encoder import blended, resolve_reranker
 from ..settings import PipelineSettings, RetrievalSettings
 from ..store import Store
 from . import bm25
