@@ -58,6 +58,18 @@ half_option = click.option(
 )
 
 
+def qa_sets_option(use: str) -> Any:
+    """``--qa`` of the training commands: QA/retrieval sets whose training articles' questions
+    they learn from; ``use`` ends the help."""
+    return click.option(
+        "--qa",
+        "datasets",
+        multiple=True,
+        type=click.Path(exists=True, path_type=Path),
+        help=f"QA/retrieval sets (SQuAD JSON or BEIR folder): questions of their training articles, {use}",
+    )
+
+
 def watch_option(while_: str) -> Any:
     """``--watch FOLDER`` (repeatable): keep folders in sync while ``while_``; read it with
     ``watched``."""

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from .common import AppContext, emit_json, err, json_option, pass_app
+from .common import AppContext, emit_json, err, json_option, pass_app, qa_sets_option
 
 
 @click.command("reranker")
@@ -19,14 +19,7 @@ from .common import AppContext, emit_json, err, json_option, pass_app
     required=True,
     help="Folder for what it makes (data/, run/, openbook-reranker.safetensors and its card).",
 )
-@click.option(
-    "--qa",
-    "datasets",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="QA/retrieval sets (SQuAD JSON or BEIR folder): questions of their training articles, "
-    "searched in the set itself. Repeatable.",
-)
+@qa_sets_option("searched in the set itself. Repeatable.")
 @click.option("--library", is_flag=True, help="Also a teacher's questions about this library's chunks.")
 @click.option("--teacher", help="With --library: the model that writes questions (default: models.teacher).")
 @click.option("--per-set", type=int, default=1500, show_default=True, help="Questions per set (or chunks).")

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from .common import AppContext, emit_json, err, json_option, pass_app
+from .common import AppContext, emit_json, err, json_option, pass_app, qa_sets_option
 
 
 @click.command("rewriter")
@@ -19,14 +19,7 @@ from .common import AppContext, emit_json, err, json_option, pass_app
     required=True,
     help="Folder for what it makes (data, training runs, the adapter, report.json).",
 )
-@click.option(
-    "--qa",
-    "datasets",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="QA/retrieval sets (SQuAD JSON or BEIR folder): questions of their training articles, "
-    "scored against the set itself. Default: your library, with --teacher's questions.",
-)
+@qa_sets_option("scored against the set itself. Default: your library, with --teacher's questions.")
 @click.option(
     "--method",
     type=click.Choice(["pick", "generate"]),

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..models.cross_encoder import base_model, blended, focus, words_for
+from .train import device_name, optimizer_step
 
 TARGETS = (  # every linear layer of the encoder's blocks
     r".*encoder\.layer\.\d+\."
@@ -176,12 +177,6 @@ def score_rows(
 
 
 # -- training -----------------------------------------------------------------------------------
-def _device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def trainable_model(cfg: RerankConfig) -> tuple[Any, Any]:
     from peft import LoraConfig, get_peft_model
 
@@ -220,7 +215,7 @@ def train(
     torch.manual_seed(cfg.seed)
     train_rows, val_rows = read_rows(data_dir / "train.jsonl"), read_rows(data_dir / "val.jsonl")
     rng = random.Random(cfg.seed)
-    device = _device()
+    device = device_name()
     model, tokenizer = trainable_model(cfg)
     model.to(device)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -271,11 +266,7 @@ def train(
         loss = torch.nn.functional.cross_entropy(
             logits, torch.zeros(len(groups), dtype=torch.long, device=device)
         )
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad()
+        optimizer_step(loss, params, opt, sched)
         step += 1
         losses.append(round(float(loss.detach()), 4))
         if step % 20 == 0 or step == total:

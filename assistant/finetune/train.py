@@ -158,6 +158,17 @@ def device_name() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def optimizer_step(loss: Any, params: list[Any], opt: Any, sched: Any) -> None:
+    """Backpropagate ``loss``, clip the gradients to norm 1, step the optimiser and schedule."""
+    import torch
+
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+    sched.step()
+    opt.zero_grad()
+
+
 def with_lora(model: Any, cfg: TrainConfig) -> Any:
     from peft import LoraConfig, get_peft_model
 
@@ -256,11 +267,7 @@ def train(
         start = (step * cfg.batch) % len(order)
         idx = [order[(start + j) % len(order)] for j in range(cfg.batch)]
         loss = model(**collate([rows[i] for i in idx], pad_id, device)).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad()
+        optimizer_step(loss, params, opt, sched)
         step += 1
         losses.append(float(loss.detach()))
         progress(step, total, losses[-1])
