@@ -10,6 +10,7 @@ followed by an answer."""
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -19,7 +20,7 @@ from openbook.prompts import text as prompt_text
 
 from .kit.evidence import CITE, Passage, sentences_of, strip_leaked_tags, uncited
 from .kit.hold import HeldDecline, is_decline
-from .kit.llm import ChatOptions, ChatResult, PartialAnswer
+from .kit.llm import ChatOptions, ChatResult, Message, PartialAnswer
 from .kit.loops import LoopGuard, cut_loop
 from .kit.questions import question_type
 from .kit.step import Step, StepContext, StepSettings, TurnState
@@ -34,6 +35,8 @@ class AnswerInput(BaseModel):
     # the whole passages those were taken from (not shown to the model): where an explanatory
     # question's answer finds its explaining sentences
     sources: list[Passage] = Field(default_factory=list, exclude=True)
+    # the last reading of the turn (no reread follows): a doubtful decline is not taken here
+    final: bool = Field(default=True, exclude=True)
 
 
 class AnswerOutput(BaseModel):
@@ -42,12 +45,18 @@ class AnswerOutput(BaseModel):
     cited: list[int] = Field(default_factory=list)
     shown: bool = True  # the text reached the user (streamed); False: held back, or no stream
     unsupported: str | None = None  # the copied answer the support check turned into a decline
+    decline_p: float | None = None  # the reader began a decline with this probability
+    second_choice: str | None = None  # …and answered from this first token instead (answer.decline_below)
 
 
 class AnswerSettings(StepSettings):
     answer_max_tokens: int = 200
     attribute_overlap: float = 0.5  # share of a sentence's words a passage must hold to be cited
     support: float = 0.3  # share of the question's words around a copied answer; less: declined
+    # a decline the reader begins with less than this probability is not taken: it answers from its
+    # next most likely first token, and that answer faces the checks every answer faces (0: off).
+    # 0.4: chosen on training articles (docs/benchmarks.md, "Doubtful declines")
+    decline_below: float = 0.4
 
 
 class Answer(Step[AnswerInput, AnswerOutput]):
@@ -61,7 +70,10 @@ class Answer(Step[AnswerInput, AnswerOutput]):
 
     def read(self, state: TurnState, ctx: StepContext) -> AnswerInput:
         return AnswerInput(
-            question=state.query or state.question, passages=state.evidence, sources=state.passages
+            question=state.query or state.question,
+            passages=state.evidence,
+            sources=state.passages,
+            final=not self.reread_follows(state, ctx),
         )
 
     def support(self, ctx: StepContext) -> float:
@@ -99,8 +111,21 @@ class Answer(Step[AnswerInput, AnswerOutput]):
         explains = not self.plain and question_type(inp.question) == "explanatory"
         if held is not None and explains:
             held.hold_all = True  # the span is rewritten into the sentences that explain
+        # a doubtful decline is answered again only where the user has not seen it (held or no stream)
+        unseen = ctx.on_token is None or held is not None
+        doubt = s.decline_below if not self.plain and inp.final and unseen else 0.0
         try:
-            result = stream_answer(self, ctx, inp)
+            result = stream_answer(self, ctx, inp, top_logprobs=5 if doubt > 0 else 0)
+            decline_p, second = doubtful_decline(result, doubt)
+            if second is not None and (held is None or not held.released):
+                ctx.note(
+                    f"the reader began to decline with probability {decline_p:.2f} "
+                    f"(answer.decline_below {doubt:.2f}): it answers from its next choice, {second!r}"
+                )
+                if held is not None:
+                    held.restart()
+                result = stream_answer(self, ctx, inp, prefill=second)
+                result = result.model_copy(update={"text": second + result.text})
         except PartialAnswer:
             if held is not None:
                 held.release()  # what arrived before the break is shown, as without holding
@@ -141,7 +166,15 @@ class Answer(Step[AnswerInput, AnswerOutput]):
         if declined and not shown:
             ctx.note("the answer declined: held back, not streamed")
         cited = sorted({int(n) for n in CITE.findall(text)})
-        return AnswerOutput(text=text, declined=declined, cited=cited, shown=shown, unsupported=unsupported)
+        return AnswerOutput(
+            text=text,
+            declined=declined,
+            cited=cited,
+            shown=shown,
+            unsupported=unsupported,
+            decline_p=decline_p,
+            second_choice=second,
+        )
 
     def write(self, state: TurnState, out: AnswerOutput, ctx: StepContext) -> None:
         """The answer into the state, and whether a reread is due (the runner shows a held-back
@@ -218,15 +251,48 @@ def support_of(answer: str, passages: list[Passage], question: str) -> float | N
     return best
 
 
-def stream_answer(step: Step[Any, Any], ctx: StepContext, inp: BaseModel) -> ChatResult:
+def doubtful_decline(result: ChatResult, below: float) -> tuple[float | None, str | None]:
+    """For a reply that declines: the probability its first token had, and — when that is
+    under ``below`` — the most likely other first token, to answer from instead. (A small
+    reader declines many questions its passages answer, by a narrow margin: docs/benchmarks.md,
+    "Doubtful declines".)"""
+    if not is_decline(result.text) or not result.first_token:
+        return None, None
+    chosen, *others = result.first_token
+    p = math.exp(chosen.logprob)
+    if p >= below:
+        return p, None
+    second = next((c.token for c in others if c.token.strip() and c.token != chosen.token), None)
+    return p, second
+
+
+def stream_answer(
+    step: Step[Any, Any],
+    ctx: StepContext,
+    inp: BaseModel,
+    *,
+    top_logprobs: int = 0,
+    prefill: str | None = None,
+) -> ChatResult:
     """The answer model's reply to the step's prompt, streamed to ``ctx.on_token`` and recorded
     in the span; a reply that broke off raises ``PartialAnswer``; one stuck repeating itself is
-    cut where the repetition starts (``kit.loops``), and its stream stops there."""
+    cut where the repetition starts (``kit.loops``), and its stream stops there. ``prefill``:
+    the reply continues it (streamed first; ``text`` is what follows it)."""
     prompt, messages = step.messages(inp)
+    on_token = LoopGuard(ctx.on_token) if ctx.on_token else None
+    if prefill is not None:
+        messages = [*messages, Message(role="assistant", content=prefill)]
+        if on_token:
+            on_token(prefill)
     result = ctx.model("answerer").chat(
         messages,
-        options=ChatOptions(temperature=0.0, seed=0, max_tokens=AnswerSettings.of(ctx).answer_max_tokens),
-        on_token=LoopGuard(ctx.on_token) if ctx.on_token else None,
+        options=ChatOptions(
+            temperature=0.0,
+            seed=0,
+            max_tokens=AnswerSettings.of(ctx).answer_max_tokens,
+            top_logprobs=top_logprobs,
+        ),
+        on_token=on_token,
     )
     if ctx.span is not None:
         ctx.span.record_call(result, prompt)  # the reply as the model wrote it

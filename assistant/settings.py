@@ -365,6 +365,12 @@ class PipelineSettings(_Section):
         ge=0,
         le=1,
     )
+    decline_below: float | None = _step(
+        "A decline the answer model begins with less than this probability is not taken: it answers "
+        "from its next most likely first token, and that answer faces the support check (0: off).",
+        ge=0,
+        le=1,
+    )
     answer_max_tokens: int | None = _step("Longest answer, tokens.", ge=16, le=4096)
     history_turns: int | None = _step("Messages of history the planner sees.", ge=0, le=50)
     max_question_chars: int | None = _step(

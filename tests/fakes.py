@@ -20,7 +20,8 @@ class FakeChat:
     def enqueue(self, *replies: Any) -> FakeChat:
         """Each reply: a string, a dict (sent as JSON), or an exception to raise. When the call
         offers tools, ``{"tool": NAME, "arguments": {...}}`` is a tool call and ``{"answer": TEXT}``
-        a plain reply, as the in-process runtime's tool grammar returns them."""
+        a plain reply, as the in-process runtime's tool grammar returns them. A ``ChatResult`` is
+        returned as it is (its text streamed): a reply with ``first_token`` choices."""
         self.queue.extend(replies)
         return self
 
@@ -33,6 +34,10 @@ class FakeChat:
         reply = self.queue.pop(0)
         if isinstance(reply, BaseException):
             raise reply
+        if isinstance(reply, ChatResult):
+            if on_token:
+                on_token(reply.text)
+            return reply
         calls: list[ToolCall] = []
         if tools and isinstance(reply, dict) and "tool" in reply:
             calls, reply = [ToolCall(name=reply["tool"], arguments=reply.get("arguments", {}))], ""

@@ -3,6 +3,7 @@ sentences that explain), and the quoted evidence under every answer, marked when
 the answer."""
 
 import json
+import math
 
 import pytest
 from click.testing import CliRunner
@@ -12,6 +13,7 @@ from openbook.agents.kit.evidence import Passage
 from openbook.agents.kit.questions import question_type
 from openbook.agents.support import Quote, claims, disagreements, quotes_for
 from openbook.assistant import tracing
+from openbook.assistant.models.base import ChatResult, TokenChoice
 
 VENUS = (
     "## A runaway greenhouse\nVenus has the hottest surface of any planet, about 465 °C, hotter than "
@@ -199,3 +201,41 @@ def test_agreeing_sources_add_nothing(venus_turn, models):
         disagreements("What are the names of the two moons of Mars?", "Phobos and Deimos [1]", quotes, other)
         == []
     )
+
+
+def _declining(p: float, second: str) -> ChatResult:
+    """The reader's decline, begun with probability ``p``; ``second`` its next choice."""
+    choices = [TokenChoice(token="I", logprob=math.log(p)), TokenChoice(token=second, logprob=math.log(0.2))]
+    text = "I could not find the answer to that in your documents."
+    return ChatResult(text=text, model="reader", backend="fake", first_token=choices)
+
+
+@pytest.mark.parametrize(("p", "answered"), [(0.35, True), (0.8, False)])
+def test_a_doubtful_decline_is_answered_from_the_readers_next_choice(
+    venus_turn, models, store, settings, p, answered
+):
+    from openbook.agents.answerer import AnswerSettings
+
+    assert AnswerSettings().decline_below == 0.4  # on by default
+    venus_turn.settings = settings.model_copy(
+        update={"pipeline": settings.pipeline.model_copy(update={"decline_below": 0.5})}
+    )
+    _script(models, "I could not find the answer to that in your documents.")  # from the note
+    models["answerer"].enqueue(_declining(p, "Olympus"))  # the reread, the turn's last reading
+    if answered:
+        models["answerer"].enqueue(" Mons [1]")  # the same reply, continued from "Olympus"
+    tokens: list[str] = []
+    r = venus_turn.ask("What is the tallest volcano on Mars?", on_token=tokens.append)
+    by = {s["name"]: s for s in tracing.load(store, r.trace_id)[1]}
+    assert by["reread"]["output"]["decline_p"] == pytest.approx(p)
+    if answered:
+        assert r.answer.startswith("Olympus Mons [") and not r.declined and "".join(tokens) == r.answer
+        assert by["reread"]["output"]["second_choice"] == "Olympus"
+        assert models["answerer"].calls[-1]["messages"][-1].model_dump(include={"role", "content"}) == {
+            "role": "assistant",
+            "content": "Olympus",
+        }
+        assert any("began to decline with probability 0.35" in n for n in by["reread"]["notes"])
+        assert r.support and "Olympus Mons" in r.support[0].quote
+    else:
+        assert r.declined and by["reread"]["output"]["second_choice"] is None

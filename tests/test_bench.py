@@ -261,3 +261,15 @@ def test_rerank_latency_benchmark_runs(tmp_path):
     ]
     run("bench/rerank_latency.py", *args)
     assert json.loads((tmp_path / "l.json").read_text())["p50_ms"] > 0
+
+
+def test_decline_curve_replays_the_committed_run():
+    """The threshold curve from the committed run at decline_below = 1: at 0 every decline the
+    reader began stands, at 1 none of those does; the chosen 0.4 lies between."""
+    answers = sorted((FIGURES / "round3" / "doubt").glob("*.answers.jsonl"))
+    out = json.loads(run("bench/decline_curve.py", *map(str, answers), "--json"))
+    by = {row["threshold"]: row for row in out["curve"]}
+    assert out["questions"] == 300
+    assert by[0.0]["declines_answerable"] > by[0.4]["declines_answerable"] >= by[1.0]["declines_answerable"]
+    assert by[0.0]["f1"] <= by[0.4]["f1"] <= by[1.0]["f1"]
+    assert by[0.4]["declines_unanswerable"] >= 0.75

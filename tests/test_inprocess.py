@@ -1,5 +1,7 @@
 """The in-process runtime on the real bundled model (SmolLM2-135M-Instruct via llama.cpp)."""
 
+import math
+
 import pytest
 from pydantic import BaseModel, Field
 
@@ -37,6 +39,26 @@ def test_short_prompt_streams_tokens(model):
     assert result.text.strip() and len(pieces) > 1 and "".join(pieces) == result.text
     assert result.backend == "in-process" and result.usage.completion_tokens > 0
     assert result.usage.prompt_tokens > 0 and result.usage.generation_ms > 0
+
+
+def test_the_first_tokens_choices_and_a_prefilled_reply(model):
+    ask = [Message(role="user", content="What is the capital of France? Answer in one word.")]
+    plain = model.chat(ask, options=OPTS)
+    assert plain.first_token == []  # only when asked
+    result = model.chat(ask, options=OPTS.model_copy(update={"top_logprobs": 5}))
+    assert result.text == plain.text  # asking for the choices changes nothing
+    choices = result.first_token
+    logprobs = [c.logprob for c in choices]
+    assert len(choices) == 5 and logprobs == sorted(logprobs, reverse=True)
+    assert result.text.startswith(choices[0].token) and 0.0 < sum(math.exp(lp) for lp in logprobs) <= 1.0001
+    # a final assistant message is continued: the reply is what follows it
+    pieces: list[str] = []
+    second = choices[1].token
+    prefilled = [*ask, Message(role="assistant", content=second)]
+    continued = model.chat(prefilled, options=OPTS, on_token=pieces.append)
+    assert "".join(pieces) == continued.text and continued.text
+    # …in the same assistant turn: the prompt is the plain one plus the prefill's tokens, no new turn
+    assert continued.usage.prompt_tokens == plain.usage.prompt_tokens + model.count_tokens(second)
 
 
 def test_schema_constrained_answer_validates(model):

@@ -56,6 +56,31 @@ def test_streamed_chat_sends_the_documented_request(fake):
     }
 
 
+def test_first_token_choices_and_a_prefilled_reply(fake):
+    """The first token's choices (Ollama's ``logprobs``/``top_logprobs``, documented since 0.12.11)
+    and a final assistant message sent as it is, for Ollama to continue."""
+    chunks = chat_chunks("Paris [1]")
+    chunks[0]["logprobs"] = [
+        {
+            "token": "Par",
+            "logprob": -0.4,
+            "top_logprobs": [{"token": "I", "logprob": -1.6}, {"token": "Par", "logprob": -0.4}],
+        },  # fmt: skip
+    ]
+    fake.script.append({"chunks": chunks})
+    fake.script.append({"chunks": chat_chunks("is [1]")})
+    model = OllamaChat("qwen3:0.6b", fake.host, num_ctx=2048)
+    result = model.chat(MSGS, options=ChatOptions(max_tokens=64, top_logprobs=5))
+    assert [(c.token, c.logprob) for c in result.first_token] == [("Par", -0.4), ("I", -1.6)]
+    prefilled = [*MSGS, Message(role="assistant", content="Par")]
+    continued = model.chat(prefilled, options=ChatOptions(max_tokens=64))
+    assert continued.text == "is [1]" and continued.first_token == []
+    first, second = fake.chat_requests()
+    assert first["logprobs"] is True and first["top_logprobs"] == 5
+    assert "logprobs" not in second or second["logprobs"] is None
+    assert second["messages"][-1] == {"role": "assistant", "content": "Par"}
+
+
 def test_schema_is_sent_as_format_and_validated(fake):
     fake.script.append({"chunks": chat_chunks('{"answer": "Mars", "confidence": 0.9}')})
     value, result = structured(OllamaChat("qwen3:0.6b", fake.host), MSGS, Answer)

@@ -38,6 +38,11 @@ class HeldDecline:
         if len(text) > 80 and not is_decline(text) and not self.hold_all:
             self.release()
 
+    def restart(self) -> None:
+        """Drop what was held: the step asks again, and the new reply is what may be shown."""
+        if not self.released:
+            self.pieces.clear()
+
     def finish(self, text: str) -> None:
         """Show ``text`` (the reply as the step rewrote it) in place of what was held."""
         if not self.released:

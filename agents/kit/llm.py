@@ -5,6 +5,10 @@ calls, usage and timings). Given ``schema=<pydantic model>``, the runtime constr
 that model's JSON schema (Ollama ``format``, llama.cpp grammar); ``structured()`` validates the
 output, retries once with the validation error, then raises ``SchemaError`` for the caller's
 fallback. ``on_token`` streams text as it is generated.
+
+Two things a step may ask of the reply: ``ChatOptions.top_logprobs`` (> 0) returns the first
+reply token's most likely choices with their log-probabilities (``ChatResult.first_token``), and
+a final ``assistant`` message is a prefill: the reply continues it (``text`` is what follows).
 """
 
 from __future__ import annotations
@@ -53,6 +57,12 @@ class ChatOptions(BaseModel):
     num_ctx: int | None = None  # context window; None: the model's/setting's default
     stop: list[str] = Field(default_factory=list)
     repeat_penalty: float | None = None
+    top_logprobs: int = 0  # > 0: the first reply token's most likely choices (ChatResult.first_token)
+
+
+class TokenChoice(BaseModel):
+    token: str
+    logprob: float
 
 
 class Usage(BaseModel):
@@ -77,6 +87,8 @@ class ChatResult(BaseModel):
     finish_reason: str | None = None  # "stop", "length", "interrupted"
     partial: bool = False  # the stream broke off; ``text`` is what arrived
     notes: list[str] = Field(default_factory=list)  # visible remarks, e.g. "trimmed 2 messages"
+    # with ``top_logprobs``: the first token's choices, most likely first (empty: the runtime gave none)
+    first_token: list[TokenChoice] = Field(default_factory=list)
 
 
 class ModelError(OpenbookError):

@@ -91,6 +91,8 @@ class Record(BaseModel):
     latency_s: float = 0.0
     tokens_in: int = 0
     tokens_out: int = 0
+    decline_p: float | None = None  # the reader began a decline with this probability…
+    second_choice: str | None = None  # …and answered from this first token instead (decline_below)
 
 
 @dataclass
@@ -172,8 +174,9 @@ class Runner:
         else:
             result = turn.run(GIVEN_EVIDENCE, self._oracle_state(item), metadata={"eval": config.name})
         latency = time.perf_counter() - t0
-        tokens_in, tokens_out = self._tokens(result.trace_id)
-        return self._score(config, item, turn, result, latency, tokens_in, tokens_out)
+        tokens_in, tokens_out, doubt = self._from_trace(result.trace_id)
+        record = self._score(config, item, turn, result, latency, tokens_in, tokens_out)
+        return record.model_copy(update=doubt)
 
     def _oracle_state(self, item: QAItem) -> TurnState:
         text = self.ds.gold_text(item) or ""
@@ -188,12 +191,18 @@ class Runner:
             state.evidence = list(state.passages)
         return state
 
-    def _tokens(self, trace_id: int) -> tuple[int, int]:
+    def _from_trace(self, trace_id: int) -> tuple[int, int, dict[str, Any]]:
+        """Tokens in and out over the turn's model calls, and the last reading's doubtful
+        decline (``decline_p``, ``second_choice``) when it began one."""
         _, spans = tracing.load(self.store, trace_id)
         usage = [s["usage"] for s in spans if s.get("usage")]
-        return sum(u.get("prompt_tokens", 0) for u in usage), sum(
-            u.get("completion_tokens", 0) for u in usage
-        )
+        doubt: dict[str, Any] = {}
+        for s in spans:
+            out = s.get("output")
+            if isinstance(out, dict) and out.get("decline_p") is not None:
+                doubt = {"decline_p": out["decline_p"], "second_choice": out.get("second_choice")}
+        tokens_in = sum(u.get("prompt_tokens", 0) for u in usage)
+        return tokens_in, sum(u.get("completion_tokens", 0) for u in usage), doubt
 
     def _texts(self, chunk_ids: list[int]) -> dict[int, dict[str, Any]]:
         return chunk_rows.by_ids(self.store, [c for c in chunk_ids if c >= 0])

@@ -16,9 +16,13 @@ from typing import Any
 from ..errors import OpenbookError
 
 # SmolLM2's ChatML template, in Ollama's Go-template syntax (system messages are in .Messages).
+# A final assistant message is left open, so the reply continues it (a prefill).
 CHATML = (
-    "{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}"
-    "<|im_start|>assistant\n"
+    "{{- range $i, $_ := .Messages }}{{- $last := eq (len (slice $.Messages $i)) 1 -}}"
+    "<|im_start|>{{ .Role }}\n{{ .Content }}"
+    '{{ if or (ne .Role "assistant") (not $last) }}<|im_end|>\n{{ end }}'
+    '{{ if and (ne .Role "assistant") $last }}<|im_start|>assistant\n{{ end }}'
+    "{{- end }}"
 )
 STOP = ["<|im_end|>", "<|im_start|>"]
 

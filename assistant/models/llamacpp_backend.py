@@ -24,6 +24,7 @@ from .base import (
     ModelError,
     ModelUnavailable,
     TokenCallback,
+    TokenChoice,
     Tool,
     ToolCall,
     Usage,
@@ -182,8 +183,10 @@ class LlamaCppChat:
             schema, messages = _tool_schema(tools, messages)
         max_tokens = opts.max_tokens or 512
         budget = self.n_ctx - max_tokens - 16
+        prefill = messages[-1].content if messages and messages[-1].role == "assistant" else None
         with lock:
-            messages, notes = fit(messages, self.count_tokens, budget)
+            asked = messages[:-1] if prefill is not None else messages  # a prefill is never cut
+            messages, notes = fit(asked, self.count_tokens, budget)
             threads = threads_for(self.threads)
             if getattr(llm, "openbook_threads", None) != threads:
                 import llama_cpp
@@ -193,11 +196,8 @@ class LlamaCppChat:
             if threads < physical_cores():
                 why = "models.threads" if self.threads else "other processes are busy"
                 notes.append(f"{threads} of {physical_cores()} cores ({why})")
-            kwargs: dict[str, Any] = {
-                "messages": [{"role": _role(m), "content": m.content} for m in messages],
-                "stream": True,
-                "max_tokens": max_tokens,
-            }
+            wire = [{"role": _role(m), "content": m.content} for m in messages]
+            kwargs: dict[str, Any] = {"stream": True, "max_tokens": max_tokens}
             if opts.temperature is not None:
                 kwargs["temperature"] = opts.temperature
             if opts.seed is not None:
@@ -208,6 +208,16 @@ class LlamaCppChat:
                 kwargs["repeat_penalty"] = opts.repeat_penalty
             if schema is not None:
                 kwargs["response_format"] = {"type": "json_object", "schema": schema}
+            first_token = FirstToken(llm, opts.top_logprobs)
+            if opts.top_logprobs > 0:
+                kwargs["logits_processor"] = [first_token]
+            if prefill is None:
+                stream = llm.create_chat_completion(messages=wire, **kwargs)
+            else:
+                kwargs.pop("response_format", None)
+                prompt, stop = continued(llm, wire, prefill)
+                kwargs["stop"] = [*kwargs.get("stop", []), *stop]
+                stream = llm.create_completion(prompt=prompt, **kwargs)
             started = time.perf_counter()
             first: float | None = None
             pieces: list[str] = []
@@ -216,10 +226,11 @@ class LlamaCppChat:
             token.check()
             llm.openbook_cancel = token
             try:
-                for chunk in llm.create_chat_completion(**kwargs):
+                for chunk in stream:
                     token.check()
                     choice = chunk["choices"][0]
-                    piece = choice.get("delta", {}).get("content") or ""
+                    delta = choice.get("delta", {}).get("content") if prefill is None else choice.get("text")
+                    piece = delta or ""
                     if piece:
                         if first is None:
                             first = time.perf_counter()
@@ -257,10 +268,54 @@ class LlamaCppChat:
             backend=self.backend,
             finish_reason=finish or "stop",
             notes=notes,
+            first_token=first_token.top,
         )
         if tools:
             _read_tool_call(result)
         return result
+
+
+class FirstToken:
+    """A llama.cpp logits processor that keeps the first reply token's ``k`` most likely choices
+    (log-softmax of the logits it is handed first) and changes nothing."""
+
+    def __init__(self, llm: Any, k: int) -> None:
+        self.llm, self.k = llm, k
+        self.top: list[TokenChoice] = []
+        self.seen = False
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        if not self.seen and self.k > 0:
+            import numpy as np
+
+            self.seen = True
+            peak = float(np.max(scores))
+            logp = scores - (peak + float(np.log(np.exp(scores - peak).sum())))
+            for i in np.argsort(-logp)[: self.k]:
+                text = self.llm.detokenize([int(i)]).decode("utf-8", errors="replace")
+                self.top.append(TokenChoice(token=text, logprob=float(logp[i])))
+        return scores
+
+
+def continued(llm: Any, wire: list[dict[str, str]], prefill: str) -> tuple[list[int], list[str]]:
+    """The prompt tokens for a reply that continues ``prefill`` (the chat template, rendered as
+    ``create_chat_completion`` renders it, then the prefill), and the template's stop strings."""
+    from llama_cpp import llama_chat_format
+
+    template = llm.metadata.get("tokenizer.chat_template")
+    if not template:
+        raise ModelError(f"{llm.model_path}: no chat template in the GGUF, so a reply cannot be prefilled")
+    eos, bos = llm.token_eos(), llm.token_bos()
+    formatter = llama_chat_format.Jinja2ChatFormatter(
+        template=template,
+        eos_token=llm._model.token_get_text(eos) if eos != -1 else "",
+        bos_token=llm._model.token_get_text(bos) if bos != -1 else "",
+        stop_token_ids=[eos],
+    )
+    rendered = formatter(messages=wire)  # type: ignore[arg-type]  # its TypedDicts, as dicts
+    text = rendered.prompt + prefill
+    stop = rendered.stop if isinstance(rendered.stop, list) else [rendered.stop] if rendered.stop else []
+    return llm.tokenize(text.encode("utf-8"), add_bos=not rendered.added_special, special=True), stop
 
 
 def _role(m: Message) -> str:

@@ -15,6 +15,7 @@ from .base import (
     ModelNotFound,
     ModelUnavailable,
     TokenCallback,
+    TokenChoice,
     Tool,
     ToolCall,
     Usage,
@@ -148,7 +149,10 @@ class OllamaChat:
         opts = options or ChatOptions()
         num_ctx = opts.num_ctx or self.num_ctx
         budget = num_ctx - (opts.max_tokens or 0)
-        messages, notes = fit(messages, lambda s: len(s) // 3 + 1, budget)  # ~3 chars per token
+        # a final assistant message is continued (a prefill): never the one cut to fit
+        prefill = messages[-1:] if messages and messages[-1].role == "assistant" else []
+        messages, notes = fit(messages[: len(messages) - len(prefill)], lambda s: len(s) // 3 + 1, budget)
+        messages = [*messages, *prefill]  # ~3 chars per token above
         request: dict[str, Any] = {
             "model": self.name,
             "messages": [_wire(m) for m in messages],
@@ -161,6 +165,9 @@ class OllamaChat:
             request["tools"] = [t.as_ollama() for t in tools]
         if self.keep_alive is not None:
             request["keep_alive"] = self.keep_alive
+        if opts.top_logprobs > 0:  # Ollama ≥ 0.12.11; an older server ignores it (no first_token)
+            request["logprobs"], request["top_logprobs"] = True, opts.top_logprobs
+        first_token: list[TokenChoice] = []
         text: list[str] = []
         calls: list[ToolCall] = []
         final: Any = None
@@ -169,6 +176,8 @@ class OllamaChat:
             for chunk in self._client.chat(**request):
                 cancel.check()
                 piece = chunk.message.content or ""
+                if not first_token and chunk.get("logprobs"):
+                    first_token = _choices(chunk["logprobs"][0])
                 if piece:
                     text.append(piece)
                     if on_token:
@@ -220,6 +229,7 @@ class OllamaChat:
             backend=self.backend,
             finish_reason=final.done_reason or "stop",
             notes=notes,
+            first_token=first_token,
         )
 
     def _partial(
@@ -236,6 +246,14 @@ class OllamaChat:
             partial=True,
             notes=[*notes, f"partial answer: {why}"],
         )
+
+
+def _choices(logprob: Any) -> list[TokenChoice]:
+    """A token's ``top_logprobs`` (the token itself when the server sent no alternatives), most
+    likely first."""
+    top = logprob.get("top_logprobs") or [logprob]
+    choices = [TokenChoice(token=t["token"], logprob=float(t["logprob"])) for t in top]
+    return sorted(choices, key=lambda c: -c.logprob)
 
 
 def _wire(m: Message) -> dict[str, Any]:
