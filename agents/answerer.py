@@ -147,19 +147,27 @@ class Answer(Step[AnswerInput, AnswerOutput]):
             if added:
                 ctx.note(f"the answer cited nothing; attributed [n] by word overlap: {added}")
         declined = is_decline(text)
+        if explains and not declined:
+            explained, span = explain(inp.question, text, inp.sources or inp.passages)
+            if explained != text:
+                ctx.note(
+                    "an explanatory question: answered with the sentence sharing most of its words "
+                    f"(and the next when it gives no cause); the reader's answer was {span!r}"
+                )
+            text = explained
         need, unsupported = self.support(ctx), None
         if not declined and not (held is not None and held.released) and need > 0:
-            share = support_of(text, inp.passages, inp.question)
+            share = (
+                explained_share(text, inp.question)
+                if explains  # judged in the whole passages, where the note's sentences have neighbours
+                else support_of(text, inp.sources or inp.passages, inp.question)
+            )
             if share is not None and share < need:
                 ctx.note(
                     f"declined {text!r}: its sentence holds {share:.0%} of the question's words "
                     f"(pipeline.support {need:.0%})"
                 )
                 unsupported, text, declined = text, prompt_text("decline"), True
-        if explains and not declined:
-            text, span = explain(text, inp.sources or inp.passages)
-            if span is not None:
-                ctx.note(f"an explanatory question: answered with the sentences around the reader's {span!r}")
         if held is not None and not declined:
             held.finish(text) if explains else held.release()
         shown = ctx.on_token is not None and (held is None or held.released)
@@ -194,49 +202,79 @@ CAUSAL = re.compile(
 MAX_EXPLANATION_WORDS = 70
 
 
-def explain(answer: str, passages: list[Passage]) -> tuple[str, str | None]:
-    """An explanatory question's answer: the sentence of the cited passage that holds the
-    reader's span and, when that sentence states the fact without its cause, the sentence after
-    it — verbatim, cited. (A 135M reader answers "why" with a span: "it is farther from the Sun"
-    for "Why is Venus so hot?"; the sentence after it holds the greenhouse effect.) Returns the
-    answer unchanged, and None, when no sentence holds most of the span's words."""
-    cited = [int(n) for n in CITE.findall(answer)]
+def explain(question: str, answer: str, passages: list[Passage]) -> tuple[str, str | None]:
+    """An explanatory question's answer, from the passages given, verbatim and cited: the
+    sentence that shares the most words with the question (an earlier passage first on a tie)
+    (a tie goes to the one holding the reader's span, then to the earlier passage and sentence)
+    and, when that sentence states a fact without its cause, the sentence after it. (A 135M
+    reader answers "why" with a span, and often from the wrong sentence: "it is farther from the
+    Sun" for "Why is Venus so hot?"; choosing the sentence by the question's words holds the gold
+    explanation far more often: docs/benchmarks.md, "Explanatory questions".) When no sentence
+    shares a word with the question, the sentence holding the reader's span is used. Returns the
+    answer unchanged, and None, when neither finds a sentence; else the new answer and the span."""
     span = " ".join(CITE.sub("", answer).split()).strip()
-    words = set(tokenize(span))
-    if not words:
-        return answer, None
+    words, asked = set(tokenize(span)), set(tokenize(question))
     sentences = {p.n: sentences_of(p.text) or [" ".join(p.text.split())] for p in passages}
-
-    def holding(pool: list[Passage]) -> tuple[float, int, int] | None:
-        """(share of the span's words, passage n, sentence index) of the best sentence."""
-        best: tuple[float, int, int] | None = None
-        for p in pool:
-            for i, sentence in enumerate(sentences[p.n]):
-                verbatim = span.lower().rstrip(".") in " ".join(sentence.lower().split())
-                share = 1.0 if verbatim else len(words & set(tokenize(sentence))) / len(words)
-                if best is None or share > best[0]:
-                    best = (share, p.n, i)
-        return best
-
-    best = holding([p for p in passages if p.n in cited])
-    if best is None or best[0] < 0.5:  # the reader cited the wrong passage: any that holds it
-        best = holding(passages)
-    if best is None or best[0] < 0.5:
+    best: tuple[float, int, int] | None = None  # (score, passage n, sentence index)
+    for p in passages:
+        for i, sentence in enumerate(sentences[p.n]):
+            shared: float = len(shared_words(asked, tokenize(sentence)))
+            if shared and span:  # a tie goes to the sentence holding the reader's span
+                shared += 0.5 * (span.lower().rstrip(".") in " ".join(sentence.lower().split()))
+            if shared and (best is None or shared > best[0]):
+                best = (shared, p.n, i)
+    if best is None and words:  # the question's words are nowhere: the sentence holding the span
+        cited = [int(n) for n in CITE.findall(answer)]
+        for pool in ([p for p in passages if p.n in cited], passages):
+            best = _holding(span, words, pool, sentences)
+            if best is not None and best[0] >= 0.5:
+                break
+        best = best if best is not None and best[0] >= 0.5 else None
+    if best is None:
         return answer, None
-    _share, n, i = best
+    _score, n, i = best
     chosen = [sentences[n][i]]
     following = sentences[n][i + 1] if i + 1 < len(sentences[n]) else None
     if following and not CAUSAL.search(chosen[0]):
         if len((chosen[0] + " " + following).split()) <= MAX_EXPLANATION_WORDS:
             chosen.append(following)
     text = " ".join(chosen).strip()
-    return f"{text} [{n}]", span
+    return f"{text} [{n}]", span or None
+
+
+def _holding(
+    span: str, words: set[str], pool: list[Passage], sentences: dict[int, list[str]]
+) -> tuple[float, int, int] | None:
+    """(share of the span's words, passage n, sentence index) of the sentence that holds most."""
+    best: tuple[float, int, int] | None = None
+    for p in pool:
+        for i, sentence in enumerate(sentences[p.n]):
+            verbatim = span.lower().rstrip(".") in " ".join(sentence.lower().split())
+            share = 1.0 if verbatim else len(words & set(tokenize(sentence))) / len(words)
+            if best is None or share > best[0]:
+                best = (share, p.n, i)
+    return best
+
+
+def explained_share(answer: str, question: str) -> float | None:
+    """The share of the question's words an explanatory answer's sentences hold (None: the
+    question has none)."""
+    asked = set(tokenize(question))
+    return len(shared_words(asked, tokenize(uncited(answer)))) / len(asked) if asked else None
+
+
+def shared_words(asked: set[str], tokens: list[str]) -> set[str]:
+    """The question's words (BM25 tokens) a text holds: the same word, or one it begins (a
+    question's "hot" is in "hottest", its "rotat" in "rotation")."""
+    have = set(tokens)
+    return {w for w in asked if w in have or (len(w) >= 3 and any(t.startswith(w) for t in have))}
 
 
 def support_of(answer: str, passages: list[Passage], question: str) -> float | None:
     """For a short answer copied from the evidence: the largest share of the question's words
-    (BM25 tokens) found in a sentence that holds the answer, with the sentences beside it. None
-    when the answer is not a verbatim copy (a written answer is not judged this way)."""
+    (BM25 tokens) found in a sentence that holds the answer, with the sentences beside it and the
+    passage's headings ("## Rotation" is what the sentences under it are about). None when the
+    answer is not a verbatim copy (a written answer is not judged this way)."""
     span = uncited(answer).lower()
     asked = set(tokenize(question))
     if not span or not asked or len(span.split()) > 12:
@@ -244,10 +282,11 @@ def support_of(answer: str, passages: list[Passage], question: str) -> float | N
     best: float | None = None
     for p in passages:
         sentences = sentences_of(p.text) or [p.text]
+        headings = " ".join(ln.lstrip("# ") for ln in p.text.splitlines() if ln.lstrip().startswith("#"))
         for i, sentence in enumerate(sentences):
             if span in " ".join(sentence.lower().split()):
-                around = set(tokenize(" ".join(sentences[max(0, i - 1) : i + 2])))
-                best = max(best or 0.0, len(asked & around) / len(asked))
+                around = tokenize(" ".join([headings, *sentences[max(0, i - 1) : i + 2]]))
+                best = max(best or 0.0, len(shared_words(asked, around)) / len(asked))
     return best
 
 

@@ -46,19 +46,28 @@ def test_the_question_type_rule(question, kind):
     assert question_type(question) == kind
 
 
-def test_an_explanatory_answer_is_the_sentence_holding_the_span_and_the_one_that_explains_it():
+def test_an_explanatory_answer_is_the_sentence_sharing_most_of_the_questions_words_and_its_cause():
     passages = [Passage(n=1, text="Venus is the second planet."), Passage(n=2, text=VENUS)]
-    text, span = explain("it is farther from the Sun [2]", passages)
-    assert span == "it is farther from the Sun"
+    # the sentence with most of the question's words, and the next one when it gives no cause
+    text, span = explain("Why is the surface of Venus so hot?", "the second planet [1]", passages)
+    assert span == "the second planet"
     assert text.startswith("Venus has the hottest surface") and "greenhouse effect. [2]" in text
+    # a question's word is in the words it begins ("hot" in "hottest")
+    text, _ = explain("Why is Venus so hot?", "the second planet [1]", passages)
+    assert text.startswith("Venus has the hottest surface")
+    # a tie (both sentences name Venus only) goes to the sentence holding the reader's span
+    text, _ = explain("What makes Venus special?", "it is farther from the Sun [2]", passages)
+    assert text.startswith("Venus has the hottest surface") and text.endswith("[2]")
+    text, _ = explain("What makes Venus special?", "the second planet [1]", passages)
+    assert text == "Venus is the second planet. [1]"
     # a sentence that already gives its cause stands alone
-    text, _ = explain("its axis is tilted 23.4 degrees [1]", [Passage(n=1, text=SEASONS)])
+    text, _ = explain("Why does Earth have seasons?", "its axis [1]", [Passage(n=1, text=SEASONS)])
     assert text == "Earth has seasons because its axis is tilted 23.4 degrees. [1]"
-    # the reader cited the wrong passage: the one that holds its words is used
-    text, _ = explain("it is farther from the Sun [1]", passages)
+    # no sentence shares a word with the question: the one holding the reader's span
+    text, _ = explain("Why so?", "it is farther from the Sun [1]", passages)
     assert "greenhouse" in text and text.endswith("[2]")
-    # nothing holds the span: the answer is left as it was
-    assert explain("a comet's tail [1]", passages) == ("a comet's tail [1]", None)
+    # neither: the answer is left as it was
+    assert explain("Why so?", "a comet's tail [1]", passages) == ("a comet's tail [1]", None)
 
 
 def test_quotes_are_the_sentences_each_citation_rests_on():

@@ -296,26 +296,39 @@ def test_a_copied_answer_from_an_unrelated_sentence_is_declined_and_plain_keeps_
     p = no_rewrites(settings, distill=False)
     models["answerer"].enqueue("a runaway greenhouse effect [1]", "a runaway greenhouse effect [1]")
     tokens: list[str] = []
-    r = turn.ask("What causes tides?", pipeline=p, on_token=tokens.append)
+    r = turn.ask("What raises the tides?", pipeline=p, on_token=tokens.append)
     assert r.declined and r.answer == DECLINE and "".join(tokens) == DECLINE
     by = {s["name"]: s for s in tracing.load(store, r.trace_id)[1]}
     assert any(n.startswith("declined 'a runaway greenhouse effect [") for n in by["answer"]["notes"])
-    plain = turn.ask("What causes tides?", pipeline=p, plain=True)
+    plain = turn.ask("What raises the tides?", pipeline=p, plain=True)
     assert plain.answer.startswith("a runaway greenhouse effect") and not plain.declined
     off = p.model_copy(update={"support": 0.0})
     models["answerer"].enqueue("a runaway greenhouse effect [1]")
-    assert not turn.ask("What causes tides?", pipeline=off).declined
+    assert not turn.ask("What raises the tides?", pipeline=off).declined
 
 
 def test_an_unsupported_copy_from_the_note_is_declined_without_a_reread(turn, models, store, settings):
     models["answerer"].enqueue("a runaway greenhouse effect [2]")
     tokens: list[str] = []
-    r = turn.ask("What causes tides?", pipeline=no_rewrites(settings), on_token=tokens.append)
+    r = turn.ask("What raises the tides?", pipeline=no_rewrites(settings), on_token=tokens.append)
     assert r.declined and "".join(tokens) == DECLINE and not models["answerer"].queue
     row, spans = tracing.load(store, r.trace_id)
     by = {s["name"]: s for s in spans}
     assert "reread" not in by and by["answer"]["output"]["unsupported"].startswith("a runaway greenhouse")
     assert any("greenhouse" in p["text"] for p in by["answer"]["input"]["passages"])  # it was in the note
+
+
+def test_an_explanatory_question_is_answered_from_its_sentence_not_the_readers_wrong_copy(
+    turn, models, store, settings
+):
+    """The same wrong copy for "What causes tides?" (explanatory): the answer is the sentence that
+    shares most of the question's words, which the support check then passes."""
+    models["answerer"].enqueue("a runaway greenhouse effect [2]")
+    r = turn.ask("What causes tides?", pipeline=no_rewrites(settings))
+    assert r.answer.startswith("Tides are caused mainly by the Moon's gravity.") and not r.declined
+    by = {s["name"]: s for s in tracing.load(store, r.trace_id)[1]}
+    assert any("the reader's answer was 'a runaway greenhouse effect'" in n for n in by["answer"]["notes"])
+    assert r.support and "Moon's gravity" in r.support[0].quote
 
 
 def test_the_gate_is_the_librarys_calibrated_one_unless_set(turn, models, store, settings):
