@@ -158,6 +158,8 @@ def compose(question: str, shape: Shape, hops: list[HopAnswer]) -> ComposeOutput
     values = [uncited(h.answer) for h in hops]
     if shape.kind == "bridge":
         return ComposeOutput(text=hops[1].answer.strip(), decided="substituted", values=values)
+    if shape.kind == "intersection":
+        return meets_both(hops, values, shape.subject)
 
     def verdict(yes: bool) -> ComposeOutput:
         return ComposeOutput(
@@ -184,6 +186,28 @@ def compose(question: str, shape: Shape, hops: list[HopAnswer]) -> ComposeOutput
         return verdict(first_wins)
     winner = hops[0 if first_wins else 1]
     return ComposeOutput(text=f"{winner.entity} {_cites(winner)}.", decided="compared", values=values)
+
+
+def meets_both(hops: list[HopAnswer], values: list[str], subject: str = "") -> ComposeOutput:
+    """An intersection's answer: the one both hops found; else a hop's answer that the other
+    condition holds for too — the other hop's evidence names it, or its own evidence holds the
+    other condition's words ("… starred Tom Hanks and was directed by Steven Spielberg"); else say
+    what each condition found, undecided."""
+    a, b = hops
+    if normal(a.answer) & normal(b.answer):
+        return ComposeOutput(text=f"{uncited(a.answer)} {_cites(a, b)}.", decided="compared", values=values)
+    asked = set(tokenize(subject))
+    for this, other in ((a, b), (b, a)):
+        condition = set(tokenize(other.question)) - asked
+        named = bool(normal(this.answer)) and normal(this.answer) <= normal(other.evidence)
+        if named or (condition and condition <= set(tokenize(this.evidence))):
+            cites = _cites(this, other) if named else _cites(this)  # the passages that hold it
+            return ComposeOutput(text=f"{uncited(this.answer)} {cites}.", decided="compared", values=values)
+    listed = "; ".join(f'"{h.question}" {h.answer.strip()}' for h in hops)
+    return ComposeOutput(
+        text=f"I found no answer that meets both conditions. {listed}", declined=True, decided="undecided",
+        values=values,
+    )  # fmt: skip
 
 
 class Compose(Step[ComposeInput, ComposeOutput]):

@@ -41,6 +41,10 @@ from openbook.agents.kit.shapes import shape_of
          ["What is the capital of France?", "What is the population of {0}?"], False),
         ("Where was the author of Dracula born?", "bridge",
          ["Who is the author of Dracula?", "Where was {0} born?"], False),
+        ("Which film was directed by Steven Spielberg and starred Tom Hanks?", "intersection",
+         ["Which film was directed by Steven Spielberg?", "Which film starred Tom Hanks?"], False),
+        ("Who founded Apple and was born in 1955?", "intersection",
+         ["Who founded Apple?", "Who was born in 1955?"], False),
     ],
 )  # fmt: skip
 def test_compound_shapes(question, kind, hops, yes_no):
@@ -68,6 +72,11 @@ def test_compound_shapes(question, kind, hops, yes_no):
         "Who replaced Joe Torre as the manager of the Yankees?",
         "Was the German man released before or after BD's arrest?",
         "Who voted for Bush more in 2004: weekly church-goers, occasional ones, or people who never go?",
+        # "and" joining nouns, a condition without a name, a pronoun pointing at the other one
+        "Which moon has lakes of liquid methane and ethane?",
+        "Who supplied the information on the Covington and Fried Frank attacks",
+        "Which product is not sturdy and won't support much weight?",
+        "Which team won the 1998 World Cup and hosted it?",
     ],
 )
 def test_single_hop_questions_take_the_ordinary_path(question):
@@ -131,6 +140,24 @@ def test_same_and_both_say_yes_or_no():
     both = shape_of("Are Ed Wood and Scott Derrickson both American?")
     assert compose("", both, both_american).text == "Yes [1][2]."
     assert compose("", both, [both_american[0], hop("", "Ed Wood", "Canadian [2]")]).text == "No [1][2]."
+
+
+def test_an_intersection_is_the_answer_that_meets_both_conditions():
+    shape = shape_of("Which film was directed by Steven Spielberg and starred Tom Hanks?")
+    directed, starred = (h.text for h in shape.hops)
+    both = compose("", shape, [hop(directed, "", "Jaws [1]"), hop(starred, "", "Jaws [2]")])
+    assert (both.text, both.declined) == ("Jaws [1][2].", False)
+    # the hops name different films: the one the other hop's passage also names meets both
+    evidence = "Saving Private Ryan starred Tom Hanks and was directed by Steven Spielberg."
+    out = compose(
+        "", shape, [hop(directed, "", "Jaws [1]"), hop(starred, "", "Saving Private Ryan [2]", evidence)]
+    )
+    assert out.text == "Saving Private Ryan [2]." and not out.declined
+    # neither: say what each condition found
+    out = compose(
+        "", shape, [hop(directed, "", "Jaws [1]"), hop(starred, "", "Big [2]", "Big starred Tom Hanks.")]
+    )
+    assert out.declined and out.decided == "undecided" and "Jaws [1]" in out.text and "Big [2]" in out.text
 
 
 def test_a_piece_not_found_is_named_instead_of_a_bare_decline():
@@ -258,6 +285,19 @@ def test_a_comparison_turn_compares_the_dates_found(films, models, store):
     yes_no = turn.ask("Was Annie Morton born before Terry Richardson?", pipeline=quiet)
     assert yes_no.answer == "No [1][2]."  # both passages cited, so both are quoted under it
     assert {e.n for e in yes_no.support} == {1, 2}
+
+
+def test_an_intersection_turn_answers_each_condition_then_the_one_meeting_both(films, models, store):
+    turn, quiet, root = films
+    models["answerer"].enqueue("Jaws [1].", "Jaws [1].")
+    r = turn.ask("Which film was directed by Steven Spielberg and released in 1975?", pipeline=quiet)
+    _, hops = hop_spans(store, r.trace_id)
+    assert [h["input"]["question"] for h in hops] == [
+        "Which film was directed by Steven Spielberg?",
+        "Which film released in 1975?",
+    ]
+    assert r.answer.startswith("Jaws [") and not r.declined
+    assert [c.source for c in r.citations] == [str(root / "jaws.md")]
 
 
 def test_a_bridge_whose_first_hop_finds_nothing_says_which_part(films, models, store):

@@ -9,6 +9,10 @@ of its pieces are put back together (``agents/compose.py``).
 - **both** — "Are A and B both American?": one hop per entity; yes when each one's evidence says so.
 - **bridge** — "When was the founder of Microsoft born?": the inner question ("Who is the founder
   of Microsoft?") is answered first and its answer fills the outer one ("When was {0} born?").
+- **intersection** — "Which film was directed by Steven Spielberg and starred Tom Hanks?": one hop
+  per condition ("Which film was directed by Steven Spielberg?", "Which film starred Tom
+  Hanks?"); the answer is the one that meets both (both hops found it, or one hop's answer is in
+  the other's evidence).
 - **single** — anything else: the ordinary turn.
 
 Only question text is read: no model call, so a single-hop question pays nothing for this.
@@ -21,7 +25,7 @@ from typing import Literal, cast
 
 from pydantic import BaseModel, Field
 
-Kind = Literal["single", "comparison", "same", "both", "bridge"]
+Kind = Literal["single", "comparison", "same", "both", "bridge", "intersection"]
 # what a comparison looks for in each hop's answer, and which end wins
 Value = Literal["date", "number", "text"]
 Pick = Literal["min", "max", ""]
@@ -167,7 +171,7 @@ def shape_of(question: str) -> Shape:
     q = " ".join(question.split())
     if not q:
         return SINGLE
-    for find in (_which, _than, _before, _same, _both, _bridge):
+    for find in (_which, _than, _before, _same, _both, _bridge, _intersection):
         found = find(q)
         if found is not None:
             return found
@@ -311,3 +315,34 @@ def _bridge(q: str) -> Shape | None:
     who = "What" if role == "capital" else "Who"
     first = f"{who} is the {role} of {inner}?"
     return Shape(kind="bridge", hops=[Hop(text=first), Hop(text=outer, needs=0)], subject=role)
+
+
+_PREDICATE = r"(?:is|was|are|were|has|have|had|did|does|won|became|[a-z]{3,}ed)"
+# "Which film was directed by A and starred B?" / "Who founded Apple and was born in 1955?"
+_INTERSECTION = re.compile(  # case-sensitive past the question word: "Fried Frank" is no verb
+    rf"^(?P<wh>(?i:which|what|who))(?P<head>(?:\s+(?!{_PREDICATE}\b)[\w-]+){{0,3}})\s+(?P<one>{_PREDICATE}\b.+?)"
+    rf"\s+and\s+(?:also\s+)?(?P<two>{_PREDICATE}\b.+)$"
+)
+
+
+_PRONOUNS = {"it", "its", "they", "them", "their", "he", "she", "him", "her", "his", "this", "that", "these"}
+
+
+def _intersection(q: str) -> Shape | None:
+    """Two conditions on one answer, each with its own verb and naming something to look up
+    ("was directed by A and starred B"); "and" joining two nouns ("lakes of methane and ethane")
+    is not a second condition."""
+    m = _INTERSECTION.match(_clean(q))
+    if not m or m.group("wh").lower() == "who" and m.group("head").strip():
+        return None
+    ask = (m.group("wh") + m.group("head")).strip()
+    one, two = _clean(m.group("one")), _clean(m.group("two"))
+    for condition in (one, two):
+        words = condition.lower().split()
+        content = [w for w in words if not re.fullmatch(_PREDICATE, w)]
+        if not content or _PRONOUNS & set(words) or " or " in f" {condition} ":
+            return None  # "was built and opened", "won it and hosted it": not a condition by itself
+        if not re.search(r"\b(?:[A-Z][\w'.-]*|\d{3,4})\b", condition):
+            return None  # each condition names something to look up: a name, a year
+    hops = [Hop(text=f"{ask} {one}?"), Hop(text=f"{ask} {two}?")]
+    return Shape(kind="intersection", hops=hops, subject=ask)
