@@ -182,6 +182,11 @@ class Answer(Step[AnswerInput, AnswerOutput]):
         reply it gives from its next most likely first token instead (and the two)."""
         result = stream_answer(self, ctx, inp, top_logprobs=5 if doubt > 0 else 0)
         decline_p, second = doubtful_decline(result, doubt)
+        if doubt > 0 and not result.first_token and is_decline(result.text):
+            ctx.note(
+                f"{result.model} gave no token probabilities, so its decline stands "
+                "(Ollama returns them from 0.12.11)"
+            )
         if second is None or (held is not None and held.released):
             return result, decline_p, None
         ctx.note(

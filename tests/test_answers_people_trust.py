@@ -248,3 +248,13 @@ def test_a_doubtful_decline_is_answered_from_the_readers_next_choice(
         assert r.support and "Olympus Mons" in r.support[0].quote
     else:
         assert r.declined and by["reread"]["output"]["second_choice"] is None
+
+
+def test_a_decline_without_token_probabilities_stands_and_says_why(venus_turn, models, store):
+    decline = "I could not find the answer to that in your documents."
+    _script(models, decline)
+    models["answerer"].enqueue(decline)  # the reread, from a runtime that gives no probabilities
+    r = venus_turn.ask("What is the tallest volcano on Mars?")
+    by = {s["name"]: s for s in tracing.load(store, r.trace_id)[1]}
+    assert r.declined and by["reread"]["output"]["decline_p"] is None
+    assert any("gave no token probabilities, so its decline stands" in n for n in by["reread"]["notes"])
