@@ -258,3 +258,20 @@ def test_a_decline_without_token_probabilities_stands_and_says_why(venus_turn, m
     by = {s["name"]: s for s in tracing.load(store, r.trace_id)[1]}
     assert r.declined and by["reread"]["output"]["decline_p"] is None
     assert any("gave no token probabilities, so its decline stands" in n for n in by["reread"]["notes"])
+
+
+def test_sentences_are_not_cut_at_abbreviations():
+    from openbook.agents.kit.evidence import sentences_of
+
+    text = (
+        "On April 4, 1818, a plan was passed at the suggestion of U.S. Naval Captain Samuel C. Reid "
+        "to change the flag. Dr. Smith went to St. Louis with Mr. Jones. It rained in the U.S. The end "
+        "came soon after that."
+    )
+    assert sentences_of(text) == [
+        "On April 4, 1818, a plan was passed at the suggestion of U.S. Naval Captain Samuel C. Reid "
+        "to change the flag.",
+        "Dr. Smith went to St. Louis with Mr. Jones.",
+        "It rained in the U.S.",
+        "The end came soon after that.",
+    ]

@@ -117,5 +117,23 @@ def sentences_of(text: str) -> list[str]:
     (all of it), and without sentences that address the assistant."""
     lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith(("#", "(quoted "))]
     flat = " ".join(" ".join(lines).split())
-    sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z0-9])", flat)
+    sentences: list[str] = []
+    for part in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9])", flat):
+        if sentences and _ABBREVIATION.search(sentences[-1]) and part.split(" ", 1)[0] not in _STARTERS:
+            sentences[-1] += " " + part  # "U.S. Naval Captain Samuel C. Reid": one sentence
+        else:
+            sentences.append(part)
     return [s for s in sentences if len(s) > 15 and not looks_like_instruction(s)]
+
+
+# a period that ends an abbreviation, not a sentence: initials and dotted letters ("C.", "U.S."),
+# titles and the like ("Dr.", "St.", "Inc.") — unless the next word starts a sentence ("… in the
+# U.S. The …")
+_ABBREVIATION = re.compile(
+    r"(?:^|[\s(])(?:(?:[A-Z]\.)+|(?:Mr|Mrs|Ms|Dr|Prof|St|Mt|Ft|Jr|Sr|Gen|Col|Capt|Lt|Sgt|Gov|Sen|Rep|Rev|"
+    r"Hon|Inc|Ltd|Co|Corp|No|Vol|vs|etc|approx|ca)\.)$"
+)
+_STARTERS = frozenset(
+    "The A An It He She They We I This That These Those There In On At But And Or So If When After "
+    "Before As Its His Her Their Our".split()
+)
