@@ -114,7 +114,7 @@ class Answer(Step[AnswerInput, AnswerOutput]):
             held.hold_all = True  # the span is rewritten into the sentences that explain
         # a doubtful decline is asked again only where the user has not seen it (held, or no stream)
         unseen = ctx.on_token is None or held is not None
-        doubt = s.decline_below if not self.plain and inp.final and unseen else 0.0
+        doubt = s.decline_below if inp.final and unseen else 0.0  # decoding: ``plain`` too
         try:
             result, decline_p, second = self.reply(ctx, inp, held, doubt)
         except PartialAnswer:
@@ -148,10 +148,10 @@ class Answer(Step[AnswerInput, AnswerOutput]):
             text = explained
         need, unsupported = self.support(ctx), None
         if not declined and not (held is not None and held.released) and need > 0:
-            share = (  # a copy is judged in the whole passage, where the note's sentences have neighbours
+            share = (
                 explained_share(text, inp.question)
                 if explains
-                else support_of(text, inp.sources or inp.passages, inp.question)
+                else support_of(text, inp.passages, inp.question, inp.sources)
             )
             if share is not None and share < need:
                 ctx.note(

@@ -86,21 +86,29 @@ def shared_words(asked: set[str], tokens: list[str]) -> set[str]:
     return {w for w in asked if w in have or (len(w) >= 3 and any(t.startswith(w) for t in have))}
 
 
-def support_of(answer: str, passages: list[Passage], question: str) -> float | None:
+def support_of(
+    answer: str, passages: list[Passage], question: str, sources: list[Passage] | None = None
+) -> float | None:
     """For a short answer copied from the evidence: the largest share of the question's words
     (BM25 tokens) found in a sentence that holds the answer, with the sentences beside it and the
-    passage's headings ("## Rotation" is what the sentences under it are about). None when the
-    answer is not a verbatim copy (a written answer is not judged this way)."""
+    headings of the passage it came from (``sources``, by number: a note's sentence keeps the
+    "## Rotation" it was under). None when the answer is not a verbatim copy (a written answer is
+    not judged this way)."""
     span = uncited(answer).lower()
     asked = set(tokenize(question))
     if not span or not asked or len(span.split()) > 12:
         return None
+    heads = {p.n: headings(p.text) for p in [*passages, *(sources or [])]}
     best: float | None = None
     for p in passages:
         sentences = sentences_of(p.text) or [p.text]
-        headings = " ".join(ln.lstrip("# ") for ln in p.text.splitlines() if ln.lstrip().startswith("#"))
         for i, sentence in enumerate(sentences):
             if span in " ".join(sentence.lower().split()):
-                around = tokenize(" ".join([headings, *sentences[max(0, i - 1) : i + 2]]))
-                best = max(best or 0.0, len(shared_words(asked, around)) / len(asked))
+                around = set(tokenize(" ".join([heads[p.n], *sentences[max(0, i - 1) : i + 2]])))
+                best = max(best or 0.0, len(asked & around) / len(asked))
     return best
+
+
+def headings(text: str) -> str:
+    """A passage's heading lines, without their "#" marks."""
+    return " ".join(ln.strip().lstrip("#").strip() for ln in text.splitlines() if ln.lstrip().startswith("#"))
