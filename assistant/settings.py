@@ -371,6 +371,12 @@ class PipelineSettings(_Section):
         ge=0,
         le=1,
     )
+    explanatory_decline_below: float | None = _step(
+        "decline_below for explanatory questions (why, how…), whose answer is the sentence the "
+        "question's words choose.",
+        ge=0,
+        le=1,
+    )
     answer_max_tokens: int | None = _step("Longest answer, tokens.", ge=16, le=4096)
     history_turns: int | None = _step("Messages of history the planner sees.", ge=0, le=50)
     max_question_chars: int | None = _step(

@@ -9,7 +9,8 @@ next most likely first token, and its answers file records the probability the d
 (``decline_p``). A threshold t keeps the declines begun with probability ≥ t and the second
 answers of the others, so one run gives the whole curve: per t, F1 and containment of the
 answerable questions, declines of the answerable (and of those whose gold passage reached the
-reader), declines of the unanswerable, and containment of the explanatory ones. Use questions
+reader), declines of the unanswerable, containment of the explanatory ones, and how often the
+quoted support of an answered question holds a gold answer. Use questions
 of training articles (``--split train``): the threshold is chosen there, never on the test split."""
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ from tables import markdown, pct
 from openbook.assistant.evaluation.qa_eval import Record, load_done
 
 THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+COLUMNS = [
+    ("decline_below", "threshold"), ("F1", "f1"), ("contained", "contained"),
+    ("declines (answerable)", "declines_answerable"), ("… gold reached", "declines_gold_reached"),
+    ("declines (unanswerable)", "declines_unanswerable"), ("explanatory contained", "explanatory_contained"),
+    ("support ∋ gold", "support_contains"),
+]  # fmt: skip
+FORMATS = [str, *[pct] * (len(COLUMNS) - 1)]
 
 
 def at(r: Record, t: float) -> tuple[bool, float, float]:
@@ -52,6 +60,13 @@ def curve(records: list[Record], thresholds: tuple[float, ...] = THRESHOLDS) -> 
                 "declines_gold_reached": mean([float(at(r, t)[0]) for r in reached]),
                 "declines_unanswerable": mean([float(at(r, t)[0]) for r in others]),
                 "explanatory_contained": mean([at(r, t)[2] for r in explaining]),
+                "support_contains": mean(
+                    [
+                        r.support_contains or 0.0
+                        for r in answerable
+                        if not at(r, t)[0] and r.support_contains is not None
+                    ]
+                ),
             }
         )
     return rows
@@ -76,27 +91,8 @@ def main() -> None:
     print(f"{len(records)} questions ({n} answerable), {args.config}")
     print(
         markdown(
-            [
-                "decline_below",
-                "F1",
-                "contained",
-                "declines (answerable)",
-                "… gold reached",
-                "declines (unanswerable)",
-                "explanatory contained",
-            ],  # fmt: skip
-            (
-                [
-                    row["threshold"],
-                    pct(row["f1"]),
-                    pct(row["contained"]),
-                    pct(row["declines_answerable"]),
-                    pct(row["declines_gold_reached"]),
-                    pct(row["declines_unanswerable"]),
-                    pct(row["explanatory_contained"]),
-                ]  # fmt: skip
-                for row in rows
-            ),
+            [label for label, _ in COLUMNS],
+            ([fmt(row[key]) for (_, key), fmt in zip(COLUMNS, FORMATS, strict=True)] for row in rows),
         )
     )
 

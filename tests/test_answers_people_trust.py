@@ -225,7 +225,8 @@ def test_a_doubtful_decline_is_answered_from_the_readers_next_choice(
 ):
     from openbook.agents.answerer import AnswerSettings
 
-    assert AnswerSettings().decline_below == 0.4  # on by default
+    assert AnswerSettings().decline_below == 0.0  # off by default for factoid questions
+    assert AnswerSettings().explanatory_decline_below == 0.4
     venus_turn.settings = settings.model_copy(
         update={"pipeline": settings.pipeline.model_copy(update={"decline_below": 0.5})}
     )
@@ -250,7 +251,10 @@ def test_a_doubtful_decline_is_answered_from_the_readers_next_choice(
         assert r.declined and by["reread"]["output"]["second_choice"] is None
 
 
-def test_a_decline_without_token_probabilities_stands_and_says_why(venus_turn, models, store):
+def test_a_decline_without_token_probabilities_stands_and_says_why(venus_turn, models, store, settings):
+    venus_turn.settings = settings.model_copy(
+        update={"pipeline": settings.pipeline.model_copy(update={"decline_below": 0.5})}
+    )
     decline = "I could not find the answer to that in your documents."
     _script(models, decline)
     models["answerer"].enqueue(decline)  # the reread, from a runtime that gives no probabilities
@@ -275,3 +279,12 @@ def test_sentences_are_not_cut_at_abbreviations():
         "It rained in the U.S.",
         "The end came soon after that.",
     ]
+
+
+def test_a_doubtful_decline_of_a_why_question_is_read_again_by_default(venus_turn, models, store):
+    _script(models, "I could not find the answer to that in your documents.")  # from the note
+    models["answerer"].enqueue(_declining(0.3, "it"), " is farther from the Sun [1]")  # the reread
+    r = venus_turn.ask("Why is Venus so hot?")
+    assert "greenhouse" in r.answer and not r.declined
+    by = {s["name"]: s for s in tracing.load(store, r.trace_id)[1]}
+    assert by["reread"]["output"]["second_choice"] == "it"
