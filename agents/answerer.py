@@ -47,7 +47,7 @@ class AnswerOutput(BaseModel):
     shown: bool = True  # the text reached the user (streamed); False: held back, or no stream
     unsupported: str | None = None  # the copied answer the support check turned into a decline
     decline_p: float | None = None  # the reader began a decline with this probability
-    second_choice: str | None = None  # …and answered from this first token instead (answer.decline_below)
+    second_choice: str | None = None  # …and answered from this first token instead (decline_below)
 
 
 class AnswerSettings(StepSettings):
@@ -117,10 +117,10 @@ class Answer(Step[AnswerInput, AnswerOutput]):
             held.hold_all = True  # the span is rewritten into the sentences that explain
         # a doubtful decline is asked again only where the user has not seen it (held, or no stream)
         unseen = ctx.on_token is None or held is not None
-        below = s.explanatory_decline_below if explains else s.decline_below
-        doubt = below if inp.final and unseen else 0.0  # decoding: ``plain`` too
+        setting = "explanatory_decline_below" if explains else "decline_below"
+        doubt = getattr(s, setting) if inp.final and unseen else 0.0  # decoding: ``plain`` too
         try:
-            result, decline_p, second = self.reply(ctx, inp, held, doubt)
+            result, decline_p, second = self.reply(ctx, inp, held, doubt, setting)
         except PartialAnswer:
             if held is not None:
                 held.release()  # what arrived before the break is shown, as without holding
@@ -180,7 +180,7 @@ class Answer(Step[AnswerInput, AnswerOutput]):
         )
 
     def reply(
-        self, ctx: StepContext, inp: AnswerInput, held: HeldDecline | None, doubt: float
+        self, ctx: StepContext, inp: AnswerInput, held: HeldDecline | None, doubt: float, setting: str
     ) -> tuple[ChatResult, float | None, str | None]:
         """The reader's reply; when it begins a decline with probability under ``doubt``, the
         reply it gives from its next most likely first token instead (and the two)."""
@@ -195,7 +195,7 @@ class Answer(Step[AnswerInput, AnswerOutput]):
             return result, decline_p, None
         ctx.note(
             f"the reader began to decline with probability {decline_p:.2f} "
-            f"(under {doubt:.2f}, pipeline.decline_below): asked again from its next choice, {second!r}"
+            f"(under pipeline.{setting} {doubt:.2f}): asked again from its next choice, {second!r}"
         )
         if held is not None:
             held.restart()

@@ -20,8 +20,8 @@ MAX_EXPLANATION_WORDS = 70
 
 def explain(question: str, answer: str, passages: list[Passage]) -> tuple[str, str | None]:
     """An explanatory question's answer, from the passages given, verbatim and cited: the
-    sentence that shares the most words with the question (an earlier passage first on a tie)
-    (a tie goes to the one holding the reader's span, then to the earlier passage and sentence)
+    sentence that shares the most words with the question (a tie goes to the one holding the
+    reader's span, then to the earlier passage and sentence)
     and, when that sentence states a fact without its cause, the sentence after it. (A 135M
     reader answers "why" with a span, and often from the wrong sentence: "it is farther from the
     Sun" for "Why is Venus so hot?"; choosing the sentence by the question's words holds the gold
@@ -36,7 +36,7 @@ def explain(question: str, answer: str, passages: list[Passage]) -> tuple[str, s
         for i, sentence in enumerate(sentences[p.n]):
             shared: float = len(shared_words(asked, tokenize(sentence)))
             if shared and span:  # a tie goes to the sentence holding the reader's span
-                shared += 0.5 * (span.lower().rstrip(".") in " ".join(sentence.lower().split()))
+                shared += 0.5 * _verbatim(span, sentence)
             if shared and (best is None or shared > best[0]):
                 best = (shared, p.n, i)
     if best is None and words:  # the question's words are nowhere: the sentence holding the span
@@ -65,11 +65,14 @@ def _holding(
     best: tuple[float, int, int] | None = None
     for p in pool:
         for i, sentence in enumerate(sentences[p.n]):
-            verbatim = span.lower().rstrip(".") in " ".join(sentence.lower().split())
-            share = 1.0 if verbatim else len(words & set(tokenize(sentence))) / len(words)
+            share = 1.0 if _verbatim(span, sentence) else len(words & set(tokenize(sentence))) / len(words)
             if best is None or share > best[0]:
                 best = (share, p.n, i)
     return best
+
+
+def _verbatim(span: str, sentence: str) -> bool:
+    return span.lower().rstrip(".") in " ".join(sentence.lower().split())
 
 
 def explained_share(answer: str, question: str) -> float | None:

@@ -15,6 +15,10 @@ MARK = "\n[… {n} characters cut to fit the model's context …]\n"
 
 
 def fit(messages: list[Message], count: Callable[[str], int], budget: int) -> tuple[list[Message], list[str]]:
+    if messages and messages[-1].role == "assistant":  # a prefill the reply continues: never cut
+        kept, said = fit(messages[:-1], count, budget)
+        return [*kept, messages[-1]], said
+
     def size(msgs: list[Message]) -> int:
         return sum(count(m.content) + 4 for m in msgs)
 

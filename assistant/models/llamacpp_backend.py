@@ -185,8 +185,9 @@ class LlamaCppChat:
         budget = self.n_ctx - max_tokens - 16
         prefill = messages[-1].content if messages and messages[-1].role == "assistant" else None
         with lock:
-            asked = messages[:-1] if prefill is not None else messages  # a prefill is never cut
-            messages, notes = fit(asked, self.count_tokens, budget)
+            messages, notes = fit(messages, self.count_tokens, budget)
+            if prefill is not None:
+                messages = messages[:-1]  # continued below, after the rendered template
             threads = threads_for(self.threads)
             if getattr(llm, "openbook_threads", None) != threads:
                 import llama_cpp

@@ -149,10 +149,7 @@ class OllamaChat:
         opts = options or ChatOptions()
         num_ctx = opts.num_ctx or self.num_ctx
         budget = num_ctx - (opts.max_tokens or 0)
-        # a final assistant message is continued (a prefill): never the one cut to fit
-        prefill = messages[-1:] if messages and messages[-1].role == "assistant" else []
-        messages, notes = fit(messages[: len(messages) - len(prefill)], lambda s: len(s) // 3 + 1, budget)
-        messages = [*messages, *prefill]  # ~3 chars per token above
+        messages, notes = fit(messages, lambda s: len(s) // 3 + 1, budget)  # ~3 chars per token
         request: dict[str, Any] = {
             "model": self.name,
             "messages": [_wire(m) for m in messages],
