@@ -281,6 +281,22 @@ def test_sentences_are_not_cut_at_abbreviations():
     ]
 
 
+def test_a_sentence_ends_before_an_opening_quote_and_after_a_closing_one():
+    from openbook.agents.kit.evidence import sentences_of
+
+    text = (
+        "The state is thinking of building a new lake above an existing one. “We’re in a critical "
+        "condition,” said Mario Santoyo, in the middle of Millerton Lake, built in 1942. He said: "
+        '"It was late." Then he left the room.'
+    )
+    assert sentences_of(text) == [
+        "The state is thinking of building a new lake above an existing one.",
+        "“We’re in a critical condition,” said Mario Santoyo, in the middle of Millerton Lake, built in 1942.",
+        'He said: "It was late."',
+        "Then he left the room.",
+    ]
+
+
 def test_a_doubtful_decline_of_a_why_question_is_read_again_by_default(venus_turn, models, store):
     _script(models, "I could not find the answer to that in your documents.")  # from the note
     models["answerer"].enqueue(_declining(0.3, "it"), " is farther from the Sun [1]")  # the reread

@@ -45,6 +45,9 @@ from openbook.agents.kit.shapes import shape_of
          ["Which film was directed by Steven Spielberg?", "Which film starred Tom Hanks?"], False),
         ("Who founded Apple and was born in 1955?", "intersection",
          ["Who founded Apple?", "Who was born in 1955?"], False),
+        ('Was "Throw Momma From the Train" released after the movie, "The Last Waltz"?', "comparison",
+         ["When was Throw Momma From the Train released?", 'When was movie "The Last Waltz" released?'],
+         True),
     ],
 )  # fmt: skip
 def test_compound_shapes(question, kind, hops, yes_no):

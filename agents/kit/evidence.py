@@ -118,7 +118,7 @@ def sentences_of(text: str) -> list[str]:
     lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith(("#", "(quoted "))]
     flat = " ".join(" ".join(lines).split())
     sentences: list[str] = []
-    for part in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9])", flat):
+    for part in _SENTENCE_END.split(flat):
         if sentences and _ABBREVIATION.search(sentences[-1]) and part.split(" ", 1)[0] not in _STARTERS:
             sentences[-1] += " " + part  # "U.S. Naval Captain Samuel C. Reid": one sentence
         else:
@@ -126,6 +126,9 @@ def sentences_of(text: str) -> list[str]:
     return [s for s in sentences if len(s) > 15 and not looks_like_instruction(s)]
 
 
+# a sentence ends at . ! or ? (a closing quote may follow) before a capital or a digit (an opening
+# quote may come first): "… an existing one. “We’re in …" is two sentences
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’]))\s+(?=[\"“‘]?[A-Z0-9])")
 # a period that ends an abbreviation, not a sentence: initials and dotted letters ("C.", "U.S."),
 # titles and the like ("Dr.", "St.", "Inc.") — unless the next word starts a sentence ("… in the
 # U.S. The …")

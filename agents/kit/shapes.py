@@ -54,6 +54,7 @@ SINGLE = Shape()
 
 _STOP_END = re.compile(r"[?.!\s]+$")
 _ARTICLE = re.compile(r"^(the|a|an)\s+", re.I)
+_APPOSITIVE = re.compile(r",\s*(?=[\"“])")
 
 # comparative -> (value, pick, hop template). {E}: the entity; {N}: the noun after more/fewer.
 _COMPARATIVES: dict[str, tuple[Value, Pick, str]] = {
@@ -141,7 +142,11 @@ def _clean(text: str) -> str:
 
 
 def _entity(text: str) -> str:
-    return _clean(_ARTICLE.sub("", _clean(text)) if text[:1].islower() else _clean(text))
+    out = _clean(_ARTICLE.sub("", _clean(text)) if text[:1].islower() else _clean(text))
+    out = _APPOSITIVE.sub(" ", out)  # 'the movie, "The Last Waltz"' → 'movie "The Last Waltz"'
+    if out.count('"') % 2:  # _clean took the closing quote of a title that ends the entity
+        out += '"'
+    return out + "”" * (out.count("“") - out.count("”"))
 
 
 def _same_hop(attribute: str) -> str:
