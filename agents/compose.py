@@ -32,6 +32,9 @@ MONTHS = {
     for m in names
 }  # fmt: skip
 _YEAR = re.compile(r"\b(\d{3,4})\s*(BC|BCE|B\.C\.)?\b", re.I)
+_SPAN = re.compile(r"\b(\d{3,4})\s*(?:-|–|—|to|until)\s*(\d{3,4})\b")
+# a piece asking when something ended reads the end of a span of years
+_ENDED = re.compile(r"\b(die|died|death|end|ended|close|closed|dissolved|abolished|demolished)\b", re.I)
 _DAY_MONTH = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([A-Za-z]{3,9})\.?\b")
 _MONTH_DAY = re.compile(r"\b([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b")
 _NUMBER = re.compile(
@@ -59,9 +62,13 @@ _DEMONYMS = {
 }  # fmt: skip
 
 
-def date_of(text: str) -> tuple[int, int, int] | None:
-    """(year, month, day) of the first date in ``text``; month and day 0 when not given."""
+def date_of(text: str, last: bool = False) -> tuple[int, int, int] | None:
+    """(year, month, day) of the first date in ``text``; month and day 0 when not given. With
+    ``last``, a span of years ("1891-1981", a life's) gives its end."""
     text = uncited(text)
+    span = _SPAN.search(text) if last else None
+    if span is not None:
+        return int(span.group(2)), 0, 0
     year = _YEAR.search(text)
     if year is None:
         return None
@@ -172,7 +179,10 @@ def compose(question: str, shape: Shape, hops: list[HopAnswer]) -> ComposeOutput
     if shape.kind == "both":
         want = set(tokenize(shape.subject.lower())) - {"a", "an", "the"}
         return verdict(all(bool(want) and want <= normal(h.answer) | normal(h.evidence) for h in hops))
-    read = [date_of(h.answer) if shape.value == "date" else number_of(h.answer) for h in hops]
+    read = [
+        date_of(h.answer, last=bool(_ENDED.search(h.question))) if shape.value == "date" else number_of(h.answer)
+        for h in hops
+    ]
     if read[0] is None or read[1] is None or read[0] == read[1]:
         why = (
             "they are the same"

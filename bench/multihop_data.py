@@ -1,6 +1,6 @@
 """A multi-hop dev set of our own, built offline from SQuAD-Shifts' held-out (test) articles.
 
-    .venv/bin/python bench/multihop_data.py --out build/multihop [--n 50] [--seed 0]
+    .venv/bin/python bench/multihop_data.py --out build/multihop [--n 50] [--seed 0] [--split test]
 
 Questions asking when something happened ("When was Istanbul University founded?" → 1453) are
 paired, two paragraphs of different articles and the same verb, into
@@ -18,6 +18,10 @@ rewriters train on the train split), and SQuAD v1.1 dev never. The output is a Q
 single-hop questions and answers (``hops``). ``OUT-hops`` is the same library with those
 single-hop questions alone: `eval qa` on it gives the per-hop accuracy and a single-hop turn's
 latency on the same documents.
+
+``--split train`` builds a second set from the training articles instead: a check of the shapes
+and the composition on passages the rules were never read against (not of the reader: it was
+trained on some of those articles' questions, so its per-hop accuracy there is flattering).
 """
 
 from __future__ import annotations
@@ -71,13 +75,14 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=50, help="questions (half comparisons, half yes/no)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data", type=Path, default=ROOT, help="where bench/fetch_squad_shifts.py put the sets")
+    ap.add_argument("--split", choices=("test", "train"), default="test", help="whose articles (see above)")
     args = ap.parse_args()
 
     found, docs = [], {}
     for name in SETS:
         data = json.loads((args.data / f"{name}_v1.0.json").read_text())
         for a, art in enumerate(data["data"]):
-            if split_of(name, art["title"]) != "test":
+            if split_of(name, art["title"]) != args.split:
                 continue
             for p, para in enumerate(art["paragraphs"]):
                 doc = f"{name}/{a:03}/{p:03}.txt"

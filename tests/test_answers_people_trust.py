@@ -270,7 +270,7 @@ def test_sentences_are_not_cut_at_abbreviations():
     text = (
         "On April 4, 1818, a plan was passed at the suggestion of U.S. Naval Captain Samuel C. Reid "
         "to change the flag. Dr. Smith went to St. Louis with Mr. Jones. It rained in the U.S. The end "
-        "came soon after that."
+        "came soon after that. The show runs through Jan. 17 at the Whitney."
     )
     assert sentences_of(text) == [
         "On April 4, 1818, a plan was passed at the suggestion of U.S. Naval Captain Samuel C. Reid "
@@ -278,6 +278,7 @@ def test_sentences_are_not_cut_at_abbreviations():
         "Dr. Smith went to St. Louis with Mr. Jones.",
         "It rained in the U.S.",
         "The end came soon after that.",
+        "The show runs through Jan. 17 at the Whitney.",
     ]
 
 

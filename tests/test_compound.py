@@ -135,6 +135,18 @@ def test_before_and_after_as_yes_or_no():
     assert compose("", after, list(reversed(hops))).text.startswith("No ")
 
 
+def test_a_piece_asking_when_something_ended_reads_the_end_of_a_span_of_years():
+    shape = shape_of("Did Jacint die after Archibald Motley?")
+    hops = [
+        hop("When did Jacint die?", "Jacint", "1968 [1]"),
+        hop("When did Archibald Motley die?", "Archibald Motley", "1891-1981 [2]"),
+    ]
+    assert compose("", shape, hops).text.startswith("No ")
+    born = shape_of("Was Jacint born after Archibald Motley?")
+    hops = [hop("When was Jacint born?", "Jacint", "1881 [1]"), hop("", "Archibald Motley", "1891–1981 [2]")]
+    assert compose("", born, hops).text.startswith("No ")
+
+
 def test_same_and_both_say_yes_or_no():
     same = shape_of("Were Scott Derrickson and Ed Wood of the same nationality?")
     both_american = [hop("", "Scott Derrickson", "American [1]"), hop("", "Ed Wood", "United States [2]")]

@@ -130,11 +130,11 @@ def sentences_of(text: str) -> list[str]:
 # quote may come first): "… an existing one. “We’re in …" is two sentences
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’]))\s+(?=[\"“‘]?[A-Z0-9])")
 # a period that ends an abbreviation, not a sentence: initials and dotted letters ("C.", "U.S."),
-# titles and the like ("Dr.", "St.", "Inc.") — unless the next word starts a sentence ("… in the
-# U.S. The …")
+# titles, months and the like ("Dr.", "St.", "Inc.", "Jan.") — unless the next word starts a
+# sentence ("… in the U.S. The …")
 _ABBREVIATION = re.compile(
     r"(?:^|[\s(])(?:(?:[A-Z]\.)+|(?:Mr|Mrs|Ms|Dr|Prof|St|Mt|Ft|Jr|Sr|Gen|Col|Capt|Lt|Sgt|Gov|Sen|Rep|Rev|"
-    r"Hon|Inc|Ltd|Co|Corp|No|Vol|vs|etc|approx|ca)\.)$"
+    r"Hon|Inc|Ltd|Co|Corp|No|Vol|vs|etc|approx|ca|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.)$"
 )
 _STARTERS = frozenset(
     "The A An It He She They We I This That These Those There In On At But And Or So If When After "
