@@ -180,7 +180,9 @@ def compose(question: str, shape: Shape, hops: list[HopAnswer]) -> ComposeOutput
         want = set(tokenize(shape.subject.lower())) - {"a", "an", "the"}
         return verdict(all(bool(want) and want <= normal(h.answer) | normal(h.evidence) for h in hops))
     read = [
-        date_of(h.answer, last=bool(_ENDED.search(h.question))) if shape.value == "date" else number_of(h.answer)
+        date_of(h.answer, last=bool(_ENDED.search(h.question)))
+        if shape.value == "date"
+        else number_of(h.answer)
         for h in hops
     ]
     if read[0] is None or read[1] is None or read[0] == read[1]:

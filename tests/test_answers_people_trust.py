@@ -292,7 +292,8 @@ def test_a_sentence_ends_before_an_opening_quote_and_after_a_closing_one():
     )
     assert sentences_of(text) == [
         "The state is thinking of building a new lake above an existing one.",
-        "“We’re in a critical condition,” said Mario Santoyo, in the middle of Millerton Lake, built in 1942.",
+        "“We’re in a critical condition,” said Mario Santoyo, in the middle of Millerton Lake, built in "
+        "1942.",
         'He said: "It was late."',
         "Then he left the room.",
     ]
