@@ -2,8 +2,10 @@
 (``kit/runner.py``) is the only thing that runs them; adding a step is writing its module (and
 prompt) and adding it here.
 
-    turn:   When(a compound shape, by rule): decompose → EachHop = HOP: each piece searched and
-                answered on its own evidence
+    turn:   When(a compound shape, by rule): decompose
+            When(single by rule, but it may be compound, and Ollama serves the planner):
+                decompose (the planner model's answer_in_pieces tool call)
+            When(compound): EachHop = HOP: each piece searched and answered on its own evidence
                 (a bridge's second piece filled with the first's answer)
                 → Stream(compose: compare the values found, say yes/no, substitute)
             When(not compound) = ORDINARY:
@@ -25,7 +27,7 @@ from typing import Any
 from .answerer import Answer
 from .closed_book import ClosedBook
 from .compose import Compose, HopAnswer
-from .decompose import Decompose
+from .decompose import Decompose, DecomposeByModel
 from .distiller import Distill
 from .documents import OpenDocument
 from .filter import Filter
@@ -71,10 +73,17 @@ ORDINARY: list[Node] = [
 ]
 
 TURN: list[Node] = [
+    When(Decompose.applies, [Decompose()], why="a compound question by rule"),
     When(
-        Decompose.applies,
-        [Decompose(), EachHop(HOP, keep=HopAnswer), Stream(Compose())],
-        why="a compound question (comparison, same/both, bridge): each piece answered, then the whole",
+        DecomposeByModel.applies,
+        [DecomposeByModel()],
+        why="a question the rules call single that may be compound, when Ollama serves the planner",
+    ),
+    When(
+        lambda state: state.shape.compound,
+        [EachHop(HOP, keep=HopAnswer), Stream(Compose())],
+        why="a compound question (comparison, same/both, bridge, intersection): each piece answered, "
+        "then the whole",
     ),
     When(lambda state: not state.shape.compound, ORDINARY, why="any other question"),
     Support(),

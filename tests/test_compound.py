@@ -332,3 +332,69 @@ def test_split_off_keeps_the_ordinary_path(films, models, store):
     )
     spans, hops = hop_spans(store, r.trace_id)
     assert hops == [] and "plan" in [s["name"] for s in spans]
+
+
+# -- with Ollama serving the planner, its own tool call decomposes what the rules do not ---------
+BETWEEN = "Between Annie Morton and Terry Richardson, who was born earlier?"  # no rule's shape
+
+
+def _pieces(kind="comparison", second="When was Terry Richardson born?", **more):
+    args = {
+        "kind": kind,
+        "pieces": [
+            {"question": "When was Annie Morton born?", "entity": "Annie Morton"},
+            {"question": second, "entity": "Terry Richardson"},
+        ],
+        "compare": "date",
+        "winner": "smaller",
+        **more,
+    }
+    return {"tool": "answer_in_pieces", "arguments": args}
+
+
+def test_an_ollama_planner_decomposes_a_question_the_rules_call_single(films, models, store):
+    turn, quiet, root = films
+    assert not shape_of(BETWEEN).compound
+    models["planner"].backend = "ollama"
+    models["planner"].enqueue(_pieces())
+    models["answerer"].enqueue("October 8, 1970 [1].", "August 14, 1965 [1].")
+    r = turn.ask(BETWEEN, pipeline=quiet)
+    assert r.answer == "Terry Richardson [2]." and not r.declined
+    offered = models["planner"].calls[0]["tools"]
+    assert [t.name for t in offered] == ["answer_in_pieces"]
+    spans, hops = hop_spans(store, r.trace_id)
+    assert [s["name"] for s in spans if s["parent_id"] is None] == [
+        "decompose", "hop 1", "hop 2", "compose", "support",
+    ]  # fmt: skip
+    decompose = next(s for s in spans if s["name"] == "decompose")
+    assert "shape by the planner model: comparison (2 pieces)" in decompose["notes"]
+    assert [h["input"]["question"] for h in hops] == [
+        "When was Annie Morton born?",
+        "When was Terry Richardson born?",
+    ]
+
+
+def test_a_planner_that_calls_no_tool_or_gives_unusable_pieces_leaves_the_question_whole(
+    films, models, store
+):
+    turn, quiet, _ = films
+    models["planner"].backend = "ollama"
+    # no tool call; then a bridge whose second piece does not use the first's answer
+    models["planner"].enqueue({"answer": "single"}, _pieces(kind="bridge"))
+    models["splitter"].enqueue(*[{"sub_questions": [BETWEEN]}] * 2)  # the ordinary path: "and"
+    models["answerer"].enqueue("August 14, 1965 [1].", "August 14, 1965 [1].")
+    for note in ("did not call answer_in_pieces", "a bridge's second piece must use {0}"):
+        r = turn.ask(BETWEEN, pipeline=quiet)
+        spans, hops = hop_spans(store, r.trace_id)
+        decompose = next(s for s in spans if s["name"] == "decompose")
+        assert hops == [] and "plan" in [s["name"] for s in spans]
+        assert any(note in n for n in decompose["notes"] + [decompose.get("fallback") or ""])
+
+
+def test_the_planner_model_is_not_asked_unless_ollama_serves_it(films, models, store):
+    turn, quiet, _ = films  # the scripted models are not served by Ollama (nor is the bundled base)
+    models["splitter"].enqueue({"sub_questions": [BETWEEN]})
+    models["answerer"].enqueue("August 14, 1965 [1].")
+    r = turn.ask(BETWEEN, pipeline=quiet)
+    spans, _ = hop_spans(store, r.trace_id)
+    assert "decompose" not in [s["name"] for s in spans] and models["planner"].calls == []

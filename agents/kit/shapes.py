@@ -171,6 +171,21 @@ def _comparative(word: str) -> tuple[Value, Pick, str] | None:
     return None
 
 
+# words a compound question the rules did not recognise would hold ("Which came out earlier, …",
+# "… and also …", "… the same …"): only such questions are put to a planner model (``decompose``)
+_MAYBE = re.compile(
+    r"\b(or|and|both|same|either|neither|than|before|after|first|last|earlier|later|"
+    + "|".join(_COMPARATIVES)
+    + r")\b",
+    re.I,
+)
+
+
+def may_be_compound(question: str) -> bool:
+    """Whether a question the rules call single may still be compound (cheap: a word test)."""
+    return bool(_MAYBE.search(question))
+
+
 def shape_of(question: str) -> Shape:
     """The question's shape, by rule (``SINGLE`` when no rule applies)."""
     q = " ".join(question.split())
