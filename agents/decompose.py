@@ -7,7 +7,8 @@ A question the rules call single but that may be compound (``may_be_compound``: 
 "same", a comparative …) is put to the planner model when Ollama serves it (``DecomposeByModel``):
 one call offering the tool ``answer_in_pieces``, whose arguments are the shape. A model that does
 not call it leaves the question single; arguments that do not make a usable shape (one piece, a
-bridge whose second piece does not use the first's answer) are noted in the trace and the
+bridge whose second piece does not use the first's answer, a comparison without what it
+compares) are noted in the trace and the
 question stays single. The bundled 135M base is never asked: it cannot do this reliably, and
 every turn would pay for the call."""
 
@@ -91,6 +92,8 @@ class PiecesArgs(BaseModel):
             raise ValueError("a bridge's second piece must use {0}, the first piece's answer")
         if self.kind == "comparison" and (self.compare == "text" or not self.winner):
             raise ValueError("a comparison needs compare (date or number) and winner")
+        if self.kind == "both" and not self.subject.strip():
+            raise ValueError("a 'both' question needs the subject both must be")
         hops = [
             Hop(text=p.question.strip(), entity=p.entity.strip(), needs=0 if bridge and i == 1 else None)
             for i, p in enumerate(self.pieces)

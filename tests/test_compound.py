@@ -4,6 +4,8 @@ is only searchable with the first hop's answer)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from openbook.agents.compose import HopAnswer, compose, date_of, number_of
@@ -398,3 +400,24 @@ def test_the_planner_model_is_not_asked_unless_ollama_serves_it(films, models, s
     r = turn.ask(BETWEEN, pipeline=quiet)
     spans, _ = hop_spans(store, r.trace_id)
     assert "decompose" not in [s["name"] for s in spans] and models["planner"].calls == []
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        ({"kind": "bridge", "pieces": [{"question": "Who made Jaws?"}, {"question": "Where is he from?"}]},
+         "must use {0}"),
+        ({"kind": "comparison", "pieces": [{"question": "a?"}, {"question": "b?"}]}, "needs compare"),
+        ({"kind": "both", "pieces": [{"question": "a?"}, {"question": "b?"}]}, "needs the subject"),
+    ],
+)  # fmt: skip
+def test_pieces_a_model_states_must_make_a_usable_shape(args, problem):
+    from openbook.agents.decompose import PiecesArgs
+
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        PiecesArgs.model_validate(args).shape()
+    bridge = {
+        "kind": "bridge",
+        "pieces": [{"question": "Who directed Jaws?"}, {"question": "Where was {0} born?"}],
+    }
+    assert [h.needs for h in PiecesArgs.model_validate(bridge).shape().hops] == [None, 0]
