@@ -130,3 +130,49 @@ def test_squad_v1_dev_is_refused_by_name(capsys, overrides, tmp_path):
         capsys, overrides, "finetune", "reranker", "--qa", str(dev), "--out", str(tmp_path / "x")
     )
     assert code != 0 and "SQuAD v1.1 dev" in err
+
+
+class _Teacher:
+    """A scripted teacher: for each chunk, a question about its words and an answer copied from it."""
+
+    name, backend = "scripted-teacher", "fake"
+
+    def chat(self, messages, *, schema=None, tools=None, options=None, on_token=None):
+        from openbook.agents.kit.llm import ChatResult
+
+        passage = messages[-1].content.split("Passage:", 1)[1]
+        words = [w for w in passage.replace("#", " ").split() if w.isalpha()]
+        qa = {
+            "question": f"What does the library say about {' '.join(words[3:9])}?",
+            "answer": " ".join(words[:2]),
+        }
+        return ChatResult(text=json.dumps(qa), model=self.name, backend=self.backend)
+
+
+def test_a_tiny_training_run_on_a_teacher_s_questions_about_the_library(
+    capsys, overrides, tmp_path, monkeypatch
+):
+    from openbook.assistant.cli import tune_cmds
+    from openbook.assistant.paths import sample_docs_dir
+
+    monkeypatch.setattr(tune_cmds, "_teacher", lambda settings, name: _Teacher())
+    code, _out, err = run(capsys, overrides, "ingest", str(sample_docs_dir()))
+    assert code == 0, err
+    out = tmp_path / "lib"
+    args = ["finetune", "reranker", "--library", "--out", str(out), "--per-set", "24", "--held-out", "4",
+            "--max-steps", "2", "--threads", "1", "--json"]  # fmt: skip
+    code, stdout, err = run(capsys, overrides, *args)
+    assert code == 0, err
+    assert "teacher: {'asked': 24" in err
+    stats = json.loads((out / "data" / "data.json").read_text())
+    assert stats["train"]["questions"] >= 10 and stats["val"]["questions"] >= 4
+    # held out by whole documents: no document is on both sides
+    rows = {part: [json.loads(x) for x in (out / "data" / f"{part}.jsonl").read_text().splitlines()]
+            for part in ("train", "val")}  # fmt: skip
+    assert not {r["group"] for r in rows["train"]} & {r["group"] for r in rows["val"]}
+    report = json.loads(stdout)
+    assert report["training"]["steps"] == 2
+    scores = CrossEncoder(out / "openbook-reranker.safetensors").score(
+        "Which planet is red?", ["Mars is red."]
+    )
+    assert len(scores) == 1
