@@ -166,6 +166,7 @@ def test_a_tiny_training_run_on_a_teacher_s_questions_about_the_library(
     assert "teacher: {'asked': 24" in err
     stats = json.loads((out / "data" / "data.json").read_text())
     assert stats["train"]["questions"] >= 10 and stats["val"]["questions"] >= 4
+    assert stats["train"]["sets"] == stats["val"]["sets"] == ["library"]
     # held out by whole documents: no document is on both sides
     rows = {part: [json.loads(x) for x in (out / "data" / f"{part}.jsonl").read_text().splitlines()]
             for part in ("train", "val")}  # fmt: skip

@@ -123,7 +123,7 @@ def write_data(rows: dict[str, list[dict[str, Any]]], out: Path) -> dict[str, An
             "gold_in_candidates": round(
                 sum(any(c["gold"] for c in r["candidates"]) for r in part) / max(len(part), 1), 4
             ),
-            "sets": sorted({r["id"].split("/", 1)[0] for r in part}),
+            "sets": sorted({r["id"].split("/", 1)[0] if "/" in r["id"] else "library" for r in part}),
         }
         for name, part in rows.items()
     }
