@@ -24,6 +24,8 @@ README = {
     "What are the names of the two moons of Mars?": ["Phobos", "Deimos"],
     "Why is Venus so hot?": ["greenhouse", "carbon dioxide"],
     "When did the Huygens probe land on Titan?": ["2005"],
+    "Which was launched first, Voyager or Cassini?": ["Voyager"],
+    "Was Cassini launched before Voyager?": ["No"],
     "What is the capital city of France?": [],
 }
 # Today's count of the 15 sample questions the full pipeline gets right (docs/benchmarks.md,
