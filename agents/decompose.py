@@ -8,9 +8,8 @@ A question the rules call single but that may be compound (``may_be_compound``: 
 one call offering the tool ``answer_in_pieces``, whose arguments are the shape. A model that does
 not call it leaves the question single; arguments that do not make a usable shape (one piece, a
 bridge whose second piece does not use the first's answer, a comparison without what it
-compares) are noted in the trace and the
-question stays single. The bundled 135M base is never asked: it cannot do this reliably, and
-every turn would pay for the call."""
+compares) are noted in the trace and the question stays single. The bundled 135M base is never
+asked: it cannot do this reliably, and every turn would pay for the call."""
 
 from __future__ import annotations
 
@@ -126,11 +125,9 @@ class DecomposeByModel(Step[AskInput, Shape]):
 
     @staticmethod
     def applies(state: TurnState) -> bool:
-        return (
-            _self_contained(state)
-            and not shape_of(state.question).compound
-            and may_be_compound(state.question)
-        )
+        """After ``Decompose``: the rules left the question single (``state.shape``), and its
+        words suggest it may be compound."""
+        return _self_contained(state) and not state.shape.compound and may_be_compound(state.question)
 
     def enabled(self, ctx: StepContext) -> bool:
         return super().enabled(ctx) and getattr(ctx.model("planner"), "backend", "") == "ollama"
