@@ -161,6 +161,26 @@ def test_the_chat_lock_holds_a_sync_back_while_a_turn_reads(store, embedder, tmp
         wait_until(lambda: sources(store) == {str(root / "pallas.md")}, 15, "the held sync")
 
 
+def test_a_file_written_as_the_first_sync_ends_is_not_missed(store, embedder, tmp_path):
+    root = tmp_path / "papers"
+    root.mkdir()
+    (root / "hygiea.md").write_text("# Hygiea\n\nHygiea is the fourth-largest asteroid.\n")
+    late = root / "psyche.md"
+    watcher = FolderWatcher(store, embedder, [root], IngestSettings())
+    run = Running(watcher)
+
+    def first_sync_done(sync: Sync) -> None:  # a file arrives the moment the first sync ends
+        if not run.syncs:
+            late.write_text("# Psyche\n\nPsyche is a metal-rich asteroid.\n")
+        run.syncs.append(sync)
+
+    watcher.on_sync = first_sync_done
+    with run:
+        wait_until(lambda: run.syncs, 60, "the first sync")
+        assert sources(store) == {str(root / "hygiea.md")}
+        wait_until(lambda: str(late) in sources(store), 15, "the file written as the first sync ended")
+
+
 @pytest.mark.slow
 def test_kill_9_of_the_watcher_mid_ingest_leaves_documents_whole_or_absent(store, overrides, tmp_path):
     root = tmp_path / "big"
