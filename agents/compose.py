@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from .kit.evidence import CITE, uncited
+from .kit.evidence import CITE, Passage, sentences_of, uncited
 from .kit.hold import is_decline
 from .kit.shapes import Shape
 from .kit.step import Step, StepContext, TurnState
@@ -118,6 +118,8 @@ class HopAnswer(BaseModel):
     answer: str = ""  # with citations numbered as the turn's passages
     declined: bool = False
     evidence: str = ""  # the sentences of the passages it cites (for "both")
+    note: list[Passage] = Field(default_factory=list)  # what its answerer read, numbered as the turn's
+    read_from_note: str = ""  # the note's sentence its value was read from (``read_from_note``)
 
 
 class ComposeInput(BaseModel):
@@ -132,6 +134,7 @@ class ComposeOutput(BaseModel):
     decided: Literal["compared", "substituted", "missing", "undecided"] = "undecided"
     values: list[str] = Field(default_factory=list)  # what was compared, per hop
     shown: bool = False  # never streamed token by token: the runner shows it whole
+    hops: list[HopAnswer] = Field(default_factory=list)  # the pieces as composed (values read from notes)
 
 
 def found(hop: HopAnswer) -> bool:
@@ -160,6 +163,13 @@ def compose(question: str, shape: Shape, hops: list[HopAnswer]) -> ComposeOutput
     """The answer to ``question`` from its pieces' answers, as ``shape`` says to combine them:
     short (the entity, yes or no, the bridge's answer), citing the passages it rests on; the
     pieces themselves are shown beside it (``TurnResult.pieces``)."""
+    if shape.kind == "comparison" and shape.value in ("date", "number"):
+        hops = [h if found(h) else read_from_note(h, shape.value) or h for h in hops]
+    out = _compose(question, shape, hops)
+    return out.model_copy(update={"hops": hops})
+
+
+def _compose(question: str, shape: Shape, hops: list[HopAnswer]) -> ComposeOutput:
     if len(hops) < 2 or not all(found(h) for h in hops):
         return ComposeOutput(text=missing(hops), declined=True, decided="missing")
     values = [uncited(h.answer) for h in hops]
@@ -200,6 +210,60 @@ def compose(question: str, shape: Shape, hops: list[HopAnswer]) -> ComposeOutput
     return ComposeOutput(text=f"{winner.entity} {_cites(winner)}.", decided="compared", values=values)
 
 
+# a year in a sentence: not part of a decimal, an amount of money or a count of millions
+_NOTE_YEAR = re.compile(
+    r"(?<![\d.,$£€])\b(\d{3,4})\b(?![.,]\d)(?!\s*(?:%|percent|million|billion))(\s*(?:BC|BCE|B\.C\.))?"
+)
+
+
+def read_from_note(hop: HopAnswer, value: str) -> HopAnswer | None:
+    """A compared piece whose reader declined or answered about something else (``found``),
+    its value read by rule from the note the reader was given instead: the sentence that names
+    every word of the piece's entity and holds a value of the kind compared, sharing most of the
+    piece's other words (at least one: a sentence that only names the entity and a year is no
+    evidence of when it was founded); in it, the value nearest those words ("Kythera, which is
+    based in Westlake Village, Calif., was founded in 2005" for "When was Kythera founded?"). A
+    small reader given the right sentence beside a closer-sounding one ("The mission was founded
+    in 1879") often copies the other. None when no sentence of the note qualifies."""
+    about = set(tokenize(hop.entity))
+    if not about:
+        return None
+    asked = set(tokenize(hop.question)) - about
+    pattern = _NOTE_YEAR if value == "date" else _NUMBER
+    best: tuple[int, int, str] | None = None
+    for p in hop.note:
+        for sentence in sentences_of(p.text) or [p.text]:
+            words = set(tokenize(sentence))
+            if about <= words and (asked & words or not asked) and pattern.search(sentence):
+                if best is None or len(asked & words) > best[0]:
+                    best = (len(asked & words), p.n, sentence)
+    if best is None:
+        return None
+    _, n, sentence = best
+    anchors = [m.start() for m in re.finditer(r"[A-Za-z]+", sentence) if asked & set(tokenize(m.group()))]
+    nearest = min(
+        pattern.finditer(sentence), key=lambda m: min((abs(m.start() - a) for a in anchors), default=0)
+    )
+    span = _SPAN.search(sentence, max(0, nearest.start() - 1))
+    if (
+        value == "date"
+        and _ENDED.search(hop.question)
+        and span is not None
+        and span.start(1) == nearest.start()
+    ):
+        found_value = span.group(2)  # the end of a span of years, for "When did … die?"
+    else:
+        found_value = nearest.group(0).strip()
+    return hop.model_copy(
+        update={
+            "answer": f"{found_value} [{n}]",
+            "declined": False,
+            "evidence": sentence,
+            "read_from_note": sentence,
+        }
+    )
+
+
 def meets_both(hops: list[HopAnswer], values: list[str], subject: str = "") -> ComposeOutput:
     """An intersection's answer: the one both hops found; else a hop's answer that the other
     condition holds for too — the other hop's evidence names it, or its own evidence holds the
@@ -231,8 +295,16 @@ class Compose(Step[ComposeInput, ComposeOutput]):
 
     def run(self, ctx: StepContext, inp: ComposeInput) -> ComposeOutput:
         out = compose(inp.question, inp.shape, inp.hops)
+        for before, after in zip(inp.hops, out.hops, strict=True):
+            if after.read_from_note and not before.read_from_note:
+                ctx.note(
+                    f"{before.question} the reader's answer ({before.answer.strip() or 'declined'}) was not "
+                    f"about {before.entity}: read {uncited(after.answer)} from the note's sentence naming "
+                    f"it, {after.read_from_note!r}"
+                )
         ctx.note(f"{inp.shape.kind}: {out.decided}" + (f" {out.values}" if out.values else ""))
         return out
 
     def write(self, state: TurnState, out: ComposeOutput, ctx: StepContext) -> None:
         state.answer, state.declined = out.text, out.declined or is_decline(out.text)
+        state.hops = list(out.hops) or state.hops  # the pieces shown beside the answer, as composed

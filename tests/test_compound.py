@@ -9,6 +9,7 @@ import re
 import pytest
 
 from openbook.agents.compose import HopAnswer, compose, date_of, number_of
+from openbook.agents.kit.evidence import Passage
 from openbook.agents.kit.shapes import shape_of
 
 
@@ -29,6 +30,8 @@ from openbook.agents.kit.shapes import shape_of
          ["How large is Jupiter?", "How large is Saturn?"], True),
         ("Does Saturn have more moons than Jupiter?", "comparison",
          ["How many moons does Saturn have?", "How many moons does Jupiter have?"], True),
+        ("Is the Chrysler Building taller than the Empire State Building?", "comparison",
+         ["How tall is Chrysler Building?", "How tall is Empire State Building?"], True),
         ("Was the Eiffel Tower built before the Statue of Liberty?", "comparison",
          ["When was Eiffel Tower built?", "When was Statue of Liberty built?"], True),
         ("Were Scott Derrickson and Ed Wood of the same nationality?", "same",
@@ -208,6 +211,68 @@ def test_a_piece_answered_from_a_passage_about_something_else_is_not_found():
         ],
     )
     assert out.declined and '"When was Millerton Lake built?"' in out.text
+
+
+def kythera(answer, *note):
+    return HopAnswer(
+        question="When was Kythera founded?",
+        entity="Kythera",
+        answer=answer,
+        evidence="The mission was founded in 1879 by the Rev. and Mrs. A.G. Ruliffson.",
+        note=[Passage(n=n, text=text) for n, text in note],
+    )
+
+
+def test_a_compared_value_the_reader_missed_is_read_from_the_note_sentence_naming_the_entity():
+    shape = shape_of("Was Kythera founded before Virgin Active?")
+    virgin = hop(
+        "When was Virgin Active founded?", "Virgin Active", "1999 [2]", "Virgin Active was founded in 1999."
+    )
+    note = [
+        (3, "The mission was founded in 1879 by the Rev. and Mrs. A.G. Ruliffson."),
+        (7, "It reported a net loss of $135.6 million in 2014. Kythera, which is based in Westlake Village, "
+            "Calif., was founded in 2005 and is focused on the aesthetic medicine market."),
+    ]  # fmt: skip
+    out = compose("", shape, [kythera("1879 [3]", *note), virgin])
+    assert out.text == "No [7][2]." and out.values == ["2005", "1999"]
+    assert out.hops[0].answer == "2005 [7]" and out.hops[0].read_from_note.startswith("Kythera, which")
+    # declined from the same note: the same reading
+    assert (
+        compose("", shape, [kythera("", *note).model_copy(update={"declined": True}), virgin]).text
+        == "No [7][2]."
+    )
+
+
+def test_a_note_sentence_that_does_not_say_what_was_asked_gives_no_value():
+    shape = shape_of("Was Kythera founded before Virgin Active?")
+    virgin = hop(
+        "When was Virgin Active founded?", "Virgin Active", "1999 [2]", "Virgin Active was founded in 1999."
+    )
+    # names Kythera and a year, but not its founding: no value is made up from it
+    loss = kythera("1879 [3]", (7, "Kythera reported a net loss of $135.6 million in 2014."))
+    out = compose("", shape, [loss, virgin])
+    assert out.declined and '"When was Kythera founded?"' in out.text and out.hops[0].answer == "1879 [3]"
+    # and a year is not read out of an amount of money
+    money = kythera("", (7, "Kythera was founded with $150 million."))
+    assert compose("", shape, [money, virgin]).declined
+
+
+def test_the_value_nearest_the_asked_words_is_read():
+    shape = shape_of("Is the Chrysler Building taller than the Empire State Building?")
+    empire = hop("How tall is the Empire State Building?", "Empire State Building", "443 metres [2]",
+                 "The Empire State Building is 443 metres tall.")  # fmt: skip
+    chrysler = HopAnswer(
+        question="How tall is the Chrysler Building?",
+        entity="Chrysler Building",
+        declined=True,
+        note=[
+            Passage(
+                n=4, text="The Chrysler Building, finished in 1930 with 77 floors, stands 319 metres tall."
+            )
+        ],
+    )
+    out = compose("", shape, [chrysler, empire])
+    assert out.hops[0].answer == "319 [4]" and out.text == "No [4][2]."
 
 
 def test_a_bridge_substitutes_the_first_answer():

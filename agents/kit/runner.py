@@ -34,7 +34,7 @@ from pydantic import BaseModel, ValidationError
 
 from openbook.prompts import text as prompt_text
 
-from .evidence import CITE, number, uncited
+from .evidence import CITE, Passage, number, uncited
 from .hold import HeldDecline
 from .llm import Tool, ToolCall
 from .step import Piece, Step, StepContext, StepSettings, TurnState
@@ -52,10 +52,12 @@ class EachPiece:
 
 class HopKeeper(Protocol):
     """Makes the record of one answered hop (``EachHop``): the hop's sub-question and entity,
-    its answer with citations renumbered as the turn's passages, whether it declined, and the
-    text of the passages it cites."""
+    its answer with citations renumbered as the turn's passages, whether it declined, the text
+    of the passages it cites, and the evidence its answerer read (the note), renumbered too."""
 
-    def __call__(self, *, question: str, entity: str, answer: str, declined: bool, evidence: str) -> Any: ...
+    def __call__(
+        self, *, question: str, entity: str, answer: str, declined: bool, evidence: str, note: list[Passage]
+    ) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -224,8 +226,14 @@ def each_hop(node: EachHop, state: TurnState, ctx: StepContext) -> None:
             answer = renumber(sub.answer, numbers)
             cited = {int(n) for n in CITE.findall(sub.answer)}
             evidence = " ".join(h.text for p, h in zip(sub.passages, sub.chunks, strict=True) if p.n in cited)
+            note = [p.model_copy(update={"n": numbers[p.n]}) for p in sub.evidence if p.n in numbers]
             kept = node.keep(
-                question=text, entity=hop.entity, answer=answer, declined=sub.declined, evidence=evidence
+                question=text,
+                entity=hop.entity,
+                answer=answer,
+                declined=sub.declined,
+                evidence=evidence,
+                note=note,
             )
             span.output = kept
         state.hops.append(kept)

@@ -100,10 +100,11 @@ _BASE = set(_DID.values())
 
 # "Who is older, A or B?" / "Which was released first: A or B?"
 _WHICH = re.compile(r"^(who|which(?:\s+\w+)?|what(?:\s+\w+)?)\s+(.+?)\s*[,:]\s*(.+?)\s+or\s+(.+)$", re.I)
-# "Is A older than B?" / "Does A have more moons than B?"
+# "Is A older than B?" / "Does A have more moons than B?" (only a comparative the rules know
+# ends A: "Is the Chrysler Building taller than …" is not cut after "Chrysler")
 _THAN = re.compile(
     r"^(is|was|are|were|does|did|do|has|had)\s+(.+?)\s+(?:have\s+|has\s+)?"
-    r"(more|fewer|less|[a-z]+er)\s*((?:[a-z]+\s+){0,2}?)than\s+(.+)$",
+    rf"\b({'|'.join(_COMPARATIVES)})\s*((?:[a-z]+\s+){{0,2}}?)than\s+(.+)$",
     re.I,
 )
 # "Was A born before B?" / "Was A founded after B?"
