@@ -164,7 +164,7 @@ def compose(question: str, shape: Shape, hops: list[HopAnswer]) -> ComposeOutput
     short (the entity, yes or no, the bridge's answer), citing the passages it rests on; the
     pieces themselves are shown beside it (``TurnResult.pieces``)."""
     if shape.kind == "comparison" and shape.value in ("date", "number"):
-        hops = [h if found(h) else read_from_note(h, shape.value) or h for h in hops]
+        hops = [h if found(h) and says_it(h) else read_from_note(h, shape.value) or h for h in hops]
     out = _compose(question, shape, hops)
     return out.model_copy(update={"hops": hops})
 
@@ -216,30 +216,45 @@ _NOTE_YEAR = re.compile(
 )
 
 
-def read_from_note(hop: HopAnswer, value: str) -> HopAnswer | None:
-    """A compared piece whose reader declined or answered about something else (``found``),
-    its value read by rule from the note the reader was given instead: the sentence that names
-    every word of the piece's entity and holds a value of the kind compared, sharing most of the
-    piece's other words (at least one: a sentence that only names the entity and a year is no
-    evidence of when it was founded); in it, the value nearest those words ("Kythera, which is
-    based in Westlake Village, Calif., was founded in 2005" for "When was Kythera founded?"). A
-    small reader given the right sentence beside a closer-sounding one ("The mission was founded
-    in 1879") often copies the other. None when no sentence of the note qualifies."""
+def _saying(hop: HopAnswer, texts: list[tuple[int, str]]) -> list[tuple[int, str, int]]:
+    """The sentences of ``texts`` that say what the piece asks: they name every word of its
+    entity and at least one of its other words ("Kythera … was founded in 2005" for "When was
+    Kythera founded?"; a sentence that only names Kythera and a year says nothing of its
+    founding) — with their passage number and how many of those other words they hold."""
     about = set(tokenize(hop.entity))
-    if not about:
-        return None
     asked = set(tokenize(hop.question)) - about
-    pattern = _NOTE_YEAR if value == "date" else _NUMBER
-    best: tuple[int, int, str] | None = None
-    for p in hop.note:
-        for sentence in sentences_of(p.text) or [p.text]:
+    out = []
+    for n, text in texts:
+        for sentence in sentences_of(text) or [text]:
             words = set(tokenize(sentence))
-            if about <= words and (asked & words or not asked) and pattern.search(sentence):
-                if best is None or len(asked & words) > best[0]:
-                    best = (len(asked & words), p.n, sentence)
-    if best is None:
+            if about and about <= words and (asked & words or not asked):
+                out.append((n, sentence, len(asked & words)))
+    return out
+
+
+def says_it(hop: HopAnswer) -> bool:
+    """Whether the piece's answer stands in a sentence that says what the piece asks (of its
+    note, or of the passages it cites)."""
+    value = " ".join(uncited(hop.answer).lower().split())
+    texts = [(p.n, p.text) for p in hop.note] + [(0, hop.evidence)]
+    return bool(value) and any(value in " ".join(s.lower().split()) for _, s, _ in _saying(hop, texts))
+
+
+def read_from_note(hop: HopAnswer, value: str) -> HopAnswer | None:
+    """A compared piece whose reader declined, answered about something else (``found``) or
+    copied a value from a sentence that does not say what was asked (``says_it``): its value
+    read by rule from the note the reader was given instead — the sentence that says what the
+    piece asks (``_saying``) and holds a value of the kind compared, sharing most of the piece's
+    words; in it, the value nearest those words. A small reader given "Founded in 1999, Virgin
+    Active operates …" beside "The CVC funds acquired a 51 percent stake in Virgin Active in
+    2011" may copy 2011; given "Kythera, …, was founded in 2005" beside "The mission was founded
+    in 1879", 1879. None when no sentence of the note qualifies (the reader's answer stands)."""
+    asked = set(tokenize(hop.question)) - set(tokenize(hop.entity))
+    pattern = _NOTE_YEAR if value == "date" else _NUMBER
+    candidates = [c for c in _saying(hop, [(p.n, p.text) for p in hop.note]) if pattern.search(c[1])]
+    if not candidates:
         return None
-    _, n, sentence = best
+    n, sentence, _ = max(candidates, key=lambda c: c[2])  # the first of the best, in note order
     anchors = [m.start() for m in re.finditer(r"[A-Za-z]+", sentence) if asked & set(tokenize(m.group()))]
     nearest = min(
         pattern.finditer(sentence), key=lambda m: min((abs(m.start() - a) for a in anchors), default=0)
@@ -298,9 +313,9 @@ class Compose(Step[ComposeInput, ComposeOutput]):
         for before, after in zip(inp.hops, out.hops, strict=True):
             if after.read_from_note and not before.read_from_note:
                 ctx.note(
-                    f"{before.question} the reader's answer ({before.answer.strip() or 'declined'}) was not "
-                    f"about {before.entity}: read {uncited(after.answer)} from the note's sentence naming "
-                    f"it, {after.read_from_note!r}"
+                    f"{before.question} the reader's answer ({before.answer.strip() or 'declined'}) is not "
+                    f"in a sentence that says it of {before.entity}: read {uncited(after.answer)} from "
+                    f"the note's {after.read_from_note!r}"
                 )
         ctx.note(f"{inp.shape.kind}: {out.decided}" + (f" {out.values}" if out.values else ""))
         return out

@@ -243,6 +243,26 @@ def test_a_compared_value_the_reader_missed_is_read_from_the_note_sentence_namin
     )
 
 
+def test_a_value_copied_from_a_sentence_that_does_not_say_what_was_asked_is_read_again():
+    shape = shape_of("Was Kythera founded before Virgin Active?")
+    note = [
+        Passage(n=7, text="The CVC funds acquired a 51 percent stake in Virgin Active in 2011."),
+        Passage(n=7, text="Founded in 1999, Virgin Active operates 267 health clubs in nine countries."),
+    ]
+    virgin = HopAnswer(
+        question="When was Virgin Active founded?",
+        entity="Virgin Active",
+        answer="2011 [7]",  # about Virgin Active, but not its founding
+        evidence=" ".join(p.text for p in note),
+        note=note,
+    )
+    said = "Kythera, which is based in Westlake Village, was founded in 2005."
+    founded = kythera("2005 [1]", (1, said)).model_copy(update={"evidence": said})
+    out = compose("", shape, [founded, virgin])
+    assert [h.answer for h in out.hops] == ["2005 [1]", "1999 [7]"] and out.text == "No [1][7]."
+    assert out.hops[0] == founded  # a value that stands in a sentence saying it is kept as it is
+
+
 def test_a_note_sentence_that_does_not_say_what_was_asked_gives_no_value():
     shape = shape_of("Was Kythera founded before Virgin Active?")
     virgin = hop(
