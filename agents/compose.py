@@ -216,13 +216,18 @@ _NOTE_YEAR = re.compile(
 )
 
 
+# where an entity is ("Feyenoord in Rotterdam", "the Louvre in Paris"): its sentences may not say
+_PLACED = re.compile(r"\s+in\s+(?:[A-Z][\w'’.-]*\s*)+$")
+
+
 def _saying(hop: HopAnswer, texts: list[tuple[int, str]]) -> list[tuple[int, str, int]]:
     """The sentences of ``texts`` that say what the piece asks: they name every word of its
-    entity and at least one of its other words ("Kythera … was founded in 2005" for "When was
+    entity (but where it is: "Feyenoord, founded in 1908" names "Feyenoord in Rotterdam") and at
+    least one of its other words ("Kythera … was founded in 2005" for "When was
     Kythera founded?"; a sentence that only names Kythera and a year says nothing of its
     founding) — with their passage number and how many of those other words they hold."""
-    about = set(tokenize(hop.entity))
-    asked = set(tokenize(hop.question)) - about
+    about = set(tokenize(_PLACED.sub("", hop.entity)))
+    asked = set(tokenize(hop.question)) - set(tokenize(hop.entity))
     out = []
     for n, text in texts:
         for sentence in sentences_of(text) or [text]:

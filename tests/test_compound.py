@@ -263,6 +263,24 @@ def test_a_value_copied_from_a_sentence_that_does_not_say_what_was_asked_is_read
     assert out.hops[0] == founded  # a value that stands in a sentence saying it is kept as it is
 
 
+def test_a_sentence_need_not_say_where_the_entity_is():
+    shape = shape_of("Which was founded first, Jamestown or Feyenoord in Rotterdam?")
+    jamestown = hop("When was Jamestown founded?", "Jamestown", "1607 [1]", "Jamestown was founded in 1607.")
+    feyenoord = HopAnswer(
+        question="When was Feyenoord in Rotterdam founded?",
+        entity="Feyenoord in Rotterdam",
+        declined=True,
+        note=[
+            Passage(n=7, text="Feyenoord, founded in 1908, has won fourteen national titles."),
+            Passage(
+                n=10, text="Its history goes back to 1270 when a dam was constructed in the Rotte river."
+            ),
+        ],
+    )
+    out = compose("", shape, [jamestown, feyenoord])
+    assert out.hops[1].answer == "1908 [7]" and out.text == "Jamestown [1]."
+
+
 def test_a_note_sentence_that_does_not_say_what_was_asked_gives_no_value():
     shape = shape_of("Was Kythera founded before Virgin Active?")
     virgin = hop(
