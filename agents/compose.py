@@ -220,6 +220,21 @@ _NOTE_YEAR = re.compile(
 _PLACED = re.compile(r"\s+in\s+(?:[A-Z][\w'’.-]*\s*)+$")
 
 
+# the month and day written before a year: "October 8, 1970", "14 August 1965", "May 1607"
+_DAY_BEFORE = re.compile(
+    r"(?:\b([A-Za-z]{3,9})\.?\s+\d{1,2}(?:st|nd|rd|th)?,?|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?"
+    r"([A-Za-z]{3,9})\.?,?|\b([A-Za-z]{3,9})\.?,?)\s+$"
+)
+
+
+def _with_day(sentence: str, year: re.Match[str]) -> str:
+    """The year ``year`` found in ``sentence``, with the month and day written before it."""
+    before = _DAY_BEFORE.search(sentence[: year.start()])
+    month = before and next((g for g in before.groups() if g), "").lower()
+    start = before.start() if before and month in MONTHS else year.start()
+    return sentence[start : year.end()].strip()
+
+
 def _saying(hop: HopAnswer, texts: list[tuple[int, str]]) -> list[tuple[int, str, int]]:
     """The sentences of ``texts`` that say what the piece asks: they name every word of its
     entity (but where it is: "Feyenoord, founded in 1908" names "Feyenoord in Rotterdam") and at
@@ -272,6 +287,8 @@ def read_from_note(hop: HopAnswer, value: str) -> HopAnswer | None:
         and span.start(1) == nearest.start()
     ):
         found_value = span.group(2)  # the end of a span of years, for "When did … die?"
+    elif value == "date":
+        found_value = _with_day(sentence, nearest)
     else:
         found_value = nearest.group(0).strip()
     return hop.model_copy(
@@ -317,11 +334,17 @@ class Compose(Step[ComposeInput, ComposeOutput]):
         out = compose(inp.question, inp.shape, inp.hops)
         for before, after in zip(inp.hops, out.hops, strict=True):
             if after.read_from_note and not before.read_from_note:
+                was = before.answer.strip() if not before.declined else "declined"
                 ctx.note(
-                    f"{before.question} the reader's answer ({before.answer.strip() or 'declined'}) is not "
-                    f"in a sentence that says it of {before.entity}: read {uncited(after.answer)} from "
-                    f"the note's {after.read_from_note!r}"
+                    f"{before.question} the reader's answer ({was}) is not in a sentence that says it "
+                    f"of {before.entity}: read {uncited(after.answer)} from the note's "
+                    f"{after.read_from_note!r}"
                 )
+                if ctx.on_token is not None:  # the piece was shown as the reader answered it
+                    ctx.on_token(
+                        f"{after.question} → {after.answer} (read from the sentence that says it; "
+                        f"the reader's answer, {was}, is not said of {before.entity})\n\n"
+                    )
         ctx.note(f"{inp.shape.kind}: {out.decided}" + (f" {out.values}" if out.values else ""))
         return out
 

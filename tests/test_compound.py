@@ -407,6 +407,22 @@ def test_a_comparison_turn_compares_the_dates_found(films, models, store):
     assert {e.n for e in yes_no.support} == {1, 2}
 
 
+def test_a_piece_whose_reader_copied_another_value_is_read_again_and_shown_so(films, models, store):
+    turn, quiet, root = films
+    # the reader answers the first piece with Richardson's date, from a sentence about him
+    models["answerer"].enqueue("August 14, 1965 [2].", "August 14, 1965 [1].")
+    shown: list[str] = []
+    r = turn.ask("Was Annie Morton born before Terry Richardson?", pipeline=quiet, on_token=shown.append)
+    assert r.answer.startswith("No [") and not r.declined  # 1970 is read from Morton's own sentence
+    assert [p.answer for p in r.pieces][0].startswith("October 8, 1970 [")
+    streamed = "".join(shown)
+    assert "When was Annie Morton born? → August 14, 1965" in streamed  # as the reader answered it
+    assert "When was Annie Morton born? → October 8, 1970 [" in streamed  # and as it was read again
+    spans, _ = hop_spans(store, r.trace_id)
+    (compose_span,) = [s for s in spans if s["name"] == "compose"]
+    assert any("is not in a sentence that says it of Annie Morton" in n for n in compose_span["notes"])
+
+
 def test_an_intersection_turn_answers_each_condition_then_the_one_meeting_both(films, models, store):
     turn, quiet, root = films
     models["answerer"].enqueue("Jaws [1].", "Jaws [1].")
