@@ -8,7 +8,7 @@ import pytest
 from openbook.assistant import library
 from openbook.assistant.evaluation.datasets import DatasetError, load
 from openbook.assistant.evaluation.metrics import all_metrics, mrr_at, ndcg_at, recall_at
-from openbook.assistant.evaluation.retrieval_eval import evaluate
+from openbook.assistant.evaluation.retrieval_eval import as_table, evaluate
 from openbook.assistant.ingest.pipeline import ingest
 from openbook.assistant.settings import IngestSettings
 
@@ -69,6 +69,24 @@ def test_beir_eval_is_isolated_from_the_library(store, embedder, settings, corpu
     off = settings.model_copy(deep=True)
     off.retrieval.rerank = False
     assert set(evaluate(ds, off, embedder, modes=("hybrid",), limit=2)["metrics"]) == {"hybrid"}
+
+
+def test_rewrites_are_measured_reranked_with_the_anchor_as_a_turn_searches(settings, embedder, tmp_path):
+    from tests.fakes import FakeChat
+
+    ds = load(_beir(tmp_path / "mini"))
+    # every rewrite points at another document than the question asks about
+    misleading = ["moons of Mars Phobos Deimos", "Ocean tides Moon gravity", "hottest planet Venus", "Galle"]
+    rewriter = FakeChat("scripted-rewriter").enqueue(
+        *({"keywords": k, "hypothetical_answer": k} for k in misleading)
+    )
+    result = evaluate(ds, settings, embedder, modes=("hybrid",), rewriter=rewriter)
+    assert {"rewrites", "anchored", "hybrid+rerank", "anchored+rerank"} <= set(result["metrics"])
+    assert result["settings"]["rerank_margin"] == settings.retrieval.rerank_margin
+    # the question's own top hit stays first: the reranker scores the question, not its rewrites
+    assert result["metrics"]["anchored+rerank"]["hit@1"] == 1.0
+    assert result["metrics"]["rewrites"]["hit@1"] < 1.0  # unanchored, the rewrites do mislead
+    assert "outscored by" in as_table(result)
 
 
 def test_squad_format_and_bad_datasets(tmp_path):

@@ -82,6 +82,8 @@ def evaluate(
             modes = (*modes, "rewrites", "anchored")
         if "hybrid" in modes and retriever.reranker is not None:
             modes = (*modes, "hybrid+rerank")
+            if rewritten:  # as a turn searches: the anchored fusion, reranked, its anchor kept
+                modes = (*modes, "anchored+rerank")
         doc_of = {cid: src.split(":", 1)[1] for cid, src in chunk_rows.sources(store).items()}
         retriever.bm25_index()
         say(f"Embedding {len(qids)} queries…")
@@ -108,7 +110,14 @@ def evaluate(
                     r.query_index += 1
                 rewrite_lists = lists + extra
             for mode in modes:
-                if mode == "hybrid+rerank":
+                if mode == "anchored+rerank":
+                    read = rewritten[qid].order if isinstance(rewriter, QueryLikelihood) else []
+                    top = retriever.fuse(rewrite_lists, max(k, s.rerank_candidates), read=read)
+                    alone = fusion.fuse(lists)
+                    own = alone[0].chunk_id if alone else None
+                    reranked = retriever.rerank(ds.queries[qid], top, max(k, s.rerank_candidates), own, rank)
+                    chunk_ids = [h.chunk_id for h in reranked]
+                elif mode == "hybrid+rerank":
                     t1 = time.perf_counter()
                     top = retriever.fuse(lists, s.rerank_candidates)
                     chunk_ids = [
@@ -145,6 +154,7 @@ def evaluate(
             "ef_search": s.ef_search,
             "reranker": retriever.reranker_label,
             "rerank_candidates": s.rerank_candidates,
+            "rerank_margin": s.rerank_margin,
         },
         "metrics": {m: {name: round(v / n, 4) for name, v in sums[m].items()} for m in modes},
         "mean_ms": {
@@ -174,6 +184,12 @@ def as_table(result: dict[str, Any]) -> str:
             + (
                 f"; the reading rewriter's order of its hits fused at weight {w:g}"
                 if (w := result["settings"].get("read_order_weight"))
+                else ""
+            )
+            + (
+                f"; anchored+rerank: that reranked, the question's own top hit kept there unless "
+                f"outscored by {m:g}"
+                if "anchored+rerank" in metrics and (m := result["settings"].get("rerank_margin")) is not None
                 else ""
             )
         )
