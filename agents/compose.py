@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from .kit.evidence import CITE, Passage, sentences_of, uncited
+from .kit.grounding import headings
 from .kit.hold import is_decline
 from .kit.shapes import Shape
 from .kit.step import Step, StepContext, TurnState
@@ -119,6 +120,9 @@ class HopAnswer(BaseModel):
     declined: bool = False
     evidence: str = ""  # the sentences of the passages it cites (for "both")
     note: list[Passage] = Field(default_factory=list)  # what its answerer read, numbered as the turn's
+    # the whole passages it found (an intersection looks in them for the other piece's answer);
+    # not in traces: the retrieve span lists them
+    passages: list[Passage] = Field(default_factory=list, exclude=True)
     read_from_note: str = ""  # the note's sentence its value was read from (``read_from_note``)
 
 
@@ -166,7 +170,7 @@ def compose(question: str, shape: Shape, hops: list[HopAnswer]) -> ComposeOutput
     if shape.kind == "comparison" and shape.value in ("date", "number"):
         hops = [h if found(h) and says_it(h) else read_from_note(h, shape.value) or h for h in hops]
     out = _compose(question, shape, hops)
-    return out.model_copy(update={"hops": hops})
+    return out if out.hops else out.model_copy(update={"hops": hops})
 
 
 def _compose(question: str, shape: Shape, hops: list[HopAnswer]) -> ComposeOutput:
@@ -316,11 +320,48 @@ def meets_both(hops: list[HopAnswer], values: list[str], subject: str = "") -> C
         if named or (condition and condition <= set(tokenize(this.evidence))):
             cites = _cites(this, other) if named else _cites(this)  # the passages that hold it
             return ComposeOutput(text=f"{uncited(this.answer)} {cites}.", decided="compared", values=values)
+    for i, (this, other) in enumerate(((a, b), (b, a))):
+        condition = set(tokenize(other.question)) - asked
+        said = _says_of(normal(this.answer), condition, [*other.passages, *this.passages])
+        if said is not None:  # the other piece, read again: this answer, from the sentence saying it
+            n, sentence = said
+            again = other.model_copy(
+                update={
+                    "answer": f"{uncited(this.answer)} [{n}]",
+                    "declined": False,
+                    "evidence": sentence,
+                    "read_from_note": sentence,
+                }
+            )
+            cites = "".join(f"[{c}]" for c in dict.fromkeys([*CITE.findall(this.answer), str(n)]))
+            return ComposeOutput(
+                text=f"{uncited(this.answer)} {cites}.",
+                decided="compared",
+                values=values,
+                hops=[this, again] if i == 0 else [again, this],
+            )
     listed = "; ".join(f'"{h.question}" {h.answer.strip()}' for h in hops)
     return ComposeOutput(
         text=f"I found no answer that meets both conditions. {listed}", declined=True, decided="undecided",
         values=values,
     )  # fmt: skip
+
+
+def _says_of(named: set[str], condition: set[str], passages: list[Passage]) -> tuple[int, str] | None:
+    """A passage's number and sentence that holds every word of ``condition`` and, read with
+    the sentences beside it and the passage's headings, names every word of ``named`` (one
+    piece's answer, the other piece's condition: "# Cassini–Huygens … It launched in October
+    1997" for Cassini and "launched in October 1997"), when a piece's reader missed it."""
+    if not named or not condition:
+        return None
+    for p in passages:
+        sentences = sentences_of(p.text) or [p.text]
+        head = headings(p.text)
+        for i in range(len(sentences)):
+            words = normal(" ".join([head, *sentences[max(0, i - 1) : i + 2]]))
+            if condition <= set(tokenize(sentences[i])) and named <= words:
+                return p.n, sentences[i]
+    return None
 
 
 class Compose(Step[ComposeInput, ComposeOutput]):
@@ -336,14 +377,13 @@ class Compose(Step[ComposeInput, ComposeOutput]):
             if after.read_from_note and not before.read_from_note:
                 was = before.answer.strip() if not before.declined else "declined"
                 ctx.note(
-                    f"{before.question} the reader's answer ({was}) is not in a sentence that says it "
-                    f"of {before.entity}: read {uncited(after.answer)} from the note's "
-                    f"{after.read_from_note!r}"
+                    f"{before.question} read again: {uncited(after.answer)} from {after.read_from_note!r}, "
+                    f"the sentence that says it (the reader's answer: {was})"
                 )
                 if ctx.on_token is not None:  # the piece was shown as the reader answered it
                     ctx.on_token(
-                        f"{after.question} → {after.answer} (read from the sentence that says it; "
-                        f"the reader's answer, {was}, is not said of {before.entity})\n\n"
+                        f"{after.question} → {after.answer} (read again from the sentence that says "
+                        f"it; the reader's answer was {was})\n\n"
                     )
         ctx.note(f"{inp.shape.kind}: {out.decided}" + (f" {out.values}" if out.values else ""))
         return out

@@ -142,7 +142,12 @@ class Support(Step[SupportInput, SupportOutput]):
             answer=state.answer,
             declined=state.declined,
             passages=state.passages,
-            pieces=[h.answer for h in state.hops if not h.declined],
+            # a piece read again from a sentence (``compose.read_from_note``) rests on that sentence
+            pieces=[
+                f"{h.read_from_note} {h.answer}" if getattr(h, "read_from_note", "") else h.answer
+                for h in state.hops
+                if not h.declined
+            ],
         )
 
     def skip(self, state: TurnState, inp: SupportInput) -> tuple[str, SupportOutput] | None:

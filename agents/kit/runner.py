@@ -53,10 +53,19 @@ class EachPiece:
 class HopKeeper(Protocol):
     """Makes the record of one answered hop (``EachHop``): the hop's sub-question and entity,
     its answer with citations renumbered as the turn's passages, whether it declined, the text
-    of the passages it cites, and the evidence its answerer read (the note), renumbered too."""
+    of the passages it cites, the evidence its answerer read (the note) and the whole passages it
+    found, renumbered too."""
 
     def __call__(
-        self, *, question: str, entity: str, answer: str, declined: bool, evidence: str, note: list[Passage]
+        self,
+        *,
+        question: str,
+        entity: str,
+        answer: str,
+        declined: bool,
+        evidence: str,
+        note: list[Passage],
+        passages: list[Passage],
     ) -> Any: ...
 
 
@@ -234,6 +243,7 @@ def each_hop(node: EachHop, state: TurnState, ctx: StepContext) -> None:
                 declined=sub.declined,
                 evidence=evidence,
                 note=note,
+                passages=[p.model_copy(update={"n": numbers[p.n]}) for p in sub.passages],
             )
             span.output = kept
         state.hops.append(kept)
