@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from .kit.step import Step, StepContext, StepSettings, TurnState
+from .kit.words import tokenize
 
 
 class SplitInput(BaseModel):
@@ -32,6 +33,15 @@ _COMPOUND = re.compile(r"\band\b|;|\balso\b|\bversus\b|\bvs\.?\b|\bcompare", re.
 def looks_compound(question: str) -> bool:
     """Whether a question may ask more than one thing; a single question skips the model call."""
     return bool(_COMPOUND.search(question)) or question.count("?") > 1
+
+
+def of_the_question(part: str, question: str) -> bool:
+    """Whether a sub-question is a piece of ``question``: at least two search words, most of
+    them the question's. A small model copies the prompt's "..." placeholder, cuts a name out
+    alone ("Arrokoth"), or writes an answer instead ("Solar power is a technology that …");
+    searched in place of the question, each of those loses it."""
+    words = set(tokenize(part))
+    return len(words) >= 2 and len(words & set(tokenize(question))) / len(words) >= 0.5
 
 
 def as_is(questions: list[str]) -> SplitOutput:
@@ -61,9 +71,13 @@ class Split(Step[SplitInput, SplitOutput]):
         out = self.ask(ctx, inp, SplitOutput, s.max_tokens)
         if out is None:
             return as_is([inp.question])
-        parts = list(dict.fromkeys(q.strip() for q in out.sub_questions if q.strip()))[: inp.max_parts]
+        given = list(dict.fromkeys(q.strip() for q in out.sub_questions if q.strip()))
+        parts = [q for q in given if of_the_question(q, inp.question)][: inp.max_parts]
+        if len(parts) < len(given):
+            dropped = [q for q in given if q not in parts]
+            ctx.note(f"dropped sub-questions not made of the question's words: {dropped}")
         if not parts:
-            ctx.fallback("no usable sub-questions")
+            ctx.fallback("no usable sub-questions: searched the question as asked")
             return as_is([inp.question])
         return SplitOutput(sub_questions=parts)
 

@@ -75,14 +75,34 @@ def test_every_declared_step_has_its_parts():
 
 
 def test_splitter_caps_and_dedups():
-    fake = FakeChat().enqueue({"sub_questions": ["A moons?", "A moons?", "B rings?", "C tides?"]})
+    moons, rings, tides = "Which moons has Mars?", "Which rings has Saturn?", "What tides has Earth?"
+    fake = FakeChat().enqueue({"sub_questions": [moons, moons, rings, tides]})
     out, _ = run_step(
         splitter.Split(),
         ctx_for("splitter", fake),
-        splitter.SplitInput(question="A and B and C?", max_parts=2),
+        splitter.SplitInput(question="Which moons has Mars and rings Saturn and tides Earth?", max_parts=2),
     )
-    assert out.sub_questions == ["A moons?", "B rings?"]
+    assert out.sub_questions == [moons, rings]
     assert fake.calls[0]["schema"] == splitter.SplitOutput.model_json_schema()
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        ["..."],  # the prompt's placeholder, copied
+        ["Arrokoth", "2006"],  # single words cut out of the question
+        ["Solar power is a technology that uses solar energy to generate electricity."],  # an answer
+    ],
+)
+def test_sub_questions_not_made_of_the_questions_words_are_dropped(junk):
+    question = "Which spacecraft was launched in 2006 and flew past Arrokoth?"
+    fake = FakeChat().enqueue({"sub_questions": junk})
+    out, span = run_step(splitter.Split(), ctx_for("splitter", fake), splitter.SplitInput(question=question))
+    assert out.sub_questions == [question] and span.status == "fallback"
+    assert any("not made of the question's words" in n for n in span.notes)
+    kept = FakeChat().enqueue({"sub_questions": ["Which spacecraft was launched in 2006?", *junk]})
+    out, _ = run_step(splitter.Split(), ctx_for("splitter", kept), splitter.SplitInput(question=question))
+    assert out.sub_questions == ["Which spacecraft was launched in 2006?"]
 
 
 def test_compound_detection():
