@@ -3,7 +3,9 @@ compare the dates or numbers found, say yes or no, or substitute a bridge's firs
 citing the passages of every piece. When a piece found nothing, say which part could not be
 found instead of a bare decline.
 
-The values are read from each piece's answer by rule (``date_of``, ``number_of``); no model call.
+The values are read from each piece's answer by rule (``kit/values.py``: ``date_of``,
+``number_of``) — or, when the piece's reader missed the sentence that says it, from that
+sentence of its note (``read_from_note``); no model call.
 """
 
 from __future__ import annotations
@@ -18,97 +20,8 @@ from .kit.grounding import headings
 from .kit.hold import is_decline
 from .kit.shapes import Shape
 from .kit.step import Step, StepContext, TurnState
+from .kit.values import ENDED, NOTE_YEAR, NUMBER, SPAN, date_of, normal, number_of, with_day
 from .kit.words import tokenize
-
-MONTHS = {
-    m: i
-    for i, names in enumerate(
-        [
-            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
-            ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
-            ("october", "oct"), ("november", "nov"), ("december", "dec"),
-        ],
-        1,
-    )
-    for m in names
-}  # fmt: skip
-_YEAR = re.compile(r"\b(\d{3,4})\s*(BC|BCE|B\.C\.)?\b", re.I)
-_SPAN = re.compile(r"\b(\d{3,4})\s*(?:-|–|—|to|until)\s*(\d{3,4})\b")
-# a piece asking when something ended reads the end of a span of years
-_ENDED = re.compile(r"\b(die|died|death|end|ended|close|closed|dissolved|abolished|demolished)\b", re.I)
-_DAY_MONTH = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([A-Za-z]{3,9})\.?\b")
-_MONTH_DAY = re.compile(r"\b([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b")
-_NUMBER = re.compile(
-    r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(thousand|million|billion|trillion)?", re.I
-)
-_SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
-_WORD_NUMBERS = {
-    **{
-        w: i
-        for i, w in enumerate(
-            "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-            "fifteen sixteen seventeen eighteen nineteen".split()
-        )
-    },
-    **{w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)},
-    "dozen": 12, "hundred": 100, "thousand": 1000, "million": 1_000_000,
-}  # fmt: skip
-_DEMONYMS = {
-    "united states": "american", "usa": "american", "us": "american", "america": "american",
-    "united kingdom": "british", "uk": "british", "britain": "british", "england": "english",
-    "france": "french", "germany": "german", "italy": "italian", "spain": "spanish", "canada": "canadian",
-    "australia": "australian", "japan": "japanese", "china": "chinese", "india": "indian",
-    "russia": "russian", "ireland": "irish", "scotland": "scottish", "mexico": "mexican",
-    "brazil": "brazilian", "netherlands": "dutch", "sweden": "swedish", "norway": "norwegian",
-}  # fmt: skip
-
-
-def date_of(text: str, last: bool = False) -> tuple[int, int, int] | None:
-    """(year, month, day) of the first date in ``text``; month and day 0 when not given. With
-    ``last``, a span of years ("1891-1981", a life's) gives its end."""
-    text = uncited(text)
-    span = _SPAN.search(text) if last else None
-    if span is not None:
-        return int(span.group(2)), 0, 0
-    year = _YEAR.search(text)
-    if year is None:
-        return None
-    y = int(year.group(1)) * (-1 if year.group(2) else 1)
-    month = day = 0
-    for m in (_DAY_MONTH.search(text), _MONTH_DAY.search(text)):
-        if m is None:
-            continue
-        a, b = m.group(1), m.group(2)
-        name, num = (b, a) if a.isdigit() else (a, b)
-        if name.lower() in MONTHS and 1 <= int(num) <= 31:
-            month, day = MONTHS[name.lower()], int(num)
-            break
-    if not month:
-        month = next(
-            (MONTHS[w] for w in re.findall(r"[A-Za-z]+", text.lower()) if w in MONTHS and w != "may"), 0
-        )
-    return y, month, day
-
-
-def number_of(text: str) -> float | None:
-    """The first quantity in ``text`` (commas, decimals, "2.5 million", "twelve")."""
-    text = uncited(text)
-    m = _NUMBER.search(text)
-    if m is not None:
-        value = float(m.group(1).replace(",", ""))
-        return value * _SCALE.get((m.group(2) or "").lower(), 1.0)
-    for word in re.findall(r"[a-z]+", text.lower()):
-        if word in _WORD_NUMBERS:
-            return float(_WORD_NUMBERS[word])
-    return None
-
-
-def normal(value: str) -> set[str]:
-    """The words an attribute value is compared by (a country counts as its demonym)."""
-    text = uncited(value).lower()
-    for country, demonym in _DEMONYMS.items():
-        text = re.sub(rf"\b{re.escape(country)}\b", demonym, text)
-    return set(tokenize(text))
 
 
 class HopAnswer(BaseModel):
@@ -194,7 +107,7 @@ def _compose(question: str, shape: Shape, hops: list[HopAnswer]) -> ComposeOutpu
         want = set(tokenize(shape.subject.lower())) - {"a", "an", "the"}
         return verdict(all(bool(want) and want <= normal(h.answer) | normal(h.evidence) for h in hops))
     read = [
-        date_of(h.answer, last=bool(_ENDED.search(h.question)))
+        date_of(h.answer, last=bool(ENDED.search(h.question)))
         if shape.value == "date"
         else number_of(h.answer)
         for h in hops
@@ -214,29 +127,8 @@ def _compose(question: str, shape: Shape, hops: list[HopAnswer]) -> ComposeOutpu
     return ComposeOutput(text=f"{winner.entity} {_cites(winner)}.", decided="compared", values=values)
 
 
-# a year in a sentence: not part of a decimal, an amount of money or a count of millions
-_NOTE_YEAR = re.compile(
-    r"(?<![\d.,$£€])\b(\d{3,4})\b(?![.,]\d)(?!\s*(?:%|percent|million|billion))(\s*(?:BC|BCE|B\.C\.))?"
-)
-
-
-# where an entity is ("Feyenoord in Rotterdam", "the Louvre in Paris"): its sentences may not say
+# where an entity is ("Feyenoord in Rotterdam", "the Louvre in Paris"): a sentence about it need not say
 _PLACED = re.compile(r"\s+in\s+(?:[A-Z][\w'’.-]*\s*)+$")
-
-
-# the month and day written before a year: "October 8, 1970", "14 August 1965", "May 1607"
-_DAY_BEFORE = re.compile(
-    r"(?:\b([A-Za-z]{3,9})\.?\s+\d{1,2}(?:st|nd|rd|th)?,?|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?"
-    r"([A-Za-z]{3,9})\.?,?|\b([A-Za-z]{3,9})\.?,?)\s+$"
-)
-
-
-def _with_day(sentence: str, year: re.Match[str]) -> str:
-    """The year ``year`` found in ``sentence``, with the month and day written before it."""
-    before = _DAY_BEFORE.search(sentence[: year.start()])
-    month = before and next((g for g in before.groups() if g), "").lower()
-    start = before.start() if before and month in MONTHS else year.start()
-    return sentence[start : year.end()].strip()
 
 
 def _saying(hop: HopAnswer, texts: list[tuple[int, str]]) -> list[tuple[int, str, int]]:
@@ -274,7 +166,7 @@ def read_from_note(hop: HopAnswer, value: str) -> HopAnswer | None:
     2011" may copy 2011; given "Kythera, …, was founded in 2005" beside "The mission was founded
     in 1879", 1879. None when no sentence of the note qualifies (the reader's answer stands)."""
     asked = set(tokenize(hop.question)) - set(tokenize(hop.entity))
-    pattern = _NOTE_YEAR if value == "date" else _NUMBER
+    pattern = NOTE_YEAR if value == "date" else NUMBER
     candidates = [c for c in _saying(hop, [(p.n, p.text) for p in hop.note]) if pattern.search(c[1])]
     if not candidates:
         return None
@@ -283,16 +175,16 @@ def read_from_note(hop: HopAnswer, value: str) -> HopAnswer | None:
     nearest = min(
         pattern.finditer(sentence), key=lambda m: min((abs(m.start() - a) for a in anchors), default=0)
     )
-    span = _SPAN.search(sentence, max(0, nearest.start() - 1))
+    span = SPAN.search(sentence, max(0, nearest.start() - 1))
     if (
         value == "date"
-        and _ENDED.search(hop.question)
+        and ENDED.search(hop.question)
         and span is not None
         and span.start(1) == nearest.start()
     ):
         found_value = span.group(2)  # the end of a span of years, for "When did … die?"
     elif value == "date":
-        found_value = _with_day(sentence, nearest)
+        found_value = with_day(sentence, nearest)
     else:
         found_value = nearest.group(0).strip()
     return hop.model_copy(

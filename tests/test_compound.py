@@ -8,9 +8,10 @@ import re
 
 import pytest
 
-from openbook.agents.compose import HopAnswer, compose, date_of, number_of
+from openbook.agents.compose import HopAnswer, compose
 from openbook.agents.kit.evidence import Passage
 from openbook.agents.kit.shapes import shape_of
+from openbook.agents.kit.values import date_of, number_of
 
 
 @pytest.mark.parametrize(
