@@ -104,8 +104,8 @@ def disagreements(
     # the answer's value: its numbers if it has any ("12 metres high"), else its words that the
     # question does not hold
     key = {w for w in said if any(c.isdigit() for c in w)} or (said - asked)
-    if not key or not quotes:
-        return []
+    if not key or not quotes or key <= {"yes", "no"}:
+        return []  # a yes or no is no value another sentence could state differently
     found: list[Quote] = []
     for q in quotes:
         frame = set(tokenize(q.quote)) - key

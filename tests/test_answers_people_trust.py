@@ -210,6 +210,17 @@ def test_agreeing_sources_add_nothing(venus_turn, models):
         disagreements("What are the names of the two moons of Mars?", "Phobos and Deimos [1]", quotes, other)
         == []
     )
+    # nor is a sentence without the "yes" a yes/no answer copied (a reddit question, round 3)
+    asked = "Have they read the sidebar and rules?"
+    said = [Quote(n=2, quote="Have you read the sidebar and rules? (Please do) Yes, I have.", holds=1.0)]
+    build = [
+        Passage(
+            n=1,
+            text="[Build Ready] £800-£850 Gaming Build. ###Build Help/Ready: Have you read the sidebar and "
+            "rules? (Please do) I have now.",
+        )
+    ]
+    assert disagreements(asked, "yes [2]", said, build) == []
 
 
 def _declining(p: float, second: str) -> ChatResult:
