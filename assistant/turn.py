@@ -95,6 +95,8 @@ class PieceAnswer(BaseModel):
     question: str
     answer: str
     declined: bool = False
+    # the sentence its answer was read from by rule, when its reader's answer was set aside
+    read_again_from: str = ""
 
 
 class TurnResult(BaseModel):
@@ -305,7 +307,13 @@ class Turn:
             ],
             supported=state.supported,
             pieces=[
-                PieceAnswer(question=h.question, answer=h.answer, declined=h.declined) for h in state.hops
+                PieceAnswer(
+                    question=h.question,
+                    answer=h.answer,
+                    declined=h.declined,
+                    read_again_from=getattr(h, "read_from_note", ""),
+                )
+                for h in state.hops
             ],
             trace_id=trace_id,
             declined=state.declined,

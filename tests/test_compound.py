@@ -453,6 +453,9 @@ def test_a_piece_whose_reader_copied_another_value_is_read_again_and_shown_so(fi
     r = turn.ask("Was Annie Morton born before Terry Richardson?", pipeline=quiet, on_token=shown.append)
     assert r.answer.startswith("No [") and not r.declined  # 1970 is read from Morton's own sentence
     assert [p.answer for p in r.pieces][0].startswith("October 8, 1970 [")
+    assert (
+        r.pieces[0].read_again_from.startswith("Annie Morton is a model") and not r.pieces[1].read_again_from
+    )
     streamed = "".join(shown)
     assert "When was Annie Morton born? → August 14, 1965" in streamed  # as the reader answered it
     assert "When was Annie Morton born? → October 8, 1970 [" in streamed  # and as it was read again

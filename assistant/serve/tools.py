@@ -77,7 +77,9 @@ class AskResult(BaseModel):
     supported: bool = Field(description="false: the answer's words are not in its quotes; check them")
     trace_id: int = Field(description="`openbook traces show ID` shows every step")
     pieces: list[dict[str, str]] = Field(
-        default_factory=list, description="a compound question's pieces: each question and its answer"
+        default_factory=list,
+        description="a compound question's pieces: each question and its answer (and, when the "
+        "reader's answer was set aside, the sentence it was read again from)",
     )
     session: str | None = None
     notes: list[str] = Field(default_factory=list)
@@ -236,7 +238,11 @@ class LibraryTools:
             ],
             supported=result.supported,
             trace_id=result.trace_id,
-            pieces=[{"question": p.question, "answer": p.answer} for p in result.pieces],
+            pieces=[
+                {"question": p.question, "answer": p.answer}
+                | ({"read_again_from": p.read_again_from} if p.read_again_from else {})
+                for p in result.pieces
+            ],
             session=session,
             notes=result.notes,
         )

@@ -90,7 +90,11 @@ class EvidenceBox(Collapsible):
         self.result = result
         children: list[Any] = [ListView(*(EvidenceItem(e) for e in result.support), classes="evidence-list")]
         if result.pieces:  # a compound question: what each piece found, then the quotes
-            worked = "\n".join(f"{p.question} → {p.answer.strip()}" for p in result.pieces)
+            worked = "\n".join(
+                f"{p.question} → {p.answer.strip()}"
+                + (" (read again from the sentence that says it)" if p.read_again_from else "")
+                for p in result.pieces
+            )
             children.insert(0, Static(worked, classes="evidence-pieces", markup=False))
         if not result.supported:
             children.insert(
