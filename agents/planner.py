@@ -110,6 +110,13 @@ class Planner(Step[PlanInput, PlanOutput]):
         if calls or inp.results:
             return PlanOutput(tool_calls=calls, reply=result.text.strip())
         if result.text.strip():
-            return PlanOutput(reply=result.text.strip())
+            # Small talk was answered by rule before any model call, so this is a question about
+            # the documents answered from the model alone: never shown. ("How does a comet get its
+            # tail?" after a question about Cassini got the bundled base's "Cassini [7][1] was
+            # launched in October 1997 …", made up from the history.)
+            ctx.fallback(
+                f"the planner replied without searching ({result.text.strip()[:80]!r}): searched as asked"
+            )
+            return search(inp.question, "fallback")
         ctx.fallback("no tool call and no reply; searching the question as asked")
         return search(inp.question, "fallback")

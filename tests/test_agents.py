@@ -205,6 +205,16 @@ def test_planner_calls_tools_to_make_follow_ups_self_contained():
     assert span.prompt and span.status == "ok"
 
 
+def test_a_planner_reply_without_a_search_is_never_the_answer():
+    made_up = "The answer to this question is: Cassini [7][1] was launched in October 1997."
+    out = plan(
+        FakeChat().enqueue(made_up),
+        planner.PlanInput(question="How does a comet get its tail?", history=HISTORY),
+    )
+    assert out.reply == "" and out.decided_by == "fallback"
+    assert out.tool_calls[0].arguments == {"queries": ["How does a comet get its tail?"]}
+
+
 def test_planner_without_a_tool_call_or_reply_searches_as_asked():
     out = plan(FakeChat().enqueue(""), planner.PlanInput(question="What are its moons?", history=HISTORY))
     assert (
