@@ -301,19 +301,21 @@ def test_a_value_copied_from_a_sentence_that_does_not_say_what_was_asked_is_read
     assert out.hops[0] == founded  # a value that stands in a sentence saying it is kept as it is
 
 
+def declined(question, entity, *note):
+    """A piece whose reader declined, given ``note``: (passage number, sentence) pairs."""
+    return HopAnswer(
+        question=question, entity=entity, declined=True, note=[Passage(n=n, text=t) for n, t in note]
+    )
+
+
 def test_a_sentence_need_not_say_where_the_entity_is():
     shape = shape_of("Which was founded first, Jamestown or Feyenoord in Rotterdam?")
     jamestown = hop("When was Jamestown founded?", "Jamestown", "1607 [1]", "Jamestown was founded in 1607.")
-    feyenoord = HopAnswer(
-        question="When was Feyenoord in Rotterdam founded?",
-        entity="Feyenoord in Rotterdam",
-        declined=True,
-        note=[
-            Passage(n=7, text="Feyenoord, founded in 1908, has won fourteen national titles."),
-            Passage(
-                n=10, text="Its history goes back to 1270 when a dam was constructed in the Rotte river."
-            ),
-        ],
+    feyenoord = declined(
+        "When was Feyenoord in Rotterdam founded?",
+        "Feyenoord in Rotterdam",
+        (7, "Feyenoord, founded in 1908, has won fourteen national titles."),
+        (10, "Its history goes back to 1270 when a dam was constructed in the Rotte river."),
     )
     out = compose("", shape, [jamestown, feyenoord])
     assert out.hops[1].answer == "1908 [7]" and out.text == "Jamestown [1]."
@@ -337,15 +339,10 @@ def test_the_value_nearest_the_asked_words_is_read():
     shape = shape_of("Is the Chrysler Building taller than the Empire State Building?")
     empire = hop("How tall is the Empire State Building?", "Empire State Building", "443 metres [2]",
                  "The Empire State Building is 443 metres tall.")  # fmt: skip
-    chrysler = HopAnswer(
-        question="How tall is the Chrysler Building?",
-        entity="Chrysler Building",
-        declined=True,
-        note=[
-            Passage(
-                n=4, text="The Chrysler Building, finished in 1930 with 77 floors, stands 319 metres tall."
-            )
-        ],
+    chrysler = declined(
+        "How tall is the Chrysler Building?",
+        "Chrysler Building",
+        (4, "The Chrysler Building, finished in 1930 with 77 floors, stands 319 metres tall."),
     )
     out = compose("", shape, [chrysler, empire])
     assert out.hops[0].answer == "319 [4]" and out.text == "No [4][2]."
