@@ -187,8 +187,8 @@ def as_table(result: dict[str, Any]) -> str:
                 else ""
             )
             + (
-                f"; anchored+rerank: that reranked, the question's own top hit kept there unless "
-                f"outscored by {m:g}"
+                f"; anchored+rerank: the anchored fusion reranked, the question's own top hit kept at "
+                f"that rank unless outscored by {m:g}"
                 if "anchored+rerank" in metrics and (m := result["settings"].get("rerank_margin")) is not None
                 else ""
             )
