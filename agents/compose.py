@@ -38,6 +38,12 @@ class HopAnswer(BaseModel):
     passages: list[Passage] = Field(default_factory=list, exclude=True)
     read_from_note: str = ""  # the note's sentence its value was read from (``read_from_note``)
 
+    def read_again(self, answer: str, sentence: str) -> HopAnswer:
+        """This piece answered ``answer`` by rule, from ``sentence``: its reader's answer set aside."""
+        return self.model_copy(
+            update={"answer": answer, "declined": False, "evidence": sentence, "read_from_note": sentence}
+        )
+
 
 class ComposeInput(BaseModel):
     question: str
@@ -187,14 +193,7 @@ def read_from_note(hop: HopAnswer, value: str) -> HopAnswer | None:
         found_value = with_day(sentence, nearest)
     else:
         found_value = nearest.group(0).strip()
-    return hop.model_copy(
-        update={
-            "answer": f"{found_value} [{n}]",
-            "declined": False,
-            "evidence": sentence,
-            "read_from_note": sentence,
-        }
-    )
+    return hop.read_again(f"{found_value} [{n}]", sentence)
 
 
 def meets_both(hops: list[HopAnswer], values: list[str], subject: str = "") -> ComposeOutput:
@@ -217,14 +216,7 @@ def meets_both(hops: list[HopAnswer], values: list[str], subject: str = "") -> C
         said = _says_of(normal(this.answer), condition, [*other.passages, *this.passages])
         if said is not None:  # the other piece, read again: this answer, from the sentence saying it
             n, sentence = said
-            again = other.model_copy(
-                update={
-                    "answer": f"{uncited(this.answer)} [{n}]",
-                    "declined": False,
-                    "evidence": sentence,
-                    "read_from_note": sentence,
-                }
-            )
+            again = other.read_again(f"{uncited(this.answer)} [{n}]", sentence)
             cites = "".join(f"[{c}]" for c in dict.fromkeys([*CITE.findall(this.answer), str(n)]))
             return ComposeOutput(
                 text=f"{uncited(this.answer)} {cites}.",

@@ -235,15 +235,14 @@ def each_hop(node: EachHop, state: TurnState, ctx: StepContext) -> None:
             answer = renumber(sub.answer, numbers)
             cited = {int(n) for n in CITE.findall(sub.answer)}
             evidence = " ".join(h.text for p, h in zip(sub.passages, sub.chunks, strict=True) if p.n in cited)
-            note = [p.model_copy(update={"n": numbers[p.n]}) for p in sub.evidence if p.n in numbers]
             kept = node.keep(
                 question=text,
                 entity=hop.entity,
                 answer=answer,
                 declined=sub.declined,
                 evidence=evidence,
-                note=note,
-                passages=[p.model_copy(update={"n": numbers[p.n]}) for p in sub.passages],
+                note=renumbered(sub.evidence, numbers),
+                passages=renumbered(sub.passages, numbers),
             )
             span.output = kept
         state.hops.append(kept)
@@ -252,6 +251,11 @@ def each_hop(node: EachHop, state: TurnState, ctx: StepContext) -> None:
             ctx.on_token(f"{text} → {answer.strip()}\n\n")  # shown while the turn runs
     state.passages = number(state.chunks)
     state.evidence = list(state.passages)
+
+
+def renumbered(passages: list[Passage], numbers: dict[int, int]) -> list[Passage]:
+    """A hop's passages numbered as the turn's (``numbers``: the hop's n -> the turn's)."""
+    return [p.model_copy(update={"n": numbers[p.n]}) for p in passages if p.n in numbers]
 
 
 def stream(node: Stream, state: TurnState, ctx: StepContext) -> None:
