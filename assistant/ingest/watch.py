@@ -131,18 +131,16 @@ class FolderWatcher:
                 raise_interrupt=False,
                 watch_filter=lambda _change, path: not _hidden_or_skipped(path, roots),
             )
-            synced = False
+            # The folders are watched from the generator's first step on, so the first sync runs
+            # only after it: a file written while it runs (a large library's first sync takes
+            # minutes) arrives as the next batch instead of being missed.
+            if next(events, None) is None or stop.is_set():
+                return
+            if self._done(self.sync_all(), first=True):
+                return
             for changes in events:
                 if stop.is_set():
                     break
-                if not synced:
-                    # The folders are watched from the generator's first step on, so the first
-                    # sync runs only now: a file written while it runs (a large library's first
-                    # sync takes minutes) arrives as the next batch instead of being missed.
-                    synced = True
-                    if self._done(self.sync_all(), first=True):
-                        return
-                    continue
                 paths = {path for _change, path in changes} | self.waiting
                 if paths and self._done(self.apply(paths)):
                     return
