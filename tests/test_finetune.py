@@ -120,6 +120,70 @@ def test_quote_targets_memorised_declines_and_one_half_of_each_articles_question
     assert {e.id for e in firsts} == {e.id for e in plain if half_of(e.id) == "first"}
 
 
+def _mixed_set(tmp_path):
+    """The planets with a why-question and two yes/no questions whose rationale is the evidence."""
+    qas = {
+        "Venus": [("Why is Venus so hot?", "runaway greenhouse effect", None)],
+        "Pluto": [("Is Pluto a dwarf planet?", "yes", "Pluto is a dwarf planet"),
+                  ("Was Pluto discovered in 1950?", "no", "Pluto was discovered in 1930")],
+        "Saturn": [("What is Saturn's largest moon?", "Titan", None)],
+    }  # fmt: skip
+    data = []
+    for title, context in PLANETS.items():
+        rows = [
+            {"id": f"{title}-{i}", "question": q,
+             "answers": [{"text": a, "answer_start": context.find(a), **({"rationale": r} if r else {})}]}
+            for i, (q, a, r) in enumerate(qas.get(title, []))
+        ]  # fmt: skip
+        data.append({"title": title, "paragraphs": [{"context": context, "qas": rows}]})
+    path = tmp_path / "mixed.json"
+    path.write_text(json.dumps({"data": data}))
+    return path
+
+
+def test_mixed_targets_answer_in_the_form_the_question_asks_for(settings, embedder, tmp_path):
+    path = _mixed_set(tmp_path)
+    cfg = RaftConfig(distractors=2, p_oracle=1.0, facts_share=0.5, val_share=0.0, seed=1, target="mixed")
+    stats = build([path], tmp_path / "m", settings, embedder, cfg=cfg)
+    examples = {e.id: e for e in load_examples(tmp_path / "m" / "train.jsonl")}
+    assert stats["question_types"] == {"explanatory": 1, "factoid": 1, "yes-no": 2}
+
+    def cited(e):
+        body, cite = e.target.rsplit(" [", 1)
+        n = int(cite.rstrip("]"))
+        found = re.findall(r'<passage n="(\d+)">(.*?)</passage>', e.messages[1]["content"], re.S)
+        return body, " ".join(t for m, t in found if int(m) == n)  # a note gives a passage several facts
+
+    why, passage = cited(examples["Venus-0"])  # the sentence that explains, as the passage words it
+    assert why == "A runaway greenhouse effect makes Venus very hot." and why in passage
+    assert cited(examples["Pluto-0"]) == ("Yes", cited(examples["Pluto-0"])[1])
+    assert "Pluto is a dwarf planet" in cited(examples["Pluto-0"])[1]
+    assert cited(examples["Pluto-1"])[0] == "No" and "1930" in cited(examples["Pluto-1"])[1]
+    assert cited(examples["Saturn-0"])[0] == "Titan"  # a factoid question keeps its span
+
+
+def test_a_note_that_lost_its_answer_teaches_no_decline_when_asked(settings, embedder, tmp_path, monkeypatch):
+    from openbook.agents.distiller import DistillOutput, Fact
+    from openbook.assistant.finetune import data as data_module
+
+    def forgetful(_embed, inp):  # a note that keeps every sentence but the one with the answer
+        facts = [Fact(source=p.n, fact=sent) for p in inp.passages for sent in p.text.split(". ")
+                 if "greenhouse" not in sent]  # fmt: skip
+        return DistillOutput(facts=facts)
+
+    monkeypatch.setattr(data_module, "extract", forgetful)
+    path = _mixed_set(tmp_path)
+    base = RaftConfig(distractors=2, p_oracle=1.0, facts_share=1.0, val_share=0.0, seed=1, target="mixed")
+    build([path], tmp_path / "d", settings, embedder, cfg=base)
+    declined = {e.id for e in load_examples(tmp_path / "d" / "train.jsonl") if not e.answerable}
+    assert declined == {"Venus-0"}  # the oracle was shown, the note dropped "…greenhouse…": a decline
+    skip = RaftConfig(**{**base.__dict__, "lost_answer": "skip"})
+    stats = build([path], tmp_path / "s", settings, embedder, cfg=skip)
+    kept = {e.id for e in load_examples(tmp_path / "s" / "train.jsonl")}
+    assert "Venus-0" not in kept and {"Pluto-0", "Pluto-1", "Saturn-0"} <= kept
+    assert stats["left_out"] == {"note_lost_the_answer": 1}
+
+
 def test_squad_v11_dev_is_never_used(tmp_path):
     path = tmp_path / "squaddev_v1.1.json"
     path.write_text('{"data": []}')

@@ -46,10 +46,18 @@ def finetune() -> None:
 )
 @click.option(
     "--target",
-    type=click.Choice(["answer", "quote"]),
+    type=click.Choice(["answer", "quote", "mixed"]),
     default="answer",
     show_default=True,
-    help='answer: "SPAN [n]"; quote: the sentence quoted first, then the answer.',
+    help='answer: "SPAN [n]"; quote: the sentence quoted first, then the answer; mixed: the form the '
+    "question asks for (why/how: the sentence holding the answer; yes/no: Yes or No; else the span).",
+)
+@click.option(
+    "--lost-answer",
+    type=click.Choice(["decline", "skip"]),
+    default="decline",
+    show_default=True,
+    help="The oracle shown, but the note lost its answer: target the decline, or leave the example out.",
 )
 @click.option(
     "--no-oracle",
@@ -81,6 +89,7 @@ def finetune_data(
     p_oracle: float,
     passage_words: int,
     target: str,
+    lost_answer: str,
     no_oracle: str,
     half: str,
     val_share: float,
@@ -98,6 +107,7 @@ def finetune_data(
     cfg = RaftConfig(
         distractors=distractors, p_oracle=p_oracle, passage_words=passage_words, seed=seed,
         target=target, no_oracle=no_oracle, half=half, val_share=val_share,  # type: ignore[arg-type]
+        lost_answer=lost_answer,  # type: ignore[arg-type]
     )  # fmt: skip
     if datasets:
         stats = build(list(datasets), out, settings, embedder, per_set=per_set, cfg=cfg, say=err)

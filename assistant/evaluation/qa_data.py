@@ -39,6 +39,9 @@ class QAItem(BaseModel):
     gold_docs: list[str] = Field(default_factory=list)
     answerable: bool = True
     group: str = ""  # the article (or document) it belongs to, for splits
+    # the span of the passage each answer rests on, where the set gives one (CoQA's rationales):
+    # a yes/no answer is checked against it, as a span answer is checked against itself
+    rationales: list[str] = Field(default_factory=list)
 
 
 @dataclass
@@ -145,6 +148,7 @@ def _load_squad(path: Path) -> QADataset:
             group = f"{name}/{title}" if by_article else f"{name}/{doc_id}"
             for qa in para.get("qas", []):
                 answers = list(dict.fromkeys(x["text"] for x in qa.get("answers", []) if x.get("text")))
+                why = list(dict.fromkeys(x["rationale"] for x in qa.get("answers", []) if x.get("rationale")))
                 ds.items.append(
                     QAItem(
                         id=str(qa["id"]),
@@ -153,6 +157,7 @@ def _load_squad(path: Path) -> QADataset:
                         gold_doc=doc_id,
                         answerable=bool(answers) and not qa.get("is_impossible", False),
                         group=group,
+                        rationales=why,
                     )
                 )
     return ds

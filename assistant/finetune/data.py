@@ -12,8 +12,13 @@ two evidence formats:
 - ``passages``: numbered chunks, as ``--plain`` retrieval gives them.
 
 The target is short: the answer span and its citation, ``ANSWER [n]`` — or the decline when the
-answer is not in what the model was shown. Splits are by article (``qa_data.split_of``): only
-``train`` articles are used, and a share of them is held out for validation.
+answer is not in what the model was shown. ``target="mixed"`` (recipe v3) answers in the form the
+question asks for (``agents/kit/questions.py``): a why/how question gets the sentence holding the
+answer, cited; a yes/no answer (CoQA's, checked against its rationale) ``Yes [n]`` / ``No [n]``;
+any other question the span. ``lost_answer="skip"`` drops the examples whose oracle was shown but
+whose note lost the answer sentence: as declines they teach declining when the answer was
+there. Splits are by article (``qa_data.split_of``): only ``train`` articles are used, and a
+share of them is held out for validation.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import Any, Literal, Protocol
 from openbook.agents.answerer import AnswerInput
 from openbook.agents.distiller import DistillInput, extract
 from openbook.agents.kit.evidence import Hit, Passage, number
+from openbook.agents.kit.questions import question_type
 from openbook.prompts import render, text
 
 from ..errors import OpenbookError
@@ -50,7 +56,8 @@ class RaftConfig:
     passage_words: int = 150  # passages longer than this are cut (CPU training cost); 0: never
     val_share: float = 0.1  # of training articles held out for validation loss
     seed: int = 0
-    target: Literal["answer", "quote"] = "answer"  # "SPAN [n]", or the sentence quoted first
+    target: Literal["answer", "quote", "mixed"] = "answer"  # "SPAN [n]", quote first, or by question
+    lost_answer: Literal["decline", "skip"] = "decline"  # the oracle shown, the note without its answer
     no_oracle: Literal["decline", "answer"] = "decline"  # RAFT's original: answer from memory
     half: Literal["both", "first", "second"] = "both"  # of each article's questions
 
@@ -96,13 +103,36 @@ def quoted(sentence_of: str, answer: str) -> str:
     return " ".join(sentence_of.split())
 
 
+YES_NO = ("yes", "no")
+EXPLANATION_WORDS = 60  # a longer "sentence" is a passage the split failed on: the span instead
+
+
+def needs(item: QAItem, answer: str) -> list[str]:
+    """What a passage must hold to answer with ``answer``: the answer itself, or for a yes/no
+    answer the rationale it rests on (where the set gives one)."""
+    if answer.lower() in YES_NO and item.rationales:
+        return item.rationales
+    return [answer]
+
+
+def holds(text: str, item: QAItem) -> bool:
+    return any(has_answer(text, needs(item, a)) for a in item.answers)
+
+
 def _target(item: QAItem, evidence: list[Passage], cfg: RaftConfig) -> tuple[str, bool]:
     for p in evidence:
         for answer in item.answers:
-            if has_answer(p.text, [answer]):
-                if cfg.target == "quote":
-                    return f'Quote [{p.n}]: "{quoted(p.text, answer)}"\nAnswer: {answer} [{p.n}]', True
-                return f"{answer} [{p.n}]", True
+            if not has_answer(p.text, needs(item, answer)):
+                continue
+            if cfg.target == "quote":
+                return f'Quote [{p.n}]: "{quoted(p.text, answer)}"\nAnswer: {answer} [{p.n}]', True
+            if cfg.target == "mixed" and answer.lower() in YES_NO:
+                return f"{answer.capitalize()} [{p.n}]", True
+            if cfg.target == "mixed" and question_type(item.question) == "explanatory":
+                sentence = quoted(p.text, answer)
+                if len(sentence.split()) <= EXPLANATION_WORDS:
+                    return f"{sentence} [{p.n}]", True
+            return f"{answer} [{p.n}]", True
     if cfg.no_oracle == "answer" and item.answers:
         return item.answers[0], False  # RAFT: the answer, from what training put in the weights
     return text("decline"), False
@@ -121,13 +151,17 @@ def examples_for(
     embed: Callable[[list[str]], Any],
     doc_chunks: dict[str, list[Hit]],
     cfg: RaftConfig,
+    tally: dict[str, int] | None = None,
 ) -> Iterator[Example]:
+    """The examples of ``items``; ``tally`` counts the ones left out, and why."""
     rng = random.Random(cfg.seed)
+    tally = {} if tally is None else tally
     every = [h for hits in doc_chunks.values() for h in hits]
     for item in items:
         gold = doc_chunks.get(item.gold_doc or "", [])
-        oracle = next((h for h in gold if has_answer(h.text, item.answers)), None)
+        oracle = next((h for h in gold if holds(h.text, item)), None)
         if oracle is None:
+            tally["answer_not_in_a_chunk"] = tally.get("answer_not_in_a_chunk", 0) + 1
             continue  # the answer is not in any stored chunk (cut at a chunk boundary)
         negatives = [
             h for h in retriever.retrieve([item.question], cfg.distractors * 3)
@@ -141,13 +175,17 @@ def examples_for(
         chosen = [*(([oracle]) if keep else []), *negatives]
         rng.shuffle(chosen)
         fmt: Format = "facts" if rng.random() < cfg.facts_share else "passages"
-        passages = number([_cut(h, cfg.passage_words, item.answers if h is oracle else None) for h in chosen])
+        spans = [x for a in item.answers for x in needs(item, a)]
+        passages = number([_cut(h, cfg.passage_words, spans if h is oracle else None) for h in chosen])
         if fmt == "facts":
             note = extract(embed, DistillInput(question=item.question, passages=passages))
             evidence = [Passage(n=f.source, text=f.fact) for f in note.facts]
         else:
             evidence = passages
         target, answerable = _target(item, evidence, cfg)
+        if keep and not answerable and cfg.lost_answer == "skip":
+            tally["note_lost_the_answer"] = tally.get("note_lost_the_answer", 0) + 1
+            continue
         yield Example(
             messages=prompt_messages(item.question, evidence),
             target=target,
@@ -156,6 +194,7 @@ def examples_for(
             format=fmt,
             oracle=keep,
             answerable=answerable,
+            kind=question_type(item.question),
         )
 
 
@@ -193,6 +232,7 @@ def write_split(examples: list[Example], out_dir: Path, val_share: float) -> dic
         "oracle_kept": round(sum(e.oracle for e in examples) / max(len(examples), 1), 3),
         "answerable_targets": round(sum(e.answerable for e in examples) / max(len(examples), 1), 3),
         "formats": {f: sum(e.format == f for e in examples) for f in ("facts", "passages")},
+        "question_types": {k: sum(e.kind == k for e in examples) for k in sorted({e.kind for e in examples})},
         "groups": {"train": len({e.group for e in train}), "val": len({e.group for e in val})},
     }
     (out_dir / "data.json").write_text(json.dumps(stats, indent=2))
@@ -242,6 +282,7 @@ def build(
 
     cfg = cfg or RaftConfig()
     examples: list[Example] = []
+    left_out: dict[str, int] = {}
     for path in datasets:
         refuse_forbidden(path)
         ds = load_qa(path)
@@ -255,8 +296,10 @@ def build(
             doc_chunks = chunks_by_document(store, ds)
             items = training_items(ds, per_set, cfg.seed, cfg.half)
             say(f"{ds.name}: {len(items)} training questions")
-            examples += list(examples_for(ds, items, retriever, embedder.embed_batch, doc_chunks, cfg))
+            found = examples_for(ds, items, retriever, embedder.embed_batch, doc_chunks, cfg, left_out)
+            examples += list(found)
     stats = write_split(examples, out_dir, cfg.val_share)
+    stats["left_out"] = left_out
     stats["datasets"] = [p.name for p in datasets]
     stats["config"] = cfg.__dict__
     (out_dir / "data.json").write_text(json.dumps(stats, indent=2))

@@ -17,6 +17,7 @@ class Example(BaseModel):
     format: str
     oracle: bool  # the oracle chunk was among the passages
     answerable: bool  # the answer is in what the model was shown
+    kind: str = ""  # the question's type (agents/kit/questions.py), for the data's figures
 
 
 def load_examples(path: Path) -> list[Example]:
