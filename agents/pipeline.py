@@ -11,7 +11,8 @@ prompt) and adding it here.
             When(not compound) = ORDINARY:
                 ToolRounds: plan ─┬─ search_documents = SEARCH: split → EachPiece: rewrite → retrieve → filter
                 (max_tool_rounds) └─ open_document
-                → distill → Stream(answer) → When(the answer declined from the note): Stream(reread)
+                → When(an overview asked of a subject a passage is titled with): Stream(overview)
+                → else: distill → Stream(answer) → When(the answer declined from the note): Stream(reread)
             → support (the sentences the answer rests on, quoted)
     plain:  EachPiece (the question): retrieve → Stream(answer) → support
     closed book (eval ``base``): answer from the model alone
@@ -33,6 +34,7 @@ from .documents import OpenDocument
 from .filter import Filter
 from .kit.runner import EachHop, EachPiece, Node, RunnerSettings, Stream, ToolRounds, ToolUse, When, steps_of
 from .kit.step import StepSettings
+from .overview import Overview
 from .planner import Planner, PlannerSettings
 from .reread import Reread
 from .retrieve import Retrieve
@@ -67,9 +69,20 @@ ORDINARY: list[Node] = [
         ],
         rounds=lambda ctx: PlannerSettings.of(ctx).max_tool_rounds,
     ),
-    Distill(),
-    Stream(Answer()),
-    When(lambda state: state.reread_due, [Stream(Reread())], why="the answer declined from the note"),
+    When(
+        Overview.applies,
+        [Stream(Overview())],
+        why="an overview asked of a subject a passage is titled with: that passage's opening",
+    ),
+    When(
+        lambda state: not Overview.applies(state),
+        [
+            Distill(),
+            Stream(Answer()),
+            When(lambda state: state.reread_due, [Stream(Reread())], why="the answer declined from the note"),
+        ],
+        why="any other question",
+    ),
 ]
 
 TURN: list[Node] = [

@@ -24,6 +24,7 @@ README = {
     "What are the names of the two moons of Mars?": ["Phobos", "Deimos"],
     "Why is Venus so hot?": ["greenhouse", "carbon dioxide"],
     "When did the Huygens probe land on Titan?": ["2005"],
+    "Tell me about Titan": ["Saturn's largest moon"],
     "Which was launched first, Voyager or Cassini?": ["Voyager"],
     "Was Cassini launched before Voyager?": ["No"],
     "What is the capital city of France?": [],

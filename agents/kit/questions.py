@@ -3,8 +3,9 @@ figure split by question type can be reproduced):
 
 - ``explanatory``: it asks why or how something happens — starts with "why", "how come", "how"
   followed by an auxiliary ("how does / do / did / is / are / can …"), "what causes / caused /
-  makes / made", "explain", "describe", or "what is the purpose / reason / role / effect of".
-  It wants one or two sentences that explain, not a span.
+  makes / made", "explain", "describe", "what is the purpose / reason / role / effect of", or
+  asks for an overview ("tell me about", "what do you know about", "give me an overview of",
+  "summarise"). It wants one or two sentences that explain, not a span.
 - ``yes-no``: it starts with an auxiliary ("is", "are", "was", "does", "did", "can", "has", …):
   it wants yes or no (with the evidence).
 - ``factoid``: everything else (who, what, when, where, which, how many / much / long …): a
@@ -21,7 +22,9 @@ QuestionType = Literal["factoid", "explanatory", "yes-no"]
 AUXILIARY = r"(do|does|did|is|are|was|were|can|could|would|will|should|has|have|had|may|might|must)"
 EXPLANATORY = re.compile(
     rf"^\s*(why\b|how come\b|how {AUXILIARY}\b|what (causes|caused|makes|made)\b|explain\b|describe\b|"
-    r"what (is|was|are|were) the (purpose|reason|role|effect|cause)s?\b)",
+    r"what (is|was|are|were) the (purpose|reason|role|effect|cause)s?\b|"
+    r"tell me (a bit |a little |more )?about\b|what do you know about\b|give me an overview of\b|"
+    r"summari[sz]e\b)",
     re.I,
 )
 YES_NO = re.compile(rf"^\s*{AUXILIARY}\b", re.I)
