@@ -51,6 +51,14 @@ from openbook.agents.kit.values import date_of, number_of
          ["Which film was directed by Steven Spielberg?", "Which film starred Tom Hanks?"], False),
         ("Who founded Apple and was born in 1955?", "intersection",
          ["Who founded Apple?", "Who was born in 1955?"], False),
+        # an option with a comma in its name, and a long one, are still two options
+        ("Which was published first, Imperialism, the Highest Stage of Capitalism or Wheelock's book?",
+         "comparison", ["When was Imperialism, the Highest Stage of Capitalism published?",
+                        "When was Wheelock's book published?"], False),
+        ("Which was published first, 'Postmodernist Fiction' or the law review article comparing the "
+         "antitrust pursuit against Google to the Microsoft case?", "comparison",
+         ["When was Postmodernist Fiction published?", "When was law review article comparing the "
+          "antitrust pursuit against Google to the Microsoft case published?"], False),
         ('Was "Throw Momma From the Train" released after the movie, "The Last Waltz"?', "comparison",
          ["When was Throw Momma From the Train released?", 'When was movie "The Last Waltz" released?'],
          True),
@@ -69,6 +77,8 @@ def test_compound_shapes(question, kind, hops, yes_no):
         "How many moons does Mars have?",
         "What are the moons of Mars and Jupiter?",  # compound, but the ordinary split's job
         "Which is better, tea or coffee?",  # nothing to measure
+        "Which is larger, Mars, Venus or Jupiter?",  # three options
+        "Which is larger, Mars, Venus, or Jupiter?",
         "Is Mars red?",
         "",
         # found among SQuAD-Shifts' single-hop questions: none of them is decomposed

@@ -199,6 +199,17 @@ def shape_of(question: str) -> Shape:
     return SINGLE
 
 
+_LONGEST = 16  # words in an option: "the law review article comparing … to the Microsoft case" is one
+
+
+def _listed(a: str) -> bool:
+    """Whether the first option is itself a list ("Mars, Venus" of "Mars, Venus or Jupiter?"):
+    every part between its commas is a short name. A long part is one name with a comma in it
+    ("Imperialism, the Highest Stage of Capitalism"; "the College of … of Bombay, India")."""
+    parts = [p for p in a.split(",") if p.strip()]
+    return len(parts) > 1 and all(len(p.split()) <= 4 for p in parts)
+
+
 def _which(q: str) -> Shape | None:
     m = _WHICH.match(_clean(q) + "?")
     if not m:
@@ -206,7 +217,7 @@ def _which(q: str) -> Shape | None:
     asker = m.group(1).lower().split()
     head = " ".join(asker[1:] + [m.group(2).lower()])  # "which began first" -> "began first"
     a, b = _entity(m.group(3)), _entity(m.group(4))
-    if not a or not b or len(a.split()) > 8 or len(b.split()) > 8 or "," in a or " or " in b:
+    if not a or not b or len(a.split()) > _LONGEST or len(b.split()) > _LONGEST or _listed(a) or " or " in b:
         return None  # more than two options
     words = head.split()
     verb = next((w for w in words if re.fullmatch(_EVENT_VERBS, w)), "")
