@@ -4,10 +4,11 @@
 No model: a small reader asked for an overview of a thing has no span to copy and declines, even
 with the document about that thing in hand. A person asking wants what that document says first.
 So when the question asks for an overview (``subject_of``) and a passage's document title or
-section heading names every word of the subject, the answer is that passage's first sentences,
-quoted and cited: the most specific heading wins (a section "Saturn > Moons" over the document
-"Saturn" for "Saturn's moons"), then the document's opening (the lowest chunk), then the search
-rank. When no passage is titled with the subject the reader answers as for any question.
+section heading names the subject (``titled``), the answer is that passage's first sentences,
+quoted and cited: the heading that holds most of the subject wins (a section "Saturn > Moons"
+over the document "Saturn" for "Saturn's moons"), then the document's opening (the lowest
+chunk), then the search rank. When no passage is titled with the subject the reader answers as
+for any question.
 """
 
 from __future__ import annotations
@@ -65,21 +66,24 @@ def headings_of(hit: Hit) -> list[str]:
 
 
 def titled(subject: str, chunks: list[Hit]) -> tuple[int, str] | None:
-    """The [n] (1-based) of the passage whose title or heading names every word of ``subject``,
-    and that heading: the most specific heading, then the lowest chunk, then the best rank."""
-    want = set(tokenize(subject))
-    best: tuple[tuple[int, int, int], int, str] | None = None
+    """The [n] (1-based) of the passage whose title or heading names the subject, and that
+    heading. The subject's names (its capitalised words: "Cassini" of "the Cassini mission"; all
+    its words when none is) must all be in the heading; among those, the heading holding most of
+    the subject's words wins ("Saturn > Moons" for "Saturn's moons"), then the one with the
+    fewest other words, then the lowest chunk (the document's opening), then the best rank."""
+    every = set(tokenize(subject))
+    need = set(tokenize(" ".join(w for w in subject.split() if w[:1].isupper()))) or every
+    best: tuple[tuple[int, int, int, int], int, str] | None = None
     for n, hit in enumerate(chunks, 1):
         if not sentences_of(hit.text):
             continue  # a heading alone, or nothing but lines that pose as instructions
         levels = headings_of(hit)
-        for depth in range(1, len(levels) + 1):  # the first level that names it all: the fewest other words
+        for depth in range(1, len(levels) + 1):
             named = set(tokenize(" ".join(levels[:depth])))
-            if want <= named:
-                key = (len(named - want), hit.ordinal, n)
+            if need <= named:
+                key = (-len(every & named), len(named - every), hit.ordinal, n)
                 if best is None or key < best[0]:
                     best = (key, n, " > ".join(levels[:depth]))
-                break
     return None if best is None else (best[1], best[2])
 
 

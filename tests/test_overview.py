@@ -53,6 +53,8 @@ def test_the_most_specific_heading_then_the_documents_opening():
     assert titled("Saturn's moons", SATURN) == (2, "Saturn > Moons")
     assert titled("Titan", SATURN) == (1, "Titan")  # its opening chunk has no sentence
     assert titled("Neptune", SATURN) is None
+    assert titled("the Saturn system", SATURN) == (3, "Saturn")  # its name is enough: "Saturn"
+    assert titled("ring systems", SATURN) is None  # no name: every word must be in a heading
 
 
 def test_the_opening_sentences_within_their_budget():
