@@ -81,7 +81,10 @@ reader: $(STAMP)
 # its `eval qa` figures beat it — docs/finetuning.md, "Recipe v3"). Answers in the form the question
 # asks for (why/how: the sentence holding the answer; yes/no: Yes/No, from CoQA's stand-alone
 # questions and their rationales), no decline target where the note lost an answer the oracle held,
-# 1,500 questions a set. Writes build/reader-v3/ only; the GPU path is bench/reader_seeds_gpu.sh.
+# 1,500 questions a set, one epoch (about 7,000 examples). Cost, estimated from v2's figures: the
+# data ~2 hours on 2 CPU cores (v2: 39 min for 2,344), the training ~3 minutes on an H200 (v2: 40
+# examples/s) or most of a day on 2 CPU cores. Writes build/reader-v3/ only; on a GPU box with only
+# torch: bench/reader_seeds_gpu.sh with this data folder.
 READER3_DIR ?= build/reader-v3
 COQA_QA := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/openbook/datasets/coqa-qa/coqa_qa.json
 reader-v3-data: $(STAMP)
@@ -92,7 +95,7 @@ reader-v3-data: $(STAMP)
 		--qa $(SQS)/reddit_v1.0.json --qa $(SQS)/amazon_reviews_v1.0.json --qa $(COQA_QA)
 reader-v3: reader-v3-data
 	$(BIN)/openbook finetune train --data $(READER3_DIR)/data --out $(READER3_DIR)/run --rank 16 --alpha 32 \
-		--lr 3e-4 --batch 8 --epochs 2 --max-len 1536 --seed 0 --heldout-answers 200
+		--lr 3e-4 --batch 8 --epochs 1 --max-len 1536 --seed 0 --heldout-answers 200
 	$(BIN)/openbook finetune export --adapter $(READER3_DIR)/run --out $(READER3_DIR)/openbook-reader.gguf \
 		--probe $(READER3_DIR)/data/val.jsonl --data $(READER3_DIR)/data
 
