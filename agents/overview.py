@@ -18,15 +18,10 @@ import re
 from pydantic import BaseModel, Field
 
 from .kit.evidence import Hit, sentences_of
+from .kit.questions import OVERVIEW
 from .kit.step import Step, StepContext, TurnState
 from .kit.words import tokenize
 
-ASKS = re.compile(
-    r"^\s*(?:please\s+|can you\s+|could you\s+)*"
-    r"(?:tell me(?: a bit| a little| more)? about|what do you know about|give me an overview of|"
-    r"(?:an\s+|a short\s+)?overview of|summari[sz]e|introduce)\s+(?P<subject>.+?)\s*[?.!]*\s*$",
-    re.I,
-)
 _FILLER = re.compile(
     r"^(?:(?:the|a|an|your|my)\s+)?(?:(?:documents?|notes?|files?|pages?)\s+(?:about|on)\s+)?(?:the\s+)?",
     re.I,
@@ -35,7 +30,7 @@ _FILLER = re.compile(
 
 def subject_of(question: str) -> str | None:
     """What an overview is asked of ("Tell me about the Titan moon?" → "Titan moon"), or None."""
-    m = ASKS.match(question)
+    m = OVERVIEW.match(question)
     if not m:
         return None
     subject = _FILLER.sub("", m.group("subject").strip())

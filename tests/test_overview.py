@@ -31,6 +31,7 @@ def test_what_an_overview_is_asked_of(question, subject):
 def test_overview_requests_are_explanatory_questions():
     assert question_type("Tell me about Titan") == "explanatory"
     assert question_type("Summarize the Huygens probe") == "explanatory"
+    assert question_type("Can you tell me about Titan?") == "explanatory"
 
 
 def hit(title: str, section: str, ordinal: int, text: str) -> Hit:

@@ -22,16 +22,21 @@ QuestionType = Literal["factoid", "explanatory", "yes-no"]
 AUXILIARY = r"(do|does|did|is|are|was|were|can|could|would|will|should|has|have|had|may|might|must)"
 EXPLANATORY = re.compile(
     rf"^\s*(why\b|how come\b|how {AUXILIARY}\b|what (causes|caused|makes|made)\b|explain\b|describe\b|"
-    r"what (is|was|are|were) the (purpose|reason|role|effect|cause)s?\b|"
-    r"tell me (a bit |a little |more )?about\b|what do you know about\b|give me an overview of\b|"
-    r"summari[sz]e\b)",
+    r"what (is|was|are|were) the (purpose|reason|role|effect|cause)s?\b)",
+    re.I,
+)
+# a request for an overview of something ("Tell me about Titan"): its subject in the group
+OVERVIEW = re.compile(
+    r"^\s*(?:please\s+|can you\s+|could you\s+)*"
+    r"(?:tell me(?: a bit| a little| more)? about|what do you know about|give me an overview of|"
+    r"(?:an\s+|a short\s+)?overview of|summari[sz]e|introduce)\s+(?P<subject>.+?)\s*[?.!]*\s*$",
     re.I,
 )
 YES_NO = re.compile(rf"^\s*{AUXILIARY}\b", re.I)
 
 
 def question_type(question: str) -> QuestionType:
-    if EXPLANATORY.search(question):
+    if EXPLANATORY.search(question) or OVERVIEW.match(question):
         return "explanatory"
     if YES_NO.search(question):
         return "yes-no"
