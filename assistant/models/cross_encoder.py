@@ -7,7 +7,8 @@ factors ``<module>.lora_A`` / ``<module>.lora_B``, and the head's weights under 
 card (``<name>.json``, as the reader's) says how many layers of the base it runs on, the LoRA
 scale and the input length. At load the factors are merged into the base weights (W + s·B·A),
 so scoring costs what the bare model costs, and the linear layers run in int8 (dynamic
-quantisation) when torch offers it; the card records the validation figures with and without.
+quantisation, one scale per output row: closer to fp32 than one per matrix at the same speed)
+when torch offers it; the card records the validation figures with and without.
 
 A passage longer than the input is cut to its sentences that share the most words with the
 question (``focus``), the same way in training and at run time. torch and transformers are
@@ -232,7 +233,8 @@ def load_model(
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+                per_row = torch.ao.quantization.per_channel_dynamic_qconfig
+                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear: per_row})
             return model, tokenizer, True
         except (RuntimeError, AttributeError):  # no int8 kernels on this machine: fp32
             pass
