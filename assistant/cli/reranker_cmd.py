@@ -33,6 +33,20 @@ from .common import AppContext, emit_json, err, json_option, pass_app, qa_sets_o
 @click.option("--max-steps", type=int, help="Stop after this many steps.")
 @click.option("--lr", type=float, default=3e-4, show_default=True)
 @click.option("--rank", type=int, default=16, show_default=True, help="LoRA rank.")
+@click.option(
+    "--group",
+    type=click.IntRange(2, 30),
+    default=4,
+    show_default=True,
+    help="Passages a question is trained on: its right one and GROUP - 1 wrong ones.",
+)
+@click.option(
+    "--hard",
+    type=click.IntRange(0, 29),
+    default=2,
+    show_default=True,
+    help="Of the wrong ones, this many are the highest ranked (the rest drawn from the top 30).",
+)
 @click.option("--threads", type=int, help="Torch threads (default: all cores).")
 @click.option(
     "--resume", is_flag=True, help="Reuse the data in --out and continue from its last checkpoint (if any)."
@@ -78,6 +92,7 @@ def finetune_reranker(
     cfg = rr.RerankConfig(
         layers=opts["layers"], rank=opts["rank"], alpha=2 * opts["rank"], lr=opts["lr"],
         epochs=opts["epochs"], max_steps=opts["max_steps"], seed=seed, threads=opts["threads"],
+        group=opts["group"], hard=min(opts["hard"], opts["group"] - 1),
     )  # fmt: skip
     if reuse:
         err(f"Reusing the data in {data_dir}")
