@@ -186,3 +186,15 @@ def test_ctrl_c_during_ask_stops_the_turn_through_its_cancel_token():
                 break
         assert token.cancelled
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_ask_prints_the_checked_answer_when_the_checks_changed_what_streamed():
+    from openbook.assistant.cli.ask_cmd import changed_after_streaming
+
+    # the reader cited [1]; the words are in passage 2, so the checked answer cites [2]
+    assert changed_after_streaming("Enceladus [1]", "Enceladus [2]") == "Checked: Enceladus [2]"
+    assert changed_after_streaming("Titan [1]", "Titan [1]") is None
+    # a compound answer streams each piece before the whole: the whole ends the stream
+    pieces = "When was A founded? → 1908 [1]\n\nWhen was B founded? → 1911 [2]\n\nA [1][2]."
+    assert changed_after_streaming(pieces, "A [1][2].") is None
+    assert changed_after_streaming("", "") is None

@@ -56,7 +56,10 @@ def ask(
         answerer = models["answerer"]
         err(f"[{answerer.name} ({answerer.backend}): {reasons['answerer']}]")
 
+    streamed: list[str] = []
+
     def stream(piece: str) -> None:
+        streamed.append(piece)
         sys.stdout.write(piece)
         sys.stdout.flush()
 
@@ -84,6 +87,9 @@ def ask(
         emit_json(result.model_dump())
         return
     click.echo("\n")
+    checked = changed_after_streaming("".join(streamed), result.answer)
+    if checked:
+        click.echo(checked + "\n")
     for note in result.notes:
         err(f"[note: {note}]")
     show_evidence(result)
@@ -97,6 +103,16 @@ def ask(
     click.echo(f"(trace {result.trace_id}: openbook traces show {result.trace_id})")
     if trace is not None:
         click.echo("\n" + render_tree(*trace))
+
+
+def changed_after_streaming(streamed: str, answer: str) -> str | None:
+    """The answer as the checks left it, when that is not what streamed (a citation moved to the
+    passage that holds the answer's words, one removed, or one added): stdout cannot take back
+    what it printed, so the checked answer follows it, said to be the one that counts."""
+    shown, final = " ".join(streamed.split()), " ".join(answer.split())
+    if not final or shown.endswith(final):  # a compound answer streams its pieces first
+        return None
+    return f"Checked: {answer}"
 
 
 def show_evidence(result: Any) -> None:
