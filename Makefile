@@ -81,8 +81,8 @@ reader: $(STAMP)
 # its `eval qa` figures beat it — docs/finetuning.md, "Recipe v3"). Answers in the form the question
 # asks for (why/how: the sentence holding the answer; yes/no: Yes/No, from CoQA's stand-alone
 # questions and their rationales), no decline target where the note lost an answer the oracle held,
-# 1,500 questions a set, one epoch (about 7,000 examples). Cost, estimated from v2's figures: the
-# data ~2 hours on 2 CPU cores (v2: 39 min for 2,344), the training ~3 minutes on an H200 (v2: 40
+# 1,500 questions a set, one epoch (about 7,000 examples). Cost: the data 2-4 hours on 2 CPU cores
+# (a 1,000-question sample took 51 minutes), the training ~3 minutes on an H200 (v2: 40
 # examples/s) or most of a day on 2 CPU cores. Writes build/reader-v3/ only; on a GPU box with only
 # torch: bench/reader_seeds_gpu.sh with this data folder.
 READER3_DIR ?= build/reader-v3
