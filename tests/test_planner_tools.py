@@ -19,7 +19,7 @@ def first_turn(turn, models):
     models["rewriter"].enqueue({"keywords": "Mars", "hypothetical_answer": ""})
     models["filter"].enqueue({"scores": [1, 1, 1, 1]})
     models["answerer"].enqueue("Mars is the fourth planet [1].")
-    turn.ask("Tell me about Mars", session="s")
+    turn.ask("What is Mars like", session="s")
 
 
 def test_native_tool_call_from_an_ollama_model_drives_the_search(turn, models, store):
@@ -35,7 +35,7 @@ def test_native_tool_call_from_an_ollama_model_drives_the_search(turn, models, s
         r = turn.ask("What are its moons?", session="s")
         sent = fake.chat_requests()[0]
     assert {t["function"]["name"] for t in sent["tools"]} == {"search_documents", "open_document"}
-    assert "Tell me about Mars" in sent["messages"][-1]["content"]  # the history was shown
+    assert "What is Mars like" in sent["messages"][-1]["content"]  # the history was shown
     _, spans = tracing.load(store, r.trace_id)
     by = {s["name"]: s for s in spans}
     assert by["plan"]["output"]["tool_calls"][0]["arguments"] == call["arguments"]

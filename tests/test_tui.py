@@ -133,7 +133,7 @@ def test_escape_cancels_a_running_turn(make_app, models, store):
 
     async def scenario():
         async with app.run_test(size=(80, 24)) as pilot:
-            app.query_one("#ask").value = "Tell me about Mars."
+            app.query_one("#ask").value = "What is Mars like?"
             await pilot.press("enter")
             await wait_for(pilot, lambda: app.controller.streamed, seconds=5.0)
             await pilot.press("escape")
@@ -194,7 +194,7 @@ def _press_escape_when(make_backend_for, settings, store, models, ready, step):
 
     async def scenario():
         async with app.run_test(size=(80, 24)) as pilot:
-            app.query_one("#ask").value = "Tell me about Mars."
+            app.query_one("#ask").value = "What is Mars like?"
             await pilot.press("enter")
             await wait_for(pilot, lambda: ready(app), seconds=10.0, what=f"the turn to reach {step}")
             await pilot.press("escape")
@@ -205,7 +205,7 @@ def _press_escape_when(make_backend_for, settings, store, models, ready, step):
             assert traces.get_trace(store, trace_id)["status"] == "cancelled"
             assert _span_status(store, trace_id, step) == ["cancelled"]
             kept = sessions.messages(store, app.controller.session)
-            assert [(m["role"], m["content"]) for m in kept][-1:] == [("user", "Tell me about Mars.")]
+            assert [(m["role"], m["content"]) for m in kept][-1:] == [("user", "What is Mars like?")]
 
     asyncio.run(scenario())
     return app
@@ -255,7 +255,7 @@ def test_errors_are_notifications_and_the_app_survives(make_app, models):
 
     async def scenario():
         async with app.run_test(size=(80, 24)) as pilot:
-            await ask(pilot, app, "Tell me about Mars.")
+            await ask(pilot, app, "What is Mars like?")
             titles = [title for title, _ in app.notices]
             assert "Could not answer" in titles
             # still usable afterwards, also with a 10,000-character paste
@@ -454,7 +454,7 @@ def test_resize_while_streaming_and_a_long_answer(make_app, models):
 
     async def scenario():
         async with app.run_test(size=(120, 40)) as pilot:
-            app.query_one("#ask").value = "Tell me about Mars."
+            app.query_one("#ask").value = "What is Mars like?"
             await pilot.press("enter")
             await wait_for(pilot, lambda: len(app.controller.streamed) > 200, what="streaming")
             await pilot.resize_terminal(80, 24)
@@ -579,11 +579,11 @@ def test_a_chat_during_an_ingest_says_the_database_is_busy(make_app, models, sto
     async def scenario():
         async with app.run_test(size=(80, 24)) as pilot:
             script_search(models, "Mars has two moons [1].")
-            await ask(pilot, app, "Tell me about Mars.")
+            await ask(pilot, app, "What is Mars like?")
             assert "Database busy" not in [t for t, _ in app.notices]
             with store.connection() as conn, ingest_locks(conn, store.schema):  # another ingest
                 script_search(models, "Mars has two moons [1].")
-                await ask(pilot, app, "Tell me about Mars.")
+                await ask(pilot, app, "What is Mars like?")
             assert ("Database busy", library.BUSY) in app.notices
             assert "two moons" in app.query(AnswerMessage).last().text  # and it still answered
 
@@ -603,7 +603,7 @@ def test_a_running_step_shows_its_elapsed_time(make_app, models):
 
     async def scenario():
         async with app.run_test(size=(80, 24)) as pilot:
-            app.query_one("#ask").value = "Tell me about Mars."
+            app.query_one("#ask").value = "What is Mars like?"
             await pilot.press("enter")
             await wait_for(pilot, lambda: app.controller.streamed, seconds=5.0)
             await wait_for(pilot, lambda: any("running… " in lab for lab in running_labels()), what="elapsed")
