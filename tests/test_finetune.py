@@ -156,8 +156,8 @@ def test_mixed_targets_answer_in_the_form_the_question_asks_for(settings, embedd
 
     why, passage = cited(examples["Venus-0"])  # the sentence that explains, as the passage words it
     assert why == "A runaway greenhouse effect makes Venus very hot." and why in passage
-    assert cited(examples["Pluto-0"]) == ("Yes", cited(examples["Pluto-0"])[1])
-    assert "Pluto is a dwarf planet" in cited(examples["Pluto-0"])[1]
+    yes, shown = cited(examples["Pluto-0"])  # the cited passage holds the rationale
+    assert yes == "Yes" and "Pluto is a dwarf planet" in shown
     assert cited(examples["Pluto-1"])[0] == "No" and "1930" in cited(examples["Pluto-1"])[1]
     assert cited(examples["Saturn-0"])[0] == "Titan"  # a factoid question keeps its span
 
