@@ -13,28 +13,12 @@ for any question.
 
 from __future__ import annotations
 
-import re
-
 from pydantic import BaseModel, Field
 
 from .kit.evidence import Hit, sentences_of
-from .kit.questions import OVERVIEW
+from .kit.questions import subject_of
 from .kit.step import Step, StepContext, TurnState
 from .kit.words import tokenize
-
-_FILLER = re.compile(
-    r"^(?:(?:the|a|an|your|my)\s+)?(?:(?:documents?|notes?|files?|pages?)\s+(?:about|on)\s+)?(?:the\s+)?",
-    re.I,
-)
-
-
-def subject_of(question: str) -> str | None:
-    """What an overview is asked of ("Tell me about the Titan moon?" → "Titan moon"), or None."""
-    m = OVERVIEW.match(question)
-    if not m:
-        return None
-    subject = _FILLER.sub("", m.group("subject").strip())
-    return subject if tokenize(subject) else None
 
 
 class OverviewInput(BaseModel):

@@ -6,7 +6,9 @@ calling on Ollama models that support it, a JSON-schema grammar in-process — a
 (``ToolRounds`` in ``agents/pipeline.py``) executes each as a ``tool`` span and feeds a summary
 of its result back into the next round.
 Rules spare the model where it cannot add anything: small talk gets a fixed reply, and a first
-(or self-contained) question is searched as asked. Later rounds, up to ``max_tool_rounds``,
+(or self-contained) question is searched as asked. When the model leaves a follow-up's "it" —
+it searched nothing, or searched with the pronoun still in — the rule in ``kit/follow_up.py``
+reads it as what the last exchange was about. Later rounds, up to ``max_tool_rounds``,
 always ask the model, which may call another tool or stop.
 """
 
@@ -18,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from openbook.prompts import text as prompt_text
 
+from .kit.follow_up import conversation_subject, resolve
 from .kit.llm import ChatOptions, ModelError, ToolCall
 from .kit.step import HistoryTurn, Step, StepContext, StepSettings, TurnState
 
@@ -99,14 +102,17 @@ class Planner(Step[PlanInput, PlanOutput]):
         except ModelError as exc:
             if ctx.span is not None:
                 ctx.span.prompt = prompt
-            ctx.fallback(f"model error: {exc.message}")
-            return search(inp.question, "fallback") if not inp.results else PlanOutput(decided_by="fallback")
+            if inp.results:
+                ctx.fallback(f"model error: {exc.message}")
+                return PlanOutput(decided_by="fallback")
+            return self.as_asked(inp, ctx, f"model error: {exc.message}")
         if ctx.span is not None:
             ctx.span.record_call(result, prompt)
         known = {t.name for t in ctx.tools}
         calls = [c for c in result.tool_calls if c.name in known]
         if len(calls) < len(result.tool_calls):
             ctx.note(f"ignored calls of unknown tools: {[c.name for c in result.tool_calls]}")
+        calls = [self.resolved(c, inp, ctx) for c in calls]
         if calls or inp.results:
             return PlanOutput(tool_calls=calls, reply=result.text.strip())
         if result.text.strip():
@@ -114,9 +120,30 @@ class Planner(Step[PlanInput, PlanOutput]):
             # the documents answered from the model alone: never shown. ("How does a comet get its
             # tail?" after a question about Cassini got the bundled base's "Cassini [7][1] was
             # launched in October 1997 …", made up from the history.)
-            ctx.fallback(
-                f"the planner replied without searching ({result.text.strip()[:80]!r}): searched as asked"
+            return self.as_asked(
+                inp, ctx, f"the planner replied without searching ({result.text.strip()[:80]!r})"
             )
+        return self.as_asked(inp, ctx, "no tool call and no reply")
+
+    def as_asked(self, inp: PlanInput, ctx: StepContext, reason: str) -> PlanOutput:
+        """The question searched without the model's plan: as asked, or with a follow-up's "it"
+        read as what the conversation is about (``kit/follow_up.py``)."""
+        subject = conversation_subject(inp.history) if inp.history else None
+        resolved = resolve(inp.question, subject)
+        if resolved is None:
+            ctx.fallback(f"{reason}: searched as asked")
             return search(inp.question, "fallback")
-        ctx.fallback("no tool call and no reply; searching the question as asked")
-        return search(inp.question, "fallback")
+        ctx.fallback(f'{reason}: searched {resolved!r} ("it" read as {subject!r}, from the last exchange)')
+        return search(resolved, "fallback")
+
+    def resolved(self, call: ToolCall, inp: PlanInput, ctx: StepContext) -> ToolCall:
+        """A search the model asked for with the follow-up's "it" still in it: read by rule."""
+        queries = call.arguments.get("queries") if call.name == "search_documents" else None
+        if not inp.history or not isinstance(queries, list) or not all(isinstance(q, str) for q in queries):
+            return call
+        subject = conversation_subject(inp.history)
+        read = [resolve(q, subject) or q for q in queries]
+        if read == queries:
+            return call
+        ctx.note(f"the planner's search kept the follow-up's \"it\": read as {subject!r}: {read}")
+        return call.model_copy(update={"arguments": {**call.arguments, "queries": read}})

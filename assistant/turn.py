@@ -56,6 +56,13 @@ def step_switches(p: PipelineSettings, models: dict[str, ChatModel]) -> dict[str
 TurnCancelled = cancel.Cancelled  # a stopped turn: the trace, and the span it was in, say "cancelled"
 
 
+def history_turn(message: dict[str, Any]) -> HistoryTurn:
+    """A stored message as the planner sees it; an answer with the title it cited first (what
+    a follow-up's "it" is read as when the planner leaves it: ``agents/kit/follow_up.py``)."""
+    about = next((c.get("title", "") for c in message.get("citations") or [] if c.get("title")), "")
+    return HistoryTurn(role=message["role"], content=message["content"], about=about)
+
+
 class Citation(BaseModel):
     n: int
     chunk_id: int
@@ -184,7 +191,7 @@ class Turn:
         session_id = sessions.open_session(self.store, session) if session else None
         turns = PlannerSettings.within(given).history_turns
         history = (
-            [HistoryTurn(**m) for m in sessions.recent_messages(self.store, session_id, turns)]
+            [history_turn(m) for m in sessions.recent_messages(self.store, session_id, turns)]
             if session_id is not None
             else []
         )

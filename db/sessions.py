@@ -21,7 +21,7 @@ def find(store: Transactional, name: str) -> int | None:
 
 
 def recent_messages(store: Transactional, session_id: int, limit: int) -> list[dict[str, Any]]:
-    """The last ``limit`` messages, oldest first: ``role``, ``content``."""
+    """The last ``limit`` messages, oldest first: ``role``, ``content``, ``citations``."""
     return execute(store, "recent_messages", {"session_id": session_id, "limit": limit})
 
 

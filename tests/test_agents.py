@@ -215,11 +215,12 @@ def test_a_planner_reply_without_a_search_is_never_the_answer():
     assert out.tool_calls[0].arguments == {"queries": ["How does a comet get its tail?"]}
 
 
-def test_planner_without_a_tool_call_or_reply_searches_as_asked():
+def test_planner_without_a_tool_call_or_reply_searches_the_follow_up_read_by_rule_or_as_asked():
     out = plan(FakeChat().enqueue(""), planner.PlanInput(question="What are its moons?", history=HISTORY))
-    assert (
-        out.tool_calls[0].arguments == {"queries": ["What are its moons?"]} and out.decided_by == "fallback"
-    )
+    assert out.tool_calls[0].arguments == {"queries": ["What are Mars's moons?"]}  # "Tell me about Mars."
+    assert out.decided_by == "fallback"
+    out = plan(FakeChat().enqueue(""), planner.PlanInput(question="What are their moons?", history=HISTORY))
+    assert out.tool_calls[0].arguments == {"queries": ["What are their moons?"]}  # only "it" is read
 
 
 def test_evidence_is_one_fenced_format():

@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from .words import tokenize
+
 QuestionType = Literal["factoid", "explanatory", "yes-no"]
 
 AUXILIARY = r"(do|does|did|is|are|was|were|can|could|would|will|should|has|have|had|may|might|must)"
@@ -32,6 +34,21 @@ OVERVIEW = re.compile(
     r"(?:an\s+|a short\s+)?overview of|summari[sz]e|introduce)\s+(?P<subject>.+?)\s*[?.!]*\s*$",
     re.I,
 )
+_FILLER = re.compile(
+    r"^(?:(?:the|a|an|your|my)\s+)?(?:(?:documents?|notes?|files?|pages?)\s+(?:about|on)\s+)?(?:the\s+)?",
+    re.I,
+)
+
+
+def subject_of(question: str) -> str | None:
+    """What an overview is asked of ("Tell me about the Titan moon?" → "Titan moon"), or None."""
+    m = OVERVIEW.match(question)
+    if not m:
+        return None
+    subject = _FILLER.sub("", m.group("subject").strip())
+    return subject if tokenize(subject) else None
+
+
 YES_NO = re.compile(rf"^\s*{AUXILIARY}\b", re.I)
 
 

@@ -72,6 +72,7 @@ class Library(Protocol):
 class HistoryTurn(BaseModel):
     role: Literal["user", "assistant"]
     content: str
+    about: str = ""  # an answer's: the title of the document it cited first
 
 
 class Piece(BaseModel):

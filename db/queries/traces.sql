@@ -43,8 +43,8 @@ INSERT INTO sessions (name) VALUES (%(name)s)
 ON CONFLICT (name) DO UPDATE SET updated_at = now() RETURNING id, name;
 
 -- name: recent_messages
-SELECT role, content FROM (
-    SELECT id, role, content FROM messages WHERE session_id = %(session_id)s
+SELECT role, content, citations FROM (
+    SELECT id, role, content, citations FROM messages WHERE session_id = %(session_id)s
     ORDER BY id DESC LIMIT %(limit)s
 ) m ORDER BY id;
 
