@@ -47,6 +47,14 @@ from .common import AppContext, emit_json, err, json_option, pass_app, qa_sets_o
     show_default=True,
     help="Of the wrong ones, this many are the highest ranked (the rest drawn from the top 30).",
 )
+@click.option(
+    "--max-length",
+    type=click.IntRange(32, 512),
+    default=128,
+    show_default=True,
+    help="Word pieces of question and passage read together (the cost of a search's reranking "
+    "grows with it); kept in the card, so the run time reads as much as training did.",
+)
 @click.option("--threads", type=int, help="Torch threads (default: all cores).")
 @click.option(
     "--resume", is_flag=True, help="Reuse the data in --out and continue from its last checkpoint (if any)."
@@ -92,7 +100,7 @@ def finetune_reranker(
     cfg = rr.RerankConfig(
         layers=opts["layers"], rank=opts["rank"], alpha=2 * opts["rank"], lr=opts["lr"],
         epochs=opts["epochs"], max_steps=opts["max_steps"], seed=seed, threads=opts["threads"],
-        group=opts["group"], hard=min(opts["hard"], opts["group"] - 1),
+        group=opts["group"], hard=min(opts["hard"], opts["group"] - 1), max_length=opts["max_length"],
     )  # fmt: skip
     if reuse:
         err(f"Reusing the data in {data_dir}")
