@@ -106,8 +106,8 @@ def test_search_and_the_trace_show_the_reranker_s_scores(capsys, overrides, corp
 
 def test_a_tiny_training_run_gives_an_adapter_that_loads_and_scores(capsys, overrides, squad, tmp_path):  # noqa: F811
     out = tmp_path / "rr"
-    args = ["finetune", "reranker", "--qa", str(squad), "--out", str(out), "--per-set", "40",
-            "--held-out", "2", "--max-steps", "2", "--threads", "1", "--json"]  # fmt: skip
+    args = ["finetune", "reranker", "--qa", str(squad), "--out", str(out), "--per-set", "40", "--held-out",
+            "2", "--max-steps", "2", "--threads", "1", "--max-length", "64", "--json"]  # fmt: skip
     code, stdout, err = run(capsys, overrides, *args)
     assert code == 0, err
     report = json.loads(stdout)
@@ -125,6 +125,7 @@ def test_a_tiny_training_run_gives_an_adapter_that_loads_and_scores(capsys, over
     assert figures["exported"]["fp32_alone"] == pytest.approx(figures["trained"], abs=1e-3)
     adapter = out / "openbook-reranker.safetensors"
     model = CrossEncoder(adapter, quantize=False)
+    assert model.max_length == 64  # read at run time as in training, from the card
     assert len(model.score("Which planet is red?", ["Mars is red.", "Tides follow the Moon."])) == 2
     assert "step 2/2" in err and "ETA" in err
     # --resume after the last step: nothing more to train, the same adapter comes out
