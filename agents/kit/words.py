@@ -1,8 +1,10 @@
 """Words for matching: the BM25 tokenizer, also used to attribute answer sentences to passages.
 
 1. Unicode case folding (``str.casefold``) and NFKC normalisation.
-2. Tokens are runs of letters/digits (``\\w+`` minus ``_``); punctuation separates tokens, and
-   apostrophes inside words are dropped (``don't`` -> ``dont``).
+2. Tokens are runs of letters/digits (``\\w+`` minus ``_``); punctuation separates tokens; a
+   possessive's ``'s`` is dropped (``Uranus's`` -> ``uranus``, as "Uranus" is; it was once kept as
+   ``uranuss``, which no query for Uranus, Venus or Mars matched) and other apostrophes inside
+   words are removed (``don't`` -> ``dont``).
 3. English stopwords (a fixed list, below) and one-character tokens are removed; numbers stay.
 4. Light stemming with the Snowball (Porter2) English stemmer, cached per distinct word.
 
@@ -16,6 +18,7 @@ import unicodedata
 from functools import lru_cache
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_POSSESSIVE = re.compile(r"['’]s$")
 
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being
@@ -45,7 +48,7 @@ def tokenize(text: str) -> list[str]:
     text = unicodedata.normalize("NFKC", text).casefold()
     out = []
     for match in _WORD.finditer(text):
-        word = match.group().replace("'", "").replace("’", "")
+        word = _POSSESSIVE.sub("", match.group()).replace("'", "").replace("’", "")
         if len(word) < 2 or word in STOPWORDS:
             continue
         out.append(stem(word))

@@ -31,7 +31,7 @@ import numpy as np
 from openbook.agents.kit.words import tokenize
 
 log = logging.getLogger(__name__)
-FORMAT = 3  # bump when the pickled layout or the tokenizer changes
+FORMAT = 4  # bump when the pickled layout or the tokenizer changes
 
 
 @dataclass
