@@ -29,6 +29,8 @@ README = {
     "Was Cassini launched before Voyager?": ["No"],
     "What is the capital city of France?": [],
 }
+# The README's follow-up: asked in one session, the second answer holds the first's subject's date.
+FOLLOW_UP = ("Tell me about the Cassini mission", "When did it arrive at Saturn?", "2004")
 # Today's count of the 15 sample questions the full pipeline gets right (docs/benchmarks.md,
 # "Agent pipeline"): it may rise, never fall.
 SAMPLE_FLOOR = 14
@@ -73,3 +75,11 @@ def test_the_sample_questions_do_not_regress(turn):
     missed = [(q.question, r.answer) for q, r in results if q.question not in right]
     print("sample questions right:", len(right), missed)  # shown with -s
     assert len(right) >= SAMPLE_FLOOR, missed
+
+
+def test_the_readmes_follow_up(turn):
+    first, follow_up, want = FOLLOW_UP
+    turn.ask(first, session="first-impression")
+    r = turn.ask(follow_up, session="first-impression")
+    assert want in r.answer and "1997" not in r.answer, r.answer  # the launch date was the old miss
+    assert r.support and r.supported, r.support
