@@ -369,7 +369,9 @@ def test_the_gate_is_the_librarys_calibrated_one_unless_set(turn, models, store,
     assert not r.declined and metadata["gate"] == "default"
 
 
-def test_an_answer_not_in_the_passage_it_cites_is_rechecked_on_that_passage_alone(turn, models, store, settings):
+def test_an_answer_not_in_the_passage_it_cites_is_rechecked_on_that_passage_alone(
+    turn, models, store, settings
+):
     """The reader cites one passage and copies from another: the citation moves, the answer is
     held back, and the cited passage is read alone; when that finds nothing, no passage says the
     answer of what was asked, so it is declined (the guess kept in the trace); when it finds
@@ -391,7 +393,8 @@ def test_an_answer_not_in_the_passage_it_cites_is_rechecked_on_that_passage_alon
     by = {s["name"]: s for s in spans}
     assert [x["n"] for x in by["recheck"]["input"]["passages"]] == [moons]
     assert by["recheck"]["output"]["unsupported"] == f"the fourth planet [{intro}]"
-    assert any(f"the reader cited [{moons}], which does not hold those words" in n for n in by["recheck"]["notes"])
+    said = f"the reader cited [{moons}], which does not hold those words"
+    assert any(said in n for n in by["recheck"]["notes"])
 
     models["answerer"].enqueue(wrong, f"Phobos and Deimos [{moons}]")
     tokens = []
