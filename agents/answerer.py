@@ -218,8 +218,7 @@ class Answer(Step[AnswerInput, AnswerOutput]):
         state.answer, state.declined = out.text, out.declined
         state.recheck_from = out.cited_lacking
         state.reread_due = (
-            out.declined
-            and not out.shown and out.unsupported is None and self.reread_follows(state, ctx)
+            out.declined and not out.shown and out.unsupported is None and self.reread_follows(state, ctx)
         )
 
 

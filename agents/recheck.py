@@ -56,4 +56,3 @@ class Recheck(Answer):
             f"and passage [{n}] read alone gives no answer"
         )
         return AnswerOutput(text=prompt_text("decline"), declined=True, shown=False, unsupported=inp.first)
-
