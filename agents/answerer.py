@@ -38,8 +38,6 @@ class AnswerInput(BaseModel):
     sources: list[Passage] = Field(default_factory=list, exclude=True)
     # the last reading of the turn (no reread follows): a doubtful decline is not taken here
     final: bool = Field(default=True, exclude=True)
-    # a recheck follows an answer whose citation had to be moved: such an answer is not shown yet
-    recheck: bool = Field(default=False, exclude=True)
 
 
 class AnswerOutput(BaseModel):
@@ -50,9 +48,6 @@ class AnswerOutput(BaseModel):
     unsupported: str | None = None  # the copied answer the support check turned into a decline
     decline_p: float | None = None  # the reader began a decline with this probability
     second_choice: str | None = None  # …and answered from this first token instead (decline_below)
-    # the passage the reader cited for a short answer whose words are not in it (the citation was
-    # moved to the passage that holds them): the ``recheck`` step reads that passage alone
-    cited_lacking: int | None = None
 
 
 class AnswerSettings(StepSettings):
@@ -74,9 +69,8 @@ class Answer(Step[AnswerInput, AnswerOutput]):
     role = "answerer"
     Input, Output, Settings = AnswerInput, AnswerOutput, AnswerSettings
 
-    def __init__(self, *, plain: bool = False, recheck: bool = False) -> None:
+    def __init__(self, *, plain: bool = False) -> None:
         self.plain = plain  # the ``--plain`` baseline: no support check
-        self.recheck = recheck  # the pipeline rechecks an answer whose citation was moved
 
     def read(self, state: TurnState, ctx: StepContext) -> AnswerInput:
         return AnswerInput(
@@ -84,7 +78,6 @@ class Answer(Step[AnswerInput, AnswerOutput]):
             passages=state.evidence,
             sources=state.passages,
             final=not self.reread_follows(state, ctx),
-            recheck=self.recheck and ctx.switches.get("reread", False),
         )
 
     def support(self, ctx: StepContext) -> float:
@@ -170,8 +163,7 @@ class Answer(Step[AnswerInput, AnswerOutput]):
                     f"(pipeline.support {need:.0%})"
                 )
                 unsupported, text, declined = text, prompt_text("decline"), True
-        recheck = moved[0] if inp.recheck and moved and not (declined or explains) else None
-        if held is not None and not declined and recheck is None:
+        if held is not None and not declined:
             held.finish(text) if explains else held.release()
         shown = ctx.on_token is not None and (held is None or held.released)
         if declined and not shown:
@@ -185,7 +177,6 @@ class Answer(Step[AnswerInput, AnswerOutput]):
             unsupported=unsupported,
             decline_p=decline_p,
             second_choice=second,
-            cited_lacking=recheck,
         )
 
     def reply(
@@ -216,7 +207,6 @@ class Answer(Step[AnswerInput, AnswerOutput]):
         decline unless it is). An unsupported copy is not reread: the model found something,
         only not the answer, and the whole passages mostly give it the same span again."""
         state.answer, state.declined = out.text, out.declined
-        state.recheck_from = out.cited_lacking
         state.reread_due = (
             out.declined and not out.shown and out.unsupported is None and self.reread_follows(state, ctx)
         )

@@ -13,7 +13,6 @@ prompt) and adding it here.
                 (max_tool_rounds) └─ open_document
                 → When(an overview asked of a subject a passage is titled with): Stream(overview)
                 → else: distill → Stream(answer) → When(the answer declined from the note): Stream(reread)
-                  → When(the answer's own citation lacks its words): recheck (that passage alone)
             → support (the sentences the answer rests on, quoted)
     plain:  EachPiece (the question): retrieve → Stream(answer) → support
     closed book (eval ``base``): answer from the model alone
@@ -37,7 +36,6 @@ from .kit.runner import EachHop, EachPiece, Node, RunnerSettings, Stream, ToolRo
 from .kit.step import StepSettings
 from .overview import Overview
 from .planner import Planner, PlannerSettings
-from .recheck import Recheck
 from .reread import Reread
 from .retrieve import Retrieve
 from .rewriter import Rewrite
@@ -80,13 +78,8 @@ ORDINARY: list[Node] = [
         lambda state: not Overview.applies(state),
         [
             Distill(),
-            Stream(Answer(recheck=True)),
+            Stream(Answer()),
             When(lambda state: state.reread_due, [Stream(Reread())], why="the answer declined from the note"),
-            When(
-                lambda state: state.recheck_from is not None,
-                [Stream(Recheck())],
-                why="the reader cited a passage that lacks its answer's words",
-            ),
         ],
         why="any other question",
     ),

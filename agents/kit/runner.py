@@ -266,7 +266,7 @@ def stream(node: Stream, state: TurnState, ctx: StepContext) -> None:
     withdrawable = hasattr(step, "may_withdraw") and cast(Withdrawable, step).may_withdraw(state, ctx)
     holds = on_token is not None and withdrawable
     out = execute(step, state, replace(ctx, on_token=HeldDecline(on_token)) if holds and on_token else ctx)
-    if on_token is not None and not getattr(out, "shown", True) and not state.answer_follows:
+    if on_token is not None and not getattr(out, "shown", True) and not state.reread_due:
         on_token(getattr(out, "text", ""))  # a reply held back, or never streamed (no evidence)
 
 

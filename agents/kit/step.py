@@ -110,16 +110,9 @@ class TurnState(BaseModel):
     support: list[Any] = Field(default_factory=list)  # the quotes the answer rests on (``support``)
     supported: bool = True  # the quotes hold the answer's words
     reread_due: bool = False  # the answer declined from the note: the reread step answers again
-    recheck_from: int | None = None  # the answer cited passage n, which lacks its words (``recheck``)
     done: bool = False  # the planner replied itself: no more steps
     shape: Shape = Field(default_factory=Shape)  # a compound question's pieces (``decompose``)
     hops: list[Any] = Field(default_factory=list)  # each piece answered (``EachHop``: HopAnswer)
-
-    @property
-    def answer_follows(self) -> bool:
-        """A later step answers again (reread) or checks this answer (recheck): the runner does
-        not show it yet."""
-        return self.reread_due or self.recheck_from is not None
 
     def merge(self, hits: list[Hit]) -> None:
         """Add hits to the evidence found; a chunk found twice keeps its best rank."""
