@@ -164,7 +164,7 @@ class Answer(Step[AnswerInput, AnswerOutput]):
                 )
                 unsupported, text, declined = text, prompt_text("decline"), True
         if held is not None and not declined:
-            held.finish(text) if explains else held.release()
+            held.finish(text)  # as checked: a moved or removed citation shows as it ends
         shown = ctx.on_token is not None and (held is None or held.released)
         if declined and not shown:
             ctx.note("the answer declined: held back, not streamed")

@@ -366,3 +366,20 @@ def test_the_gate_is_the_librarys_calibrated_one_unless_set(turn, models, store,
     meta.put(store, CALIBRATION_KEY, {**calibration, "embedding": "another-model"})
     r, metadata, _ = ask()
     assert not r.declined and metadata["gate"] == "default"
+
+
+def test_a_short_answer_whose_citation_is_moved_streams_once_as_checked(turn, models, store, settings):
+    """The reader cites a passage that lacks its words: the user sees the answer with the
+    citation of the passage that holds them, not the reader's number and then a correction."""
+    p = no_rewrites(settings, distill=False)
+    models["answerer"].enqueue("Phobos and Deimos [1].")
+    r = turn.ask("What are the moons of Mars?", pipeline=p)
+    passages = {s["name"]: s for s in tracing.load(store, r.trace_id)[1]}["answer"]["input"]["passages"]
+    moons = next(x["n"] for x in passages if "Phobos" in x["text"])
+    other = next(x["n"] for x in passages if "Phobos" not in x["text"])
+    models["answerer"].enqueue(f"Phobos and Deimos [{other}]")
+    tokens: list[str] = []
+    r = turn.ask("What are the moons of Mars?", pipeline=p, on_token=tokens.append)
+    assert r.answer == f"Phobos and Deimos [{moons}]" and "".join(tokens) == r.answer
+    notes = {s["name"]: s for s in tracing.load(store, r.trace_id)[1]}["answer"]["notes"]
+    assert f"citation [{other}] → [{moons}]: the answer's words are in passage {moons}" in notes
