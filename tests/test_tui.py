@@ -641,3 +641,25 @@ def test_the_chat_watches_its_folders_and_says_when_the_library_changed(
 
     asyncio.run(scenario())
     assert not app._watcher.is_alive()  # the watcher stopped with the app
+
+
+def test_an_empty_chat_says_how_to_begin_and_the_hint_goes_with_the_first_question(
+    make_backend, settings, models
+):
+    from openbook.assistant.tui.widgets import EmptyHint
+
+    backend = make_backend(models)
+    assert not backend.holds_samples and backend.first_questions() == []  # the test corpus
+    backend.holds_samples = True  # as open_backend finds it for the sample library
+    app = OpenbookApp(settings, backend=backend)
+    script_search(models)
+
+    async def scenario():
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: bool(app.query(EmptyHint)), what="the hint")
+            hint = str(app.query_one(EmptyHint).render())
+            assert "Ask a question about your documents" in hint and "Why is Venus so hot?" in hint
+            await ask(pilot, app, "What are the moons of Mars?")
+            assert not app.query(EmptyHint) and app.query(UserMessage)
+
+    asyncio.run(scenario())

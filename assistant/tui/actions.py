@@ -13,7 +13,7 @@ from ..errors import OpenbookError
 from ..settings import Settings
 from .controller import ChatController, NameTaken
 from .dialogs import PromptScreen, SessionsScreen
-from .widgets import AnswerMessage, ChatLog, UserMessage
+from .widgets import AnswerMessage, ChatLog, EmptyHint, UserMessage
 
 
 class ActionsMixin(App[None]):
@@ -150,7 +150,10 @@ class ActionsMixin(App[None]):
             return
         chat = self.query_one(ChatLog)
         chat.remove_children()
-        for m in self.controller.open_session(name):
+        messages = self.controller.open_session(name)
+        if not messages:
+            chat.mount(EmptyHint(self.controller.backend.first_questions()))
+        for m in messages:
             if m["role"] == "user":
                 chat.mount(UserMessage(m["content"], markup=False))
             else:

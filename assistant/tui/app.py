@@ -29,6 +29,7 @@ from .dialogs import ChunkScreen, HelpScreen
 from .widgets import (
     AnswerMessage,
     ChatLog,
+    EmptyHint,
     EvidenceBox,
     EvidenceItem,
     HistoryInput,
@@ -231,6 +232,7 @@ class OpenbookApp(ActionsMixin):
 
     def _ask(self, question: str) -> None:
         chat = self.query_one(ChatLog)
+        chat.query(EmptyHint).remove()
         shown = question if len(question) <= 500 else question[:500] + f"… ({len(question)} chars)"
         chat.mount(UserMessage(shown, markup=False))
         self._answer = AnswerMessage()

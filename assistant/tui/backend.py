@@ -11,6 +11,13 @@ from ..settings import Settings
 from ..store import Store
 from ..turn import Turn
 
+# the README's first questions (tests/test_first_impression.py holds their answers)
+SAMPLE_QUESTIONS = [
+    "Tell me about the Cassini mission (then: When did it arrive at Saturn?)",
+    "Why is Venus so hot?",
+    "Which was launched first, Voyager or Cassini?",
+]
+
 
 @dataclass
 class Backend:
@@ -18,6 +25,12 @@ class Backend:
     turn: Turn
     reasons: dict[str, str] = field(default_factory=dict)
     ingested_samples: int = 0
+    holds_samples: bool = False  # the library holds the bundled sample documents
+
+    def first_questions(self) -> list[str]:
+        """Questions to try on an empty chat: the README's first ones when the library holds the
+        sample documents they are about."""
+        return SAMPLE_QUESTIONS if self.holds_samples else []
 
     def describe(self) -> str:
         from .. import library
@@ -36,6 +49,7 @@ class Backend:
 
 def open_backend(settings: Settings) -> Backend:
     """Start the database, add the sample documents on first run, pick the models."""
+    from .. import library, paths
     from ..ingest.pipeline import ingest_samples_if_empty
 
     embedder = make_embedder(settings.embedding, settings.ollama)
@@ -54,7 +68,8 @@ def open_backend(settings: Settings) -> Backend:
         turn = Turn(store, embedder, settings, models)
         embedder.embed_batch(["warm up"])
         turn.retriever.bm25_index()
+        samples = bool(library.sources_under(store, str(paths.sample_docs_dir())))
     except BaseException:
         store.close()
         raise
-    return Backend(store, turn, reasons, added)
+    return Backend(store, turn, reasons, added, samples)

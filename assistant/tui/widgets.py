@@ -45,6 +45,18 @@ class UserMessage(Static):
     pass
 
 
+class EmptyHint(Static):
+    """What an empty chat shows: how to begin, and questions to try on the sample documents."""
+
+    def __init__(self, questions: list[str]) -> None:
+        lines = ["Ask a question about your documents below."]
+        if questions:
+            lines += ["", "The sample library is about the solar system; try:"]
+            lines += [f"  • {q}" for q in questions]
+        lines += ["", "Esc cancels a turn · Ctrl+T shows what the agents did · F1 help"]
+        super().__init__("\n".join(lines), markup=False)
+
+
 class AnswerMessage(Markdown):
     def __init__(self, text: str = "", **kwargs: Any) -> None:
         super().__init__(text or "…", **kwargs)
