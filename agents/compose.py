@@ -111,7 +111,7 @@ def _compose(question: str, shape: Shape, hops: list[HopAnswer]) -> ComposeOutpu
         return verdict(bool(a & b))
     if shape.kind == "both":
         want = set(tokenize(shape.subject.lower())) - {"a", "an", "the"}
-        return verdict(all(bool(want) and want <= normal(h.answer) | normal(h.evidence) for h in hops))
+        return verdict(all(bool(want) and _holds(want, normal(h.answer) | normal(h.evidence)) for h in hops))
     read = [
         date_of(h.answer, last=bool(ENDED.search(h.question)))
         if shape.value == "date"
@@ -131,6 +131,18 @@ def _compose(question: str, shape: Shape, hops: list[HopAnswer]) -> ComposeOutpu
         return verdict(first_wins)
     winner = hops[0 if first_wins else 1]
     return ComposeOutput(text=f"{winner.entity} {_cites(winner)}.", decided="compared", values=values)
+
+
+def _holds(wanted: set[str], words: set[str]) -> bool:
+    """Every wanted word is among ``words``, or shares its first letters with one of them (four
+    or more: "direct films" is said by "a film director")."""
+
+    def said(w: str) -> bool:
+        if w in words:
+            return True
+        return len(w) >= 4 and any(len(x) >= 4 and (x.startswith(w) or w.startswith(x)) for x in words)
+
+    return all(said(w) for w in wanted)
 
 
 # where an entity is ("Feyenoord in Rotterdam", "the Louvre in Paris"): a sentence about it need not say

@@ -62,6 +62,25 @@ from openbook.agents.kit.values import date_of, number_of
         ('Was "Throw Momma From the Train" released after the movie, "The Last Waltz"?', "comparison",
          ["When was Throw Momma From the Train released?", 'When was movie "The Last Waltz" released?'],
          True),
+        # asked the other way round, a compared noun, a name with small words, a participle
+        ("Is the Kiev Metro or the Moscow Metro larger?", "comparison",
+         ["How large is Kiev Metro?", "How large is Moscow Metro?"], False),
+        ("Was Radiohead or Coldplay formed first?", "comparison",
+         ["When was Radiohead formed?", "When was Coldplay formed?"], False),
+        ("Which city has a larger population, Lyon or Marseille?", "comparison",
+         ["What is the population of Lyon?", "What is the population of Marseille?"], False),
+        ("Are both The New Pornographers and Kings of Leon American rock bands?", "both",
+         ["What nationality is The New Pornographers?", "What nationality is Kings of Leon?"], True),
+        ("Are the Laleli Mosque and Esma Sultan Mansion located in the same neighborhood?", "same",
+         ["In which neighborhood is Laleli Mosque located?",
+          "In which neighborhood is Esma Sultan Mansion located?"], True),
+        ("Were Pavel Urysohn and Leonid Levin known for the same type of work?", "same",
+         ["What type of work is Pavel Urysohn known for?", "What type of work is Leonid Levin known for?"],
+         True),
+        ("Do both Arthur's Magazine and First for Women have the same publisher?", "same",
+         ["What is the publisher of Arthur's Magazine?", "What is the publisher of First for Women?"], True),
+        ("Did Jim Jarmusch and Woody Allen both direct films?", "both",
+         ["What is Jim Jarmusch?", "What is Woody Allen?"], True),
     ],
 )  # fmt: skip
 def test_compound_shapes(question, kind, hops, yes_no):
@@ -171,6 +190,15 @@ def test_same_and_both_say_yes_or_no():
     both = shape_of("Are Ed Wood and Scott Derrickson both American?")
     assert compose("", both, both_american).text == "Yes [1][2]."
     assert compose("", both, [both_american[0], hop("", "Ed Wood", "Canadian [2]")]).text == "No [1][2]."
+    # what each one is said to do, in other forms of its words ("direct films": "film director")
+    directors = shape_of("Did Jim Jarmusch and Woody Allen both direct films?")
+    director = [
+        hop("", "Jim Jarmusch", "an American film director [1]"),
+        hop("", "Woody Allen", "a film director [2]"),
+    ]
+    assert compose("", directors, director).text == "Yes [1][2]."
+    actor = hop("", "Woody Allen", "an actor [2]")
+    assert compose("", directors, [director[0], actor]).text == "No [1][2]."
 
 
 def test_an_intersection_is_the_answer_that_meets_both_conditions():

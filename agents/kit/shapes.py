@@ -1,11 +1,12 @@
 """The shape of a compound question, by rule: what the planner decomposes, and how the answers
 of its pieces are put back together (``agents/compose.py``).
 
-- **comparison** — "Who is older, A or B?", "Which has more moons, A or B?", "Is A larger than
-  B?", "Was A born before B?": one hop per entity asking for the compared value; the composition
+- **comparison** — "Who is older, A or B?", "Which has more moons, A or B?", "Is A or B
+  larger?", "Which city has a larger population, A or B?", "Is A larger than B?", "Was A born
+  before B?": one hop per entity asking for the compared value; the composition
   compares the values found (dates, numbers). Asked as yes/no, the answer is yes or no.
-- **same** — "Were A and B of the same nationality?": one hop per entity for the attribute; yes
-  when the values agree.
+- **same** — "Were A and B of the same nationality?", "Are A and B located in the same city?":
+  one hop per entity for the attribute; yes when the values agree.
 - **both** — "Are A and B both American?": one hop per entity; yes when each one's evidence says so.
 - **bridge** — "When was the founder of Microsoft born?": the inner question ("Who is the founder
   of Microsoft?") is answered first and its answer fills the outer one ("When was {0} born?").
@@ -111,16 +112,22 @@ _THAN = re.compile(
 _BEFORE = re.compile(rf"^(was|were|did)\s+(.+?)\s+(?:get\s+)?({_EVENT_VERBS})\s+(before|after)\s+(.+)$", re.I)
 # "Were A and B of the same nationality?" / "Do A and B have the same director?"
 _SAME = re.compile(
-    r"^(?:are|were|is|was|do|did|does)\s+(.+?)\s+and\s+(.+?)\s+(?:of|from|in|have|had|share)?\s*"
-    r"(?:the\s+)?same\s+(.+)$",
+    r"^(?:are|were|is|was|do|did|does)\s+(?:both\s+)?(.+?)\s+and\s+(.+?)"
+    r"(?:\s+(located|based|situated|found|born|known\s+for|used\s+for|made\s+of|named\s+after))?"
+    r"\s+(?:of|from|in|on|by|for|have|had|share)?\s*(?:the\s+)?same\s+(.+)$",
     re.I,
 )
+_PLACES = {"located", "based", "situated", "found", "born"}
 # "Are A and B both American?" / "Are both A and B directors?"
 _BOTH = re.compile(
-    r"^(?:are|were)\s+(?:both\s+)?(.+?)\s+and\s+(.+?)\s+both\s+(.+)$|^(?:are|were)\s+both\s+(.+?)\s+and\s+(.+?)\s+"
-    r"((?:an?\s+)?[a-z][\w\s-]*)$",
+    r"^(?:are|were|did|do|does|have|has|had)\s+(?:both\s+)?(.+?)\s+and\s+(.+?)\s+both\s+(.+)$"
+    r"|^(?:are|were)\s+both\s+(.+?)\s+and\s+(.+?)\s+((?:an?\s+)?[a-z][\w\s-]*)$",
     re.I,
 )
+# a name's small words between its capitalised ones ("Kings of Leon", "Bank of America")
+_LINKS = {"of", "the", "de", "du", "von", "van", "la", "le", "&", "and", "for", "on", "in"}
+# a capitalised word that describes rather than names ("American rock bands")
+_DEMONYM = re.compile(r"(?:an|ian|ish|ese|ch|ic|i)$")
 _ROLES = (
     "director|author|writer|founder|co-founder|creator|inventor|designer|architect|composer|"
     "producer|president|leader|captain|coach|manager|owner|ceo|chairman|singer|lead singer|star|"
@@ -192,7 +199,7 @@ def shape_of(question: str) -> Shape:
     q = " ".join(question.split())
     if not q:
         return SINGLE
-    for find in (_which, _than, _before, _same, _both, _bridge, _intersection):
+    for find in (_which, _which_of, _than, _before, _same, _both, _bridge, _intersection):
         found = find(q)
         if found is not None:
             return found
@@ -244,6 +251,9 @@ def _which(q: str) -> Shape | None:
             if not rest or not _plural(rest[0]):
                 return None  # "more expensive", "more likely": not a count
             noun = rest[0]
+        elif len(rest) == 1 and value == "number" and _HAS.search(" ".join(words[:i])):
+            # "Which city has a larger population, A or B?": the noun is the compared value
+            template, noun = f"What is the {rest[0]} of {{E}}?", ""
         elif rest:
             return None  # "a higher likelihood of …": the compared thing is not the adjective
         else:
@@ -252,6 +262,23 @@ def _which(q: str) -> Shape | None:
             kind="comparison", hops=_hops(template, [a, b], noun), value=value, pick=pick, subject=head
         )
     return None
+
+
+_HAS = re.compile(r"\b(?:has|have|had)(?:\s+(?:a|an|the))?$")
+# "Is A or B older?" / "Was A or B founded first?": which of the two, asked the other way round
+_WHICH_OF = re.compile(
+    rf"^(is|was|are|were)\s+(.+?)\s+or\s+(.+?)\s+(?:({'|'.join(_COMPARATIVES)})|({_EVENT_VERBS})\s+"
+    r"(first|earlier|later|last))$",
+    re.I,
+)
+
+
+def _which_of(q: str) -> Shape | None:
+    m = _WHICH_OF.match(_clean(q))
+    if not m or m.group(2).lower().split()[-1] in _COMPARATIVES or " or " in m.group(3):
+        return None  # "Is the salinity higher or lower than …": offers both, asks neither
+    asked = m.group(4) or f"{m.group(5)} {m.group(6)}"
+    return _which(f"Which {m.group(1).lower()} {asked}, {m.group(2)} or {m.group(3)}?")
 
 
 def _plural(word: str) -> bool:
@@ -302,22 +329,55 @@ def _same(q: str) -> Shape | None:
     m = _SAME.match(_clean(q))
     if not m:
         return None
-    a, b, attribute = _entity(m.group(1)), _entity(m.group(2)), _clean(m.group(3))
+    a, b, attribute = _entity(m.group(1)), _entity(m.group(2)), _clean(m.group(4))
     if not a or not b or not attribute:
         return None
-    return Shape(kind="same", hops=_hops(_same_hop(attribute), [a, b]), yes_no=True, subject=attribute)
+    participle = " ".join((m.group(3) or "").lower().split())
+    if participle in _PLACES:  # "located in the same neighborhood": where each one is
+        was = "was" if participle == "born" else "is"
+        template = f"In which {attribute} {was} {{E}} {participle}?"
+    elif participle:  # "known for the same type of work": what each one is known for
+        template = f"What {attribute} is {{E}} {participle}?"
+    else:
+        template = _same_hop(attribute)
+    return Shape(kind="same", hops=_hops(template, [a, b]), yes_no=True, subject=attribute)
 
 
 def _both(q: str) -> Shape | None:
     m = _BOTH.match(_clean(q))
     if not m:
         return None
-    a, b, what = (m.group(1), m.group(2), m.group(3)) if m.group(1) else (m.group(4), m.group(5), m.group(6))
+    if m.group(1):
+        a, b, what = m.group(1), m.group(2), m.group(3)
+    else:
+        a, (b, what) = m.group(4), _name_then(f"{m.group(5)} {m.group(6)}")
     a, b, what = _entity(a), _entity(b), _clean(what)
     if not a or not b or not what:
         return None
     hop = "What nationality is {E}?" if what[:1].isupper() else "What is {E}?"
     return Shape(kind="both", hops=_hops(hop, [a, b]), yes_no=True, subject=what)
+
+
+def _name_then(text: str) -> tuple[str, str]:
+    """A name and what follows it: "Kings of Leon American rock bands" → ("Kings of Leon",
+    "American rock bands"). The name is the run of capitalised words (and the small words
+    between them); a last capitalised word that reads as a nationality, with words after it,
+    belongs to what follows."""
+    words = text.split()
+    end = 0
+    while end < len(words):
+        w = words[end]
+        if w[:1].isupper() or w[:1].isdigit():
+            end += 1
+        elif w.lower() in _LINKS and end + 1 < len(words) and words[end + 1][:1].isupper() and end:
+            end += 1
+        else:
+            break
+    if 1 < end < len(words) and _DEMONYM.search(words[end - 1]):
+        end -= 1
+    if not 0 < end < len(words):  # no name first, or nothing after it: the shortest split
+        return words[0], " ".join(words[1:])
+    return " ".join(words[:end]), " ".join(words[end:])
 
 
 def _bridge(q: str) -> Shape | None:
