@@ -56,13 +56,14 @@ def focus(question: str, text: str, words: int) -> str:
     wanted = set(tokenize(question))
     sentences = [s for s in _SENTENCE.split(" ".join(flat)) if s]
     sizes = [len(s.split()) for s in sentences]
+    held = [wanted.intersection(tokenize(s)) for s in sentences]  # each sentence read once
     best, best_score = (0, 1), -1
     for i in range(len(sentences)):
         total, j = 0, i
         while j < len(sentences) and (total + sizes[j] <= words or j == i):
             total += sizes[j]
             j += 1
-        score = len(wanted & set(tokenize(" ".join(sentences[i:j]))))
+        score = len(set().union(*held[i:j]))
         if score > best_score:
             best, best_score = (i, j), score
     return " ".join(" ".join(sentences[best[0] : best[1]]).split()[:words])
