@@ -149,29 +149,43 @@ def _holds(wanted: set[str], words: set[str]) -> bool:
 _PLACED = re.compile(r"\s+in\s+(?:[A-Z][\w'’.-]*\s*)+$")
 
 
-def _saying(hop: HopAnswer, texts: list[tuple[int, str]]) -> list[tuple[int, str, int]]:
+# a sentence that goes on about what the one before it named ("The book … since its release in 2007")
+_REFERS = re.compile(r"^\W*(?:it|its|he|she|his|her|they|their|this|these|the\s+[a-z]+)\b", re.I)
+
+
+def _saying(
+    hop: HopAnswer, texts: list[tuple[int, str]], follow: bool = False
+) -> list[tuple[int, str, int, str]]:
     """The sentences of ``texts`` that say what the piece asks: they name every word of its
     entity (but where it is: "Feyenoord, founded in 1908" names "Feyenoord in Rotterdam") and at
     least one of its other words ("Kythera … was founded in 2005" for "When was
     Kythera founded?"; a sentence that only names Kythera and a year says nothing of its
-    founding) — with their passage number and how many of those other words they hold."""
+    founding) — with their passage number, how many of those other words they hold, and the
+    sentence before them where they point back to it. ``follow``: instead, the sentences that
+    open by pointing back ("It", "The book") right after one that names the entity, and hold one
+    of the other words."""
     about = set(tokenize(_PLACED.sub("", hop.entity)))
     asked = set(tokenize(hop.question)) - set(tokenize(hop.entity))
     out = []
     for n, text in texts:
+        before = ""  # the sentence before, when it names the entity
         for sentence in sentences_of(text) or [text]:
             words = set(tokenize(sentence))
-            if about and about <= words and (asked & words or not asked):
-                out.append((n, sentence, len(asked & words)))
+            names = bool(about) and about <= words
+            pointing = bool(before) and not names and bool(_REFERS.match(sentence))
+            if (pointing if follow else names) and (asked & words or not asked):
+                out.append((n, sentence, len(asked & words), before if follow else ""))
+            before = sentence if names else ""
     return out
 
 
 def says_it(hop: HopAnswer) -> bool:
     """Whether the piece's answer stands in a sentence that says what the piece asks (of its
-    note, or of the passages it cites)."""
+    note, or of the passages it cites); where none names its entity, one pointing back to it."""
     value = " ".join(uncited(hop.answer).lower().split())
     texts = [(p.n, p.text) for p in hop.note] + [(0, hop.evidence)]
-    return bool(value) and any(value in " ".join(s.lower().split()) for _, s, _ in _saying(hop, texts))
+    saying = _saying(hop, texts) or _saying(hop, texts, follow=True)
+    return bool(value) and any(value in " ".join(s.lower().split()) for _, s, _, _ in saying)
 
 
 def read_from_note(hop: HopAnswer, value: str) -> HopAnswer | None:
@@ -182,13 +196,19 @@ def read_from_note(hop: HopAnswer, value: str) -> HopAnswer | None:
     words; in it, the value nearest those words. A small reader given "Founded in 1999, Virgin
     Active operates …" beside "The CVC funds acquired a 51 percent stake in Virgin Active in
     2011" may copy 2011; given "Kythera, …, was founded in 2005" beside "The mission was founded
-    in 1879", 1879. None when no sentence of the note qualifies (the reader's answer stands)."""
+    in 1879", 1879. Where no sentence naming the entity holds such a value, one pointing back to
+    it right after such a sentence may ("… memoir “Fun Home” as an example. The book … has been a
+    best seller since its release in 2007"). None when no sentence of the note qualifies (the
+    reader's answer stands)."""
     asked = set(tokenize(hop.question)) - set(tokenize(hop.entity))
     pattern = NOTE_YEAR if value == "date" else NUMBER
-    candidates = [c for c in _saying(hop, [(p.n, p.text) for p in hop.note]) if pattern.search(c[1])]
+    texts = [(p.n, p.text) for p in hop.note]
+    candidates = [c for c in _saying(hop, texts) if pattern.search(c[1])]
+    if not candidates:  # no sentence naming it holds a value: one pointing back to it may
+        candidates = [c for c in _saying(hop, texts, follow=True) if pattern.search(c[1])]
     if not candidates:
         return None
-    n, sentence, _ = max(candidates, key=lambda c: c[2])  # the first of the best, in note order
+    n, sentence, _, lead = max(candidates, key=lambda c: c[2])  # the first of the best, in note order
     anchors = [m.start() for m in re.finditer(r"[A-Za-z]+", sentence) if asked & set(tokenize(m.group()))]
     nearest = min(
         pattern.finditer(sentence), key=lambda m: min((abs(m.start() - a) for a in anchors), default=0)
@@ -205,7 +225,7 @@ def read_from_note(hop: HopAnswer, value: str) -> HopAnswer | None:
         found_value = with_day(sentence, nearest)
     else:
         found_value = nearest.group(0).strip()
-    return hop.read_again(f"{found_value} [{n}]", sentence)
+    return hop.read_again(f"{found_value} [{n}]", f"{lead} {sentence}".strip())
 
 
 def meets_both(hops: list[HopAnswer], values: list[str], subject: str = "") -> ComposeOutput:

@@ -373,6 +373,39 @@ def test_a_note_sentence_that_does_not_say_what_was_asked_gives_no_value():
     assert compose("", shape, [money, virgin]).declined
 
 
+def test_a_sentence_pointing_back_to_the_entity_gives_its_value_where_none_naming_it_does():
+    shape = shape_of("Was Fun Home released after Windows 10?")
+    windows = hop(
+        "When was Windows 10 released?", "Windows 10", "2015 [2]", "Windows 10 was released on July 29, 2015."
+    )
+    note = (
+        "He pointed to the steady sales of the memoir “Fun Home” as an example. The book has been a best "
+        "seller since its release in 2007, he said. Adapted for the stage, “Fun Home” won five Tony Awards "
+        "in June."
+    )
+    fun_home = HopAnswer(
+        question="When was Fun Home released?",
+        entity="Fun Home",
+        answer="June [7]",  # no year: nothing to compare
+        evidence="Adapted for the stage, “Fun Home” won five Tony Awards in June.",
+        note=[Passage(n=7, text=note)],
+    )
+    out = compose("", shape, [fun_home, windows])
+    assert out.hops[0].answer == "2007 [7]" and out.text == "No [7][2]."
+    # where a sentence naming the entity holds the value, one after it says nothing of it
+    virgin = hop(
+        "When was Virgin Active founded?", "Virgin Active", "1999 [2]", "Virgin Active was founded in 1999."
+    )
+    both = (
+        7,
+        "Kythera, which is based in Westlake Village, was founded in 2005. The mission was founded in 1879.",
+    )
+    out = compose(
+        "", shape_of("Was Kythera founded before Virgin Active?"), [kythera("1879 [7]", both), virgin]
+    )
+    assert out.hops[0].answer == "2005 [7]" and out.text == "No [7][2]."
+
+
 def test_the_value_nearest_the_asked_words_is_read():
     shape = shape_of("Is the Chrysler Building taller than the Empire State Building?")
     empire = hop("How tall is the Empire State Building?", "Empire State Building", "443 metres [2]",
