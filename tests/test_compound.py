@@ -9,7 +9,7 @@ import re
 import pytest
 
 from openbook.agents.compose import HopAnswer, compose
-from openbook.agents.kit.evidence import Passage
+from openbook.agents.kit.evidence import Passage, sentences_of
 from openbook.agents.kit.shapes import shape_of
 from openbook.agents.kit.values import date_of, number_of
 
@@ -388,7 +388,7 @@ def test_a_sentence_pointing_back_to_the_entity_gives_its_value_where_none_namin
         entity="Fun Home",
         answer="June [7]",  # no year: nothing to compare
         evidence="Adapted for the stage, “Fun Home” won five Tony Awards in June.",
-        note=[Passage(n=7, text=note)],
+        note=[Passage(n=7, text=t) for t in sentences_of(note)],  # as the note holds it: a sentence an item
     )
     out = compose("", shape, [fun_home, windows])
     assert out.hops[0].answer == "2007 [7]" and out.text == "No [7][2]."
