@@ -179,16 +179,18 @@ def _saying(
     return out
 
 
-def _runs(note: list[Passage]) -> list[tuple[int, str]]:
-    """The note's sentences as runs of one passage each (a note holds a sentence an item, in
-    passage order), so that a sentence is read after the one before it."""
+def _runs(hop: HopAnswer) -> list[tuple[int, str]]:
+    """Where a sentence can be read after the one before it: the note's sentences as runs of one
+    passage each (a note holds a sentence an item, in passage order), then the whole passages the
+    piece found (the note leaves out a sentence that names neither the entity nor the question's
+    words: "The book … since its release in 2007")."""
     out: list[tuple[int, str]] = []
-    for p in note:
+    for p in hop.note:
         if out and out[-1][0] == p.n:
             out[-1] = (p.n, f"{out[-1][1]} {p.text}")
         else:
             out.append((p.n, p.text))
-    return out
+    return out + [(p.n, p.text) for p in hop.passages]
 
 
 def says_it(hop: HopAnswer) -> bool:
@@ -196,7 +198,7 @@ def says_it(hop: HopAnswer) -> bool:
     note, or of the passages it cites); where none names its entity, one pointing back to it."""
     value = " ".join(uncited(hop.answer).lower().split())
     texts = [(p.n, p.text) for p in hop.note] + [(0, hop.evidence)]
-    saying = _saying(hop, texts) or _saying(hop, [*_runs(hop.note), (0, hop.evidence)], follow=True)
+    saying = _saying(hop, texts) or _saying(hop, [*_runs(hop), (0, hop.evidence)], follow=True)
     return bool(value) and any(value in " ".join(s.lower().split()) for _, s, _, _ in saying)
 
 
@@ -217,7 +219,7 @@ def read_from_note(hop: HopAnswer, value: str) -> HopAnswer | None:
     texts = [(p.n, p.text) for p in hop.note]
     candidates = [c for c in _saying(hop, texts) if pattern.search(c[1])]
     if not candidates:  # no sentence naming it holds a value: one pointing back to it may
-        candidates = [c for c in _saying(hop, _runs(hop.note), follow=True) if pattern.search(c[1])]
+        candidates = [c for c in _saying(hop, _runs(hop), follow=True) if pattern.search(c[1])]
     if not candidates:
         return None
     n, sentence, _, lead = max(candidates, key=lambda c: c[2])  # the first of the best, in note order

@@ -392,6 +392,11 @@ def test_a_sentence_pointing_back_to_the_entity_gives_its_value_where_none_namin
     )
     out = compose("", shape, [fun_home, windows])
     assert out.hops[0].answer == "2007 [7]" and out.text == "No [7][2]."
+    # the note left that sentence out (it names neither "Fun Home" nor a release): the passage has it
+    given = [p for p in fun_home.note if "The book" not in p.text]
+    passage = fun_home.model_copy(update={"note": given, "passages": [Passage(n=7, text=note)]})
+    assert compose("", shape, [passage, windows]).hops[0].answer == "2007 [7]"
+    assert "I cannot tell" in compose("", shape, [passage.model_copy(update={"passages": []}), windows]).text
     # where a sentence naming the entity holds the value, one after it says nothing of it
     virgin = hop(
         "When was Virgin Active founded?", "Virgin Active", "1999 [2]", "Virgin Active was founded in 1999."
