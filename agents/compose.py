@@ -20,7 +20,18 @@ from .kit.grounding import headings
 from .kit.hold import is_decline
 from .kit.shapes import Shape
 from .kit.step import Step, StepContext, TurnState
-from .kit.values import ENDED, NOTE_YEAR, NUMBER, SPAN, date_of, normal, number_of, with_day
+from .kit.values import (
+    ENDED,
+    MEASURES,
+    NOTE_YEAR,
+    NUMBER,
+    SPAN,
+    date_of,
+    normal,
+    number_of,
+    quantity_of,
+    with_day,
+)
 from .kit.words import tokenize
 
 
@@ -118,10 +129,19 @@ def _compose(question: str, shape: Shape, hops: list[HopAnswer]) -> ComposeOutpu
         else number_of(h.answer)
         for h in hops
     ]
+    kinds = [quantity_of(h.answer) for h in hops] if shape.value == "number" else []
+    if kinds and kinds[0] and kinds[1]:
+        (x, first), (y, second) = kinds[0], kinds[1]
+        if first in MEASURES and second in MEASURES and first == second:
+            read = [x, y]  # "1,454 feet" against "443 metres": in one unit
+        elif (first in MEASURES or second in MEASURES) and first != second and first and second:
+            read = [None, None]  # "140,000 kilometres" against "six planets": not one kind of thing
     if read[0] is None or read[1] is None or read[0] == read[1]:
         why = (
             "they are the same"
             if read[0] is not None and read[0] == read[1]
+            else "I could not read a value of one kind from each"
+            if kinds and all(kinds)
             else "I could not read a value from each"
         )
         listed = "; ".join(f"{h.entity}: {h.answer.strip().rstrip('.')}" for h in hops)

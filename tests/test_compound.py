@@ -411,6 +411,27 @@ def test_a_sentence_pointing_back_to_the_entity_gives_its_value_where_none_namin
     assert out.hops[0].answer == "2005 [7]" and out.text == "No [7][2]."
 
 
+def test_quantities_are_compared_in_one_unit_and_only_of_one_kind():
+    taller = shape_of("Is the Chrysler Building taller than the Empire State Building?")
+    empire = hop("How tall is the Empire State Building?", "Empire State Building", "443 metres [2]")
+    chrysler = hop("How tall is the Chrysler Building?", "Chrysler Building", "1,046 feet [1]")
+    assert compose("", taller, [chrysler, empire]).text == "No [1][2]."  # 319 metres against 443
+    larger = shape_of("Is Jupiter larger than Saturn?")
+    jupiter = hop("How large is Jupiter?", "Jupiter", "140,000 kilometres [1]")
+    out = compose(
+        "", larger, [jupiter, hop("How large is Saturn?", "Saturn", "six planets from the Sun [7]")]
+    )
+    assert out.text.startswith("I cannot tell: I could not read a value of one kind from each.")
+    # a count against a count, and a bare number against a measure, compare as read
+    assert (
+        compose("", larger, [jupiter, hop("How large is Saturn?", "Saturn", "116,460 [7]")]).text
+        == "Yes [1][7]."
+    )
+    moons = shape_of("Does Saturn have more moons than Jupiter?")
+    counts = [hop("", "Saturn", "over a hundred [1]"), hop("", "Jupiter", "95 known moons [2]")]
+    assert compose("", moons, counts).text == "Yes [1][2]."
+
+
 def test_the_value_nearest_the_asked_words_is_read():
     shape = shape_of("Is the Chrysler Building taller than the Empire State Building?")
     empire = hop("How tall is the Empire State Building?", "Empire State Building", "443 metres [2]",

@@ -92,6 +92,47 @@ def number_of(text: str) -> float | None:
     return None
 
 
+# units a compared quantity may be given in: (what it measures, its size in that measure's unit)
+_UNITS: dict[str, tuple[str, float]] = {
+    **dict.fromkeys(("km", "kilometre", "kilometres", "kilometer", "kilometers"), ("length", 1000.0)),
+    **dict.fromkeys(("m", "metre", "metres", "meter", "meters"), ("length", 1.0)),
+    **dict.fromkeys(("cm", "centimetre", "centimetres", "centimeter", "centimeters"), ("length", 0.01)),
+    **dict.fromkeys(("mi", "mile", "miles"), ("length", 1609.344)),
+    **dict.fromkeys(("ft", "foot", "feet"), ("length", 0.3048)),
+    **dict.fromkeys(("kg", "kilogram", "kilograms"), ("mass", 1.0)),
+    **dict.fromkeys(("t", "tonne", "tonnes", "ton", "tons"), ("mass", 1000.0)),
+    **dict.fromkeys(("lb", "lbs", "pound", "pounds"), ("mass", 0.4536)),
+    **dict.fromkeys(("second", "seconds", "s"), ("time", 1.0)),
+    **dict.fromkeys(("minute", "minutes", "min"), ("time", 60.0)),
+    **dict.fromkeys(("hour", "hours", "h"), ("time", 3600.0)),
+    **dict.fromkeys(("day", "days"), ("time", 86400.0)),
+    **dict.fromkeys(("year", "years"), ("time", 3.156e7)),
+}  # fmt: skip
+MEASURES = {measure for measure, _size in _UNITS.values()}
+_AFTER = re.compile(r"\s*([A-Za-z]+)")
+
+
+def quantity_of(text: str) -> tuple[float, str] | None:
+    """The first quantity in ``text`` and what it measures: in a unit's base measure where it
+    is given in one ("140,000 kilometres" → (1.4e8, "length")), else with the word after it
+    ("six planets" → (6, "planets"); "" when none)."""
+    value = number_of(text)
+    if value is None:
+        return None
+    text = uncited(text)
+    m = NUMBER.search(text)
+    if m is not None:
+        after = _AFTER.match(text, m.end())
+    else:  # a number written as a word: the word after it
+        word = next(w for w in re.finditer(r"[a-z]+", text.lower()) if w.group() in _WORD_NUMBERS)
+        after = _AFTER.match(text, word.end())
+    unit = after.group(1).lower() if after else ""
+    if unit in _UNITS:
+        measure, size = _UNITS[unit]
+        return value * size, measure
+    return value, unit
+
+
 def normal(value: str) -> set[str]:
     """The words an attribute value is compared by (a country counts as its demonym)."""
     text = uncited(value).lower()
