@@ -122,7 +122,13 @@ def _compose(question: str, shape: Shape, hops: list[HopAnswer]) -> ComposeOutpu
         return verdict(bool(a & b))
     if shape.kind == "both":
         want = set(tokenize(shape.subject.lower())) - {"a", "an", "the"}
-        return verdict(all(bool(want) and _holds(want, normal(h.answer) | normal(h.evidence)) for h in hops))
+        held = [bool(want) and _holds(want, _said_of(h)) for h in hops]
+        if all(held) or shape.subject[:1].isupper():  # a nationality: each one's was asked for
+            return verdict(all(held))
+        lacking = " or ".join(h.entity for h, ok in zip(hops, held, strict=True) if not ok)
+        listed = "; ".join(f"{h.entity}: {h.answer.strip().rstrip('.')}" for h in hops)
+        text = f"I cannot tell: I found nothing saying so of {lacking} ({shape.subject}). {listed}."
+        return ComposeOutput(text=text, decided="undecided", values=values)
     read = [
         date_of(h.answer, last=bool(ENDED.search(h.question)))
         if shape.value == "date"
@@ -151,6 +157,19 @@ def _compose(question: str, shape: Shape, hops: list[HopAnswer]) -> ComposeOutpu
         return verdict(first_wins)
     winner = hops[0 if first_wins else 1]
     return ComposeOutput(text=f"{winner.entity} {_cites(winner)}.", decided="compared", values=values)
+
+
+def _said_of(hop: HopAnswer) -> set[str]:
+    """The words said of a piece's entity: its answer, the passages it cites, and every sentence
+    of its note or passages that names the entity ("Titan is Saturn's largest moon" where the
+    answer came from the passage about its lakes)."""
+    about = set(tokenize(hop.entity))
+    words = normal(hop.answer) | normal(hop.evidence)
+    for p in [*hop.note, *hop.passages]:
+        for sentence in sentences_of(p.text) or [p.text]:
+            if about and about <= set(tokenize(sentence)):
+                words |= normal(sentence)
+    return words
 
 
 def _holds(wanted: set[str], words: set[str]) -> bool:

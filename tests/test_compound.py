@@ -197,8 +197,8 @@ def test_same_and_both_say_yes_or_no():
         hop("", "Woody Allen", "a film director [2]"),
     ]
     assert compose("", directors, director).text == "Yes [1][2]."
-    actor = hop("", "Woody Allen", "an actor [2]")
-    assert compose("", directors, [director[0], actor]).text == "No [1][2]."
+    actor = hop("", "Woody Allen", "an actor [2]")  # an actor may direct too: silence is not a no
+    assert compose("", directors, [director[0], actor]).text.startswith("I cannot tell")
 
 
 def test_an_intersection_is_the_answer_that_meets_both_conditions():
@@ -409,6 +409,24 @@ def test_a_sentence_pointing_back_to_the_entity_gives_its_value_where_none_namin
         "", shape_of("Was Kythera founded before Virgin Active?"), [kythera("1879 [7]", both), virgin]
     )
     assert out.hops[0].answer == "2005 [7]" and out.text == "No [7][2]."
+
+
+def test_both_reads_every_sentence_naming_the_entity_and_does_not_say_no_from_silence():
+    both = shape_of("Are Titan and Enceladus both moons of Saturn?")
+    lakes = "Titan is the only world besides Earth known to have stable liquid on its surface."
+    titan = HopAnswer(
+        question="What is Titan?",
+        entity="Titan",
+        answer="the only world besides Earth known to have stable liquid on its surface [1]",
+        evidence=lakes,
+        note=[Passage(n=1, text=lakes), Passage(n=3, text="Titan is Saturn's largest moon.")],
+    )
+    enceladus = hop("What is Enceladus?", "Enceladus", "a small moon of Saturn [7]")
+    assert compose("", both, [titan, enceladus]).text == "Yes [1][7]."
+    silent = titan.model_copy(update={"note": titan.note[:1]})  # nothing says what Titan orbits
+    out = compose("", both, [silent, enceladus])
+    assert out.text.startswith("I cannot tell: I found nothing saying so of Titan (moons of Saturn).")
+    assert not out.text.startswith(("Yes", "No"))
 
 
 def test_quantities_are_compared_in_one_unit_and_only_of_one_kind():
