@@ -14,6 +14,7 @@ always ask the model, which may call another tool or stop.
 
 from __future__ import annotations
 
+import os
 import re
 
 from pydantic import BaseModel, Field
@@ -23,6 +24,7 @@ from openbook.prompts import text as prompt_text
 from .kit.follow_up import conversation_subject, resolve
 from .kit.llm import ChatOptions, ModelError, ToolCall
 from .kit.step import HistoryTurn, Step, StepContext, StepSettings, TurnState
+from .kit.words import tokenize
 
 _SMALL_TALK = re.compile(
     r"^\s*(hi|hello|hey|thanks|thank you|thx|good (morning|evening|afternoon)|bye|goodbye|ok(ay)?|"
@@ -137,13 +139,46 @@ class Planner(Step[PlanInput, PlanOutput]):
         return search(resolved, "fallback")
 
     def resolved(self, call: ToolCall, inp: PlanInput, ctx: StepContext) -> ToolCall:
-        """A search the model asked for with the follow-up's "it" still in it: read by rule."""
+        """A search the model asked for, mended by rule: searches of no word ("they") and folders
+        that are not paths ("it") left out — each would find nothing, and a folder that is not a
+        path would keep every other search of the call from finding anything; the follow-up's
+        "it" still in a search read as what the conversation is about, and the follow-up itself,
+        so read, searched first when the model searched around it."""
+        wanted = call.arguments.get("queries")
+        call = self.sane(call, ctx)
         queries = call.arguments.get("queries") if call.name == "search_documents" else None
+        subject = conversation_subject(inp.history) if inp.history else None
+        if wanted and queries == []:  # every search was of no word: the question itself
+            whole = resolve(inp.question, subject) or inp.question
+            return call.model_copy(update={"arguments": {**call.arguments, "queries": [whole]}})
         if not inp.history or not isinstance(queries, list) or not all(isinstance(q, str) for q in queries):
             return call
-        subject = conversation_subject(inp.history)
         read = [resolve(q, subject) or q for q in queries]
+        asked = resolve(inp.question, subject)
+        own = set(tokenize(_REFERS_BACK.sub(" ", inp.question)))  # the question's own words
+        around = read and not any(own & set(tokenize(q)) for q in read)
+        if asked is not None and around:  # the model searched around the question, not for it
+            read = [asked, *read][:3]
         if read == queries:
             return call
-        ctx.note(f"the planner's search kept the follow-up's \"it\": read as {subject!r}: {read}")
+        ctx.note(f"the planner's search kept the follow-up's \"it\" or left the question out: {read}")
         return call.model_copy(update={"arguments": {**call.arguments, "queries": read}})
+
+    @staticmethod
+    def sane(call: ToolCall, ctx: StepContext) -> ToolCall:
+        args = call.arguments
+        queries, folders = args.get("queries"), args.get("path_prefixes")
+        if call.name != "search_documents" or not isinstance(queries, list):
+            return call
+        kept = [q for q in queries if not isinstance(q, str) or tokenize(_REFERS_BACK.sub(" ", q))]
+        update: dict[str, object] = {}
+        if len(kept) < len(queries):
+            update["queries"] = kept  # none left: the question itself is searched (``resolved``)
+        if isinstance(folders, list) and folders:
+            paths = [f for f in folders if isinstance(f, str) and os.path.isabs(os.path.expanduser(f))]
+            if len(paths) < len(folders):
+                update["path_prefixes"] = paths
+        if not update:
+            return call
+        ctx.note(f"the planner's search mended: {args} -> {update} (no words to search, or not a folder)")
+        return call.model_copy(update={"arguments": {**args, **update}})

@@ -87,3 +87,35 @@ def test_a_planner_search_that_kept_it_is_read_too(turn, models, store):
     spans = {s["name"]: s for s in tracing.load(store, r.trace_id)[1]}
     assert spans["plan"]["output"]["tool_calls"][0]["arguments"] == {"queries": [f"How big is {title}?"]}
     assert any("kept the follow-up's" in n for n in spans["plan"]["notes"])
+
+
+def test_a_planner_search_of_no_words_or_of_folders_that_are_not_paths_is_mended(turn, models, store):
+    """The bundled planner once called search_documents with queries ["it", "they", "they"] and
+    path_prefixes ["it", "they", "they"] for "When did it arrive at Saturn?": the folders matched
+    no document, so nothing was found and the README's follow-up was declined."""
+    models["rewriter"].enqueue({"keywords": "Mars", "hypothetical_answer": ""})
+    models["filter"].enqueue({"scores": [1, 1, 1, 1]})
+    models["answerer"].enqueue("Mars is the fourth planet [1].")
+    title = turn.ask("What is Mars like?", session="s").citations[0].title
+    junk = {"queries": ["it", "they", "they"], "path_prefixes": ["it", "they", "they"]}
+    models["planner"].enqueue({"tool": "search_documents", "arguments": junk})
+    models["rewriter"].enqueue({"keywords": "size", "hypothetical_answer": ""})
+    models["filter"].enqueue({"scores": [1, 1, 1, 1]})
+    models["answerer"].enqueue("Half the size of Earth [1].")
+    r = turn.ask("How big is it?", session="s")
+    spans = {s["name"]: s for s in tracing.load(store, r.trace_id)[1]}
+    args = spans["plan"]["output"]["tool_calls"][0]["arguments"]
+    assert args == {"queries": [f"How big is {title}?"], "path_prefixes": []}
+    assert any("mended" in n for n in spans["plan"]["notes"])
+    assert r.citations and not r.declined  # found, not filtered away
+    # the model searched around the question: the question, read, is searched first
+    models["planner"].enqueue({"tool": "search_documents", "arguments": {"queries": ["the red planet"]}})
+    models["rewriter"].enqueue({"keywords": "moons", "hypothetical_answer": ""})
+    models["rewriter"].enqueue({"keywords": "red planet", "hypothetical_answer": ""})
+    models["filter"].enqueue({"scores": [1, 1, 1, 1]})
+    models["filter"].enqueue({"scores": [1, 1, 1, 1]})
+    models["answerer"].enqueue("Phobos and Deimos [1].")
+    r = turn.ask("What are its moons?", session="s")
+    spans = {s["name"]: s for s in tracing.load(store, r.trace_id)[1]}
+    queries = spans["plan"]["output"]["tool_calls"][0]["arguments"]["queries"]
+    assert queries == [f"What are {title}'s moons?", "the red planet"]
