@@ -11,7 +11,7 @@ sentence of its note (``read_from_note``); no model call.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -28,7 +28,6 @@ from .kit.values import (
     SPAN,
     date_of,
     normal,
-    number_of,
     quantity_of,
     with_day,
 )
@@ -126,37 +125,47 @@ def _compose(question: str, shape: Shape, hops: list[HopAnswer]) -> ComposeOutpu
         if all(held) or shape.subject[:1].isupper():  # a nationality: each one's was asked for
             return verdict(all(held))
         lacking = " or ".join(h.entity for h, ok in zip(hops, held, strict=True) if not ok)
-        listed = "; ".join(f"{h.entity}: {h.answer.strip().rstrip('.')}" for h in hops)
-        text = f"I cannot tell: I found nothing saying so of {lacking} ({shape.subject}). {listed}."
-        return ComposeOutput(text=text, decided="undecided", values=values)
-    read = [
-        date_of(h.answer, last=bool(ENDED.search(h.question)))
-        if shape.value == "date"
-        else number_of(h.answer)
-        for h in hops
-    ]
-    kinds = [quantity_of(h.answer) for h in hops] if shape.value == "number" else []
-    if kinds and kinds[0] and kinds[1]:
-        (x, first), (y, second) = kinds[0], kinds[1]
-        if first in MEASURES and second in MEASURES and first == second:
-            read = [x, y]  # "1,454 feet" against "443 metres": in one unit
-        elif (first in MEASURES or second in MEASURES) and first != second and first and second:
-            read = [None, None]  # "140,000 kilometres" against "six planets": not one kind of thing
+        return _cannot_tell(f"I found nothing saying so of {lacking} ({shape.subject})", hops, values)
+    read: list[Any]  # dates (year, month, day) or amounts: compared among their own kind
+    if shape.value == "number":
+        read, apart = _amounts(hops)
+    else:
+        read, apart = [date_of(h.answer, last=bool(ENDED.search(h.question))) for h in hops], False
     if read[0] is None or read[1] is None or read[0] == read[1]:
         why = (
             "they are the same"
             if read[0] is not None and read[0] == read[1]
             else "I could not read a value of one kind from each"
-            if kinds and all(kinds)
+            if apart
             else "I could not read a value from each"
         )
-        listed = "; ".join(f"{h.entity}: {h.answer.strip().rstrip('.')}" for h in hops)
-        return ComposeOutput(text=f"I cannot tell: {why}. {listed}.", decided="undecided", values=values)
-    first_wins = (read[0] < read[1]) == (shape.pick == "min")  # type: ignore[operator]
+        return _cannot_tell(why, hops, values)
+    first_wins = (read[0] < read[1]) == (shape.pick == "min")
     if shape.yes_no:
         return verdict(first_wins)
     winner = hops[0 if first_wins else 1]
     return ComposeOutput(text=f"{winner.entity} {_cites(winner)}.", decided="compared", values=values)
+
+
+def _cannot_tell(why: str, hops: list[HopAnswer], values: list[str]) -> ComposeOutput:
+    listed = "; ".join(f"{h.entity}: {h.answer.strip().rstrip('.')}" for h in hops)
+    return ComposeOutput(text=f"I cannot tell: {why}. {listed}.", decided="undecided", values=values)
+
+
+def _amounts(hops: list[HopAnswer]) -> tuple[list[float | None], bool]:
+    """The quantities two pieces found, comparable, and whether they were of different kinds:
+    in one unit where both are measures of one kind ("1,046 feet" against "443 metres"), as read
+    where either is a bare number or both count things, none where a measure meets a count of
+    something else ("140,000 kilometres" against "six planets")."""
+    found = [quantity_of(h.answer) for h in hops]
+    if found[0] is None or found[1] is None:
+        return [q[0] if q else None for q in found], False
+    (x, first, one), (y, second, other) = found[0], found[1]
+    if first in MEASURES and first == second:
+        return [x * one, y * other], False
+    if (first in MEASURES or second in MEASURES) and first and second and first != second:
+        return [None, None], True
+    return [x, y], False
 
 
 def _said_of(hop: HopAnswer) -> set[str]:

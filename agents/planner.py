@@ -56,6 +56,11 @@ class PlannerSettings(StepSettings):
     history_turns: int = 6  # messages of the session's history the planner sees
 
 
+def own_words(text: str) -> list[str]:
+    """The words of ``text`` that are not a pointer back to the conversation ("it", "they")."""
+    return tokenize(_REFERS_BACK.sub(" ", text))
+
+
 def looks_follow_up(question: str) -> bool:
     """Whether a question leans on the conversation (pronouns, "the other one", very short)."""
     return bool(_REFERS_BACK.search(question)) or len(question.split()) <= 2
@@ -155,7 +160,7 @@ class Planner(Step[PlanInput, PlanOutput]):
             return call
         read = [resolve(q, subject) or q for q in queries]
         asked = resolve(inp.question, subject)
-        own = set(tokenize(_REFERS_BACK.sub(" ", inp.question)))  # the question's own words
+        own = set(own_words(inp.question))
         around = read and not any(own & set(tokenize(q)) for q in read)
         if asked is not None and around:  # the model searched around the question, not for it
             read = [asked, *read][:3]
@@ -170,7 +175,7 @@ class Planner(Step[PlanInput, PlanOutput]):
         queries, folders = args.get("queries"), args.get("path_prefixes")
         if call.name != "search_documents" or not isinstance(queries, list):
             return call
-        kept = [q for q in queries if not isinstance(q, str) or tokenize(_REFERS_BACK.sub(" ", q))]
+        kept = [q for q in queries if not isinstance(q, str) or own_words(q)]
         update: dict[str, object] = {}
         if len(kept) < len(queries):
             update["queries"] = kept  # none left: the question itself is searched (``resolved``)

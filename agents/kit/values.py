@@ -81,14 +81,19 @@ def date_of(text: str, last: bool = False) -> tuple[int, int, int] | None:
 
 def number_of(text: str) -> float | None:
     """The first quantity in ``text`` (commas, decimals, "2.5 million", "twelve")."""
-    text = uncited(text)
+    found = _number(uncited(text))
+    return found[0] if found else None
+
+
+def _number(text: str) -> tuple[float, int] | None:
+    """The first quantity in ``text`` and where it ends."""
     m = NUMBER.search(text)
     if m is not None:
         value = float(m.group(1).replace(",", ""))
-        return value * _SCALE.get((m.group(2) or "").lower(), 1.0)
-    for word in re.findall(r"[a-z]+", text.lower()):
-        if word in _WORD_NUMBERS:
-            return float(_WORD_NUMBERS[word])
+        return value * _SCALE.get((m.group(2) or "").lower(), 1.0), m.end()
+    for word in re.finditer(r"[A-Za-z]+", text):
+        if word.group().lower() in _WORD_NUMBERS:
+            return float(_WORD_NUMBERS[word.group().lower()]), word.end()
     return None
 
 
@@ -112,25 +117,19 @@ MEASURES = {measure for measure, _size in _UNITS.values()}
 _AFTER = re.compile(r"\s*([A-Za-z]+)")
 
 
-def quantity_of(text: str) -> tuple[float, str] | None:
-    """The first quantity in ``text`` and what it measures: in a unit's base measure where it
-    is given in one ("140,000 kilometres" → (1.4e8, "length")), else with the word after it
-    ("six planets" → (6, "planets"); "" when none)."""
-    value = number_of(text)
-    if value is None:
-        return None
+def quantity_of(text: str) -> tuple[float, str, float] | None:
+    """The first quantity in ``text``, what it counts or measures, and the size of its unit in
+    that measure's base unit: "140,000 kilometres" → (140000, "length", 1000); "six planets" →
+    (6, "planets", 1); "" when no word follows it."""
     text = uncited(text)
-    m = NUMBER.search(text)
-    if m is not None:
-        after = _AFTER.match(text, m.end())
-    else:  # a number written as a word: the word after it
-        word = next(w for w in re.finditer(r"[a-z]+", text.lower()) if w.group() in _WORD_NUMBERS)
-        after = _AFTER.match(text, word.end())
+    found = _number(text)
+    if found is None:
+        return None
+    value, end = found
+    after = _AFTER.match(text, end)
     unit = after.group(1).lower() if after else ""
-    if unit in _UNITS:
-        measure, size = _UNITS[unit]
-        return value * size, measure
-    return value, unit
+    measure, size = _UNITS.get(unit, (unit, 1.0))
+    return value, measure, size
 
 
 def normal(value: str) -> set[str]:
