@@ -198,3 +198,12 @@ def test_ask_prints_the_checked_answer_when_the_checks_changed_what_streamed():
     pieces = "When was A founded? → 1908 [1]\n\nWhen was B founded? → 1911 [2]\n\nA [1][2]."
     assert changed_after_streaming(pieces, "A [1][2].") is None
     assert changed_after_streaming("", "") is None
+
+
+def test_explanatory_questions_are_refused_where_no_teacher_writes_them(capsys, overrides, tmp_path):
+    qa = tmp_path / "set.json"
+    qa.write_text('{"data": []}')
+    for extra in (["--qa", str(qa), "--target", "mixed"], ["--target", "answer"]):
+        code, _, err = run(capsys, overrides, "finetune", "data", "--out", str(tmp_path / "o"),
+                           "--explanatory", "0.5", *extra)  # fmt: skip
+        assert code == 2 and "--explanatory is for a teacher's questions" in err

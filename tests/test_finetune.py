@@ -405,6 +405,52 @@ def test_library_data_from_a_teacher_keeps_grounded_unique_questions_split_by_do
         assert e.messages[0]["content"] == text("system")
 
 
+class WhyTeacher(Teacher):
+    """Asked for a why/how question, it writes one answered by the chunk's last sentence — except
+    for Mars, where it writes a what-question (not explanatory: dropped)."""
+
+    def chat(self, messages, *, schema=None, tools=None, options=None, on_token=None):
+        from openbook.assistant.models.base import ChatResult
+
+        prompt = messages[-1].content
+        if "why or how" not in prompt:
+            return super().chat(messages, schema=schema, tools=tools, options=options, on_token=on_token)
+        self.calls += 1
+        title = next(t for t in PLANETS if PLANETS[t] in prompt)
+        last = PLANETS[title].split(". ")[-1]
+        question = "What is Mars like?" if title == "Mars" else f"Why is {title} notable?"
+        return ChatResult(text=json.dumps({"question": question, "answer": last}), model=self.name,
+                          backend=self.backend)  # fmt: skip
+
+
+def test_a_teacher_s_why_questions_are_answered_by_the_explaining_sentence(
+    store, embedder, settings, tmp_path
+):
+    from openbook.assistant.finetune.library_data import build_from_library
+    from openbook.assistant.ingest.pipeline import ingest
+    from openbook.assistant.retrieval.retriever import Retriever
+    from openbook.assistant.settings import IngestSettings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for title, body in PLANETS.items():
+        (docs / f"{title.lower()}.md").write_text(f"# {title}\n\n{body}\n")
+    ingest(store, embedder, [docs], IngestSettings())
+    cfg = RaftConfig(distractors=2, p_oracle=1.0, val_share=0.34, target="mixed")
+    out = tmp_path / "data"
+    retriever = Retriever(store, embedder, settings.retrieval)
+    stats = build_from_library(store, embedder, retriever, out, teacher=WhyTeacher(), explain=1.0, cfg=cfg)
+    counts = stats["teacher"]
+    assert counts["asked_why"] == 6 and counts["not_why_or_how"] == 1 and counts["kept_why"] == 5
+    examples = load_examples(out / "train.jsonl") + load_examples(out / "val.jsonl")
+    venus = next(e for e in examples if "Venus" in e.messages[-1]["content"].split("Question:")[-1])
+    assert venus.kind == "explanatory"
+    assert re.fullmatch(r"A runaway greenhouse effect makes Venus very hot\.? \[\d\]", venus.target)
+    # None asked: the factoid teacher alone, as before.
+    plain = build_from_library(store, embedder, retriever, tmp_path / "plain", teacher=WhyTeacher(), cfg=cfg)
+    assert "asked_why" not in plain["teacher"] and plain["teacher"]["asked"] == 6
+
+
 def test_library_questions_file_names_bad_lines_and_unknown_documents(store, embedder, settings, tmp_path):
     from openbook.assistant.finetune.library_data import read_questions
 

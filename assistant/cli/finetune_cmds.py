@@ -12,6 +12,8 @@ import click
 
 from .common import AppContext, emit_json, err, half_option, json_option, pass_app
 
+EXPLAIN_SHARE = 0.3  # of a teacher's questions, with --target mixed: why/how ones
+
 
 @click.group()
 def finetune() -> None:
@@ -33,6 +35,12 @@ def finetune() -> None:
 )
 @click.option("--teacher", help="Library mode: the model that writes questions (default: models.teacher).")
 @click.option("--sample", type=int, default=200, show_default=True, help="Library mode: chunks to ask about.")
+@click.option(
+    "--explanatory",
+    type=click.FloatRange(0, 1),
+    help="Library mode, teacher: the share of chunks asked a why/how question, answered by the "
+    "sentence that explains it (default: 0.3 with --target mixed, else 0).",
+)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for train/val JSONL.")
 @click.option("--per-set", type=int, help="At most this many questions per dataset.")
 @click.option("--distractors", type=int, default=3, show_default=True)
@@ -83,6 +91,7 @@ def finetune_data(
     questions: Path | None,
     teacher: str | None,
     sample: int,
+    explanatory: float | None,
     out: Path,
     per_set: int | None,
     distractors: int,
@@ -109,10 +118,16 @@ def finetune_data(
         target=target, no_oracle=no_oracle, half=half, val_share=val_share,  # type: ignore[arg-type]
         lost_answer=lost_answer,  # type: ignore[arg-type]
     )  # fmt: skip
+    if explanatory is None:
+        explanatory = EXPLAIN_SHARE if target == "mixed" else 0.0
+    elif explanatory and (datasets or questions or target != "mixed"):
+        raise click.UsageError(
+            "--explanatory is for a teacher's questions about your library, with --target mixed"
+        )
     if datasets:
         stats = build(list(datasets), out, settings, embedder, per_set=per_set, cfg=cfg, say=err)
     else:
-        stats = _from_library(settings, embedder, out, questions, teacher, sample, cfg)
+        stats = _from_library(settings, embedder, out, questions, teacher, sample, explanatory, cfg)
     emit_json(stats) if as_json else click.echo(json.dumps(stats, indent=2))
 
 
@@ -123,6 +138,7 @@ def _from_library(
     questions: Path | None,
     teacher: str | None,
     sample: int,
+    explain: float,
     cfg: Any,
 ) -> dict[str, Any]:
     from ..finetune.library_data import build_from_library
@@ -141,8 +157,10 @@ def _from_library(
     with Store(settings, embedding=embedder.identity) as store:
         store.check_embedding(embedder.identity)
         retriever = Retriever(store, embedder, settings.retrieval)
-        kw = {"questions": questions, "teacher": model, "sample": sample, "cfg": cfg, "say": err}
-        return build_from_library(store, embedder, retriever, out, **kw)
+        return build_from_library(
+            store, embedder, retriever, out, questions=questions, teacher=model, sample=sample,
+            explain=explain, cfg=cfg, say=err,
+        )  # fmt: skip
 
 
 @finetune.command("train")

@@ -1,8 +1,12 @@
 """RAFT data from the user's own library: questions from a file, or written by a teacher model.
 
 The teacher (``models.teacher``, any configured model — a larger Ollama model is best) reads a
-sample of stored chunks and writes one question per chunk with a short answer copied from it;
-a question is kept only if its answer really is in the chunk, and once (normalised). Each
+sample of stored chunks and writes one question per chunk with a short answer copied from it —
+or, for a share of the chunks (``explain``), a why/how question answered by the sentence of the
+chunk that explains it (``prompts/teacher_explain.md``; recipe v3's ``--target mixed`` answers
+such questions with that sentence). A question is kept only if its answer really is in the
+chunk, an explanatory one only if it is a why/how question (``question_type``) answered by one
+sentence, and each once (normalised). Each
 question's oracle is its chunk; distractors are hard negatives from the library's own hybrid
 retrieval; the split is by document, so validation never sees a training document.
 """
@@ -19,17 +23,22 @@ from pydantic import BaseModel, Field
 
 from openbook.agents.kit.evidence import Hit
 from openbook.agents.kit.llm import ChatModel, ChatOptions, Message, ModelError, structured
+from openbook.agents.kit.questions import question_type
 from openbook.prompts import render
 
 from ..errors import OpenbookError
 from ..evaluation.qa_data import QAItem
 from ..evaluation.qa_metrics import has_answer, normalize
-from .data import Example, RaftConfig, chunks_by_document, examples_for, write_split
+from .data import EXPLANATION_WORDS, Example, RaftConfig, chunks_by_document, examples_for, write_split
 
 
 class TeacherQA(BaseModel):
     question: str = Field(min_length=8, max_length=300)
     answer: str = Field(min_length=1, max_length=120)
+
+
+class TeacherWhy(TeacherQA):
+    answer: str = Field(min_length=1, max_length=600)  # the explaining sentence
 
 
 class Library:
@@ -45,22 +54,38 @@ def teach(
     teacher: ChatModel,
     chunks: list[Hit],
     say: Callable[[str], None] = lambda _m: None,
+    explain: float = 0.0,
+    seed: int = 0,
 ) -> tuple[list[QAItem], dict[str, int]]:
-    """One question per chunk from the teacher; kept when its answer is in the chunk, once."""
+    """One question per chunk from the teacher — a why/how one for a seeded share ``explain`` of
+    the chunks; kept when its answer is in the chunk (a why/how one: at most a sentence long), once."""
     items: list[QAItem] = []
     seen: set[str] = set()
     counts = {"asked": 0, "kept": 0, "answer_not_in_chunk": 0, "duplicate": 0, "failed": 0}
-    opts = ChatOptions(temperature=0.0, max_tokens=160)
+    if explain:
+        counts.update(asked_why=0, kept_why=0, not_why_or_how=0, answer_too_long=0)
+    rng = random.Random(seed)
     for n, hit in enumerate(chunks, 1):
+        why = rng.random() < explain
         counts["asked"] += 1
-        messages = [Message(role="user", content=render("teacher", {"passage": hit.text}))]
+        if why:
+            counts["asked_why"] += 1
+        prompt, shape, tokens = ("teacher_explain", TeacherWhy, 240) if why else ("teacher", TeacherQA, 160)
+        messages = [Message(role="user", content=render(prompt, {"passage": hit.text}))]
+        opts = ChatOptions(temperature=0.0, max_tokens=tokens)
         try:
-            qa, _ = structured(teacher, messages, TeacherQA, options=opts)
+            qa, _ = structured(teacher, messages, shape, options=opts)
         except ModelError:
             counts["failed"] += 1
             continue
+        if why and question_type(qa.question) != "explanatory":
+            counts["not_why_or_how"] += 1
+            continue
         if not has_answer(hit.text, [qa.answer]):
             counts["answer_not_in_chunk"] += 1
+            continue
+        if why and len(qa.answer.split()) > EXPLANATION_WORDS:
+            counts["answer_too_long"] += 1
             continue
         key = normalize(qa.question)
         if key in seen:
@@ -72,6 +97,8 @@ def teach(
                    gold_doc=hit.source, group=hit.source)
         )  # fmt: skip
         counts["kept"] += 1
+        if why:
+            counts["kept_why"] += 1
         if n % 10 == 0:
             say(f"  teacher: {n}/{len(chunks)} chunks, {counts['kept']} questions kept")
     return items, counts
@@ -116,6 +143,7 @@ def build_from_library(
     questions: Path | None = None,
     teacher: ChatModel | None = None,
     sample: int = 200,
+    explain: float = 0.0,
     cfg: RaftConfig | None = None,
     say: Callable[[str], None] = lambda _m: None,
 ) -> dict[str, Any]:
@@ -132,7 +160,7 @@ def build_from_library(
         every = [h for hits in doc_chunks.values() for h in hits]
         chosen = random.Random(cfg.seed).sample(every, min(sample, len(every)))
         say(f"Teacher {teacher.name}: one question for each of {len(chosen)} chunks…")
-        items, counts = teach(teacher, chosen, say)
+        items, counts = teach(teacher, chosen, say, explain=explain, seed=cfg.seed)
     else:
         raise OpenbookError("No questions", hint="give --questions FILE, or --teacher MODEL to write them")
     if not items:
