@@ -123,7 +123,8 @@ def _compose(question: str, shape: Shape, hops: list[HopAnswer]) -> ComposeOutpu
         want = set(tokenize(shape.subject.lower())) - {"a", "an", "the"}
         held = [bool(want) and _holds(want, _said_of(h)) for h in hops]
         if all(held) or shape.subject[:1].isupper():  # a nationality: each one's was asked for
-            return verdict(all(held))
+            hops = [_resting_on(h, want) for h in hops]  # what the verdict cites and quotes
+            return verdict(all(held)).model_copy(update={"hops": hops})
         lacking = " or ".join(h.entity for h, ok in zip(hops, held, strict=True) if not ok)
         return _cannot_tell(f"I found nothing saying so of {lacking} ({shape.subject})", hops, values)
     read: list[Any]  # dates (year, month, day) or amounts: compared among their own kind
@@ -179,6 +180,21 @@ def _said_of(hop: HopAnswer) -> set[str]:
             if about and about <= set(tokenize(sentence)):
                 words |= normal(sentence)
     return words
+
+
+def _resting_on(hop: HopAnswer, want: set[str]) -> HopAnswer:
+    """The piece as a "both" verdict rests on it: where its answer and the passages it cites do
+    not say the wanted words but a sentence naming its entity does ("Titan is Saturn's largest
+    moon", where it answered from the passage about Titan's lakes), that sentence, cited, is
+    what it found — so the verdict cites and quotes the sentence it rests on."""
+    if not want or _holds(want, normal(hop.answer) | normal(hop.evidence)):
+        return hop
+    about = set(tokenize(hop.entity))
+    for p in [*hop.note, *hop.passages]:
+        for sentence in sentences_of(p.text) or [p.text]:
+            if about and about <= set(tokenize(sentence)) and _holds(want, normal(sentence)):
+                return hop.read_again(f"{sentence.rstrip('.')} [{p.n}]", sentence)
+    return hop
 
 
 def _holds(wanted: set[str], words: set[str]) -> bool:

@@ -422,7 +422,10 @@ def test_both_reads_every_sentence_naming_the_entity_and_does_not_say_no_from_si
         note=[Passage(n=1, text=lakes), Passage(n=3, text="Titan is Saturn's largest moon.")],
     )
     enceladus = hop("What is Enceladus?", "Enceladus", "a small moon of Saturn [7]")
-    assert compose("", both, [titan, enceladus]).text == "Yes [1][7]."
+    out = compose("", both, [titan, enceladus])
+    # the verdict cites, and its piece shows, the sentence it rests on, not the one about lakes
+    assert out.text == "Yes [3][7]."
+    assert out.hops[0].answer == "Titan is Saturn's largest moon [3]" and out.hops[1] == enceladus
     silent = titan.model_copy(update={"note": titan.note[:1]})  # nothing says what Titan orbits
     out = compose("", both, [silent, enceladus])
     assert out.text.startswith("I cannot tell: I found nothing saying so of Titan (moons of Saturn).")
