@@ -481,3 +481,24 @@ def test_gradient_checkpointing_is_on_by_default_for_a_cpu_with_little_memory(mo
     assert tr.checkpointing(tr.TrainConfig(), "cuda") == (False, "on the GPU")
     monkeypatch.setattr(tr, "total_ram_gb", lambda: 64.0)
     assert tr.checkpointing(tr.TrainConfig(), "cpu") == (False, "enough memory")
+
+
+def test_the_data_builder_embeds_each_sentence_once_and_gives_the_same_vectors():
+    import numpy as np
+
+    from openbook.assistant.finetune.data import embedding_once
+
+    asked: list[list[str]] = []
+
+    def embed(texts):
+        asked.append(list(texts))
+        return np.array([[len(t), t.count("a")] for t in texts], dtype=np.float32)
+
+    once = embedding_once(embed)
+    first = once(["a question", "Mars has two moons.", "Venus is hot."])
+    again = once(["another question", "Venus is hot.", "Mars has two moons.", "Venus is hot."])
+    assert asked == [["a question", "Mars has two moons.", "Venus is hot."], ["another question"]]
+    assert np.array_equal(
+        again, embed(["another question", "Venus is hot.", "Mars has two moons.", "Venus is hot."])
+    )
+    assert np.array_equal(first[1], again[2])

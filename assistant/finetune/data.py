@@ -27,6 +27,7 @@ import hashlib
 import json
 import random
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,6 +139,22 @@ def _target(item: QAItem, evidence: list[Passage], cfg: RaftConfig) -> tuple[str
     return text("decline"), False
 
 
+def embedding_once(embed: Callable[[list[str]], Any]) -> Callable[[list[str]], Any]:
+    """``embed`` that embeds each text once: a chunk's sentences come back with every question of
+    its article and as other questions' distractors (the note of each example embeds them all)."""
+    import numpy as np
+
+    memo: dict[str, Any] = {}
+
+    def embed_new(texts: list[str]) -> Any:
+        new = [t for t in dict.fromkeys(texts) if t not in memo]
+        if new:
+            memo.update(zip(new, embed(new), strict=True))
+        return np.stack([memo[t] for t in texts])
+
+    return embed_new
+
+
 class Corpus(Protocol):
     """What the data builder needs of a dataset: which document a stored chunk belongs to."""
 
@@ -152,12 +169,18 @@ def examples_for(
     doc_chunks: dict[str, list[Hit]],
     cfg: RaftConfig,
     tally: dict[str, int] | None = None,
+    say: Callable[[str], None] = lambda _m: None,
 ) -> Iterator[Example]:
-    """The examples of ``items``; ``tally`` counts the ones left out, and why."""
+    """The examples of ``items``; ``tally`` counts the ones left out, and why; ``say``: progress."""
     rng = random.Random(cfg.seed)
     tally = {} if tally is None else tally
     every = [h for hits in doc_chunks.values() for h in hits]
-    for item in items:
+    embed = embedding_once(embed)
+    started = time.monotonic()
+    for done, item in enumerate(items):
+        if done and done % 250 == 0:
+            left = (time.monotonic() - started) / done * (len(items) - done)
+            say(f"  {done}/{len(items)} questions, about {left / 60:.0f} min left")
         gold = doc_chunks.get(item.gold_doc or "", [])
         oracle = next((h for h in gold if holds(h.text, item)), None)
         if oracle is None:
@@ -296,7 +319,7 @@ def build(
             doc_chunks = chunks_by_document(store, ds)
             items = training_items(ds, per_set, cfg.seed, cfg.half)
             say(f"{ds.name}: {len(items)} training questions")
-            found = examples_for(ds, items, retriever, embedder.embed_batch, doc_chunks, cfg, left_out)
+            found = examples_for(ds, items, retriever, embedder.embed_batch, doc_chunks, cfg, left_out, say)
             examples += list(found)
     stats = write_split(examples, out_dir, cfg.val_share)
     stats["left_out"] = left_out
