@@ -83,6 +83,20 @@ def test_openbook_models_lists_the_reranker_with_its_lineage(capsys, overrides):
 
 
 @shipped
+@shipped
+def test_warming_up_loads_the_reranker_so_the_first_question_does_not_wait(
+    monkeypatch, store, embedder, settings
+):
+    from openbook.assistant.models import cross_encoder
+    from openbook.assistant.retrieval.retriever import Retriever
+
+    monkeypatch.setattr(cross_encoder, "_LOADED", {})  # a fresh process: nothing loaded yet
+    retriever = Retriever(store, embedder, settings.retrieval.model_copy(update={"rerank": True}))
+    assert retriever.reranker is not None and retriever.reranker._model is None
+    retriever.warm(index=False)
+    assert retriever.reranker._model is not None
+
+
 def test_search_and_the_trace_show_the_reranker_s_scores(capsys, overrides, corpus):
     code, _out, err = run(capsys, overrides, "ingest", str(corpus))
     assert code == 0, err

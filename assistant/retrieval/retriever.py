@@ -114,6 +114,15 @@ class Retriever:
         self._vectors_lock = threading.Lock()
         self.reranker, self.reranker_label = resolve_reranker(settings.rerank, settings.reranker)
 
+    def warm(self, index: bool = True) -> None:
+        """Load what a first search would, so that the first question does not wait for it: the
+        embedding model, the BM25 index (``index``: the library has chunks) and the reranker."""
+        self.embedder.embed_batch(["warm up"])
+        if index:
+            self.bm25_index()
+        if self.reranker is not None:
+            self.reranker.load()
+
     # -- the BM25 index ------------------------------------------------------------------------
     def generation(self) -> int:
         return chunk_rows.generation(self.store)

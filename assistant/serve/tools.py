@@ -142,11 +142,9 @@ class LibraryTools:
         self.store.__exit__(None, None, None)
 
     def warm(self) -> None:
-        """Load what a first search would (the embedding model, the BM25 index)."""
+        """Load what a first search would (the embedding model, the BM25 index, the reranker)."""
         with self._lock:
-            self.embedder.embed_batch(["warm up"])
-            if library.has_chunks(self.store):
-                self.retriever.bm25_index()
+            self.retriever.warm(index=library.has_chunks(self.store))
 
     def call(self, fn: Callable[[], R]) -> R:
         """Run one tool call, after any call already running (queued, not refused)."""

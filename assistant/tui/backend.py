@@ -66,8 +66,7 @@ def open_backend(settings: Settings) -> Backend:
             if preload:
                 preload()  # load the GGUF now, in this background thread
         turn = Turn(store, embedder, settings, models)
-        embedder.embed_batch(["warm up"])
-        turn.retriever.bm25_index()
+        turn.retriever.warm()
         samples = bool(library.sources_under(store, str(paths.sample_docs_dir())))
     except BaseException:
         store.close()
