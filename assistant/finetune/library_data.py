@@ -5,10 +5,10 @@ sample of stored chunks and writes one question per chunk with a short answer co
 or, for a share of the chunks (``explain``), a why/how question answered by the sentence of the
 chunk that explains it (``prompts/teacher_explain.md``; recipe v3's ``--target mixed`` answers
 such questions with that sentence). A question is kept only if its answer really is in the
-chunk, an explanatory one only if it is a why/how question (``question_type``) answered by one
-sentence, and each once (normalised). Each
-question's oracle is its chunk; distractors are hard negatives from the library's own hybrid
-retrieval; the split is by document, so validation never sees a training document.
+chunk, a why/how one only if the rule of ``question_type`` calls it explanatory and its answer
+is a sentence's length (``EXPLANATION_WORDS``), and each once (normalised). Each question's
+oracle is its chunk; distractors are hard negatives from the library's own hybrid retrieval;
+the split is by document, so validation never sees a training document.
 """
 
 from __future__ import annotations
