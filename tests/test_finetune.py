@@ -376,10 +376,9 @@ class Teacher:
         return ChatResult(text=json.dumps(qa), model=self.name, backend=self.backend)
 
 
-def test_library_data_from_a_teacher_keeps_grounded_unique_questions_split_by_document(
-    store, embedder, settings, tmp_path
-):
-    from openbook.assistant.finetune.library_data import build_from_library
+@pytest.fixture
+def planets(store, embedder, settings, tmp_path):
+    """The six planet documents stored, and a retriever over them."""
     from openbook.assistant.ingest.pipeline import ingest
     from openbook.assistant.retrieval.retriever import Retriever
     from openbook.assistant.settings import IngestSettings
@@ -389,12 +388,18 @@ def test_library_data_from_a_teacher_keeps_grounded_unique_questions_split_by_do
     for title, body in PLANETS.items():
         (docs / f"{title.lower()}.md").write_text(f"# {title}\n\n{body}\n")
     ingest(store, embedder, [docs], IngestSettings())
+    return Retriever(store, embedder, settings.retrieval)
+
+
+def test_library_data_from_a_teacher_keeps_grounded_unique_questions_split_by_document(
+    store, embedder, planets, tmp_path
+):
+    from openbook.assistant.finetune.library_data import build_from_library
+
     teacher = Teacher()
     cfg = RaftConfig(distractors=2, p_oracle=1.0, val_share=0.34)
     out = tmp_path / "data"
-    stats = build_from_library(
-        store, embedder, Retriever(store, embedder, settings.retrieval), out, teacher=teacher, cfg=cfg
-    )
+    stats = build_from_library(store, embedder, planets, out, teacher=teacher, cfg=cfg)
     assert teacher.calls == 6 and stats["teacher"]["answer_not_in_chunk"] == 1
     assert stats["teacher"]["duplicate"] == 1 and stats["questions"] == 4
     train, val = load_examples(out / "train.jsonl"), load_examples(out / "val.jsonl")
@@ -424,21 +429,13 @@ class WhyTeacher(Teacher):
 
 
 def test_a_teacher_s_why_questions_are_answered_by_the_explaining_sentence(
-    store, embedder, settings, tmp_path
+    store, embedder, planets, tmp_path
 ):
     from openbook.assistant.finetune.library_data import build_from_library
-    from openbook.assistant.ingest.pipeline import ingest
-    from openbook.assistant.retrieval.retriever import Retriever
-    from openbook.assistant.settings import IngestSettings
 
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for title, body in PLANETS.items():
-        (docs / f"{title.lower()}.md").write_text(f"# {title}\n\n{body}\n")
-    ingest(store, embedder, [docs], IngestSettings())
     cfg = RaftConfig(distractors=2, p_oracle=1.0, val_share=0.34, target="mixed")
     out = tmp_path / "data"
-    retriever = Retriever(store, embedder, settings.retrieval)
+    retriever = planets
     stats = build_from_library(store, embedder, retriever, out, teacher=WhyTeacher(), explain=1.0, cfg=cfg)
     counts = stats["teacher"]
     assert counts["asked_why"] == 6 and counts["not_why_or_how"] == 1 and counts["kept_why"] == 5
