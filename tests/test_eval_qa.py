@@ -219,6 +219,13 @@ def test_zero_unanswerable_adds_none(qa_folder):
     assert unanswerable(ds, "all", 0) == [] and len(select(ds, "all", None)) == 3
 
 
+def test_unanswerable_questions_are_of_the_question_type_asked_for(qa_folder):
+    ds = load_qa(qa_folder)
+    why = unanswerable(ds, "all", 5, "explanatory")
+    assert [i.question for i in why] == ["Why is Venus hot?"] and not why[0].answerable
+    assert len(unanswerable(ds, "all", 5)) == 3
+
+
 @pytest.mark.slow
 def test_base_configs_answer_with_the_base_model_even_when_the_reader_is_the_default(
     qa_folder, settings, embedder, tmp_path, monkeypatch

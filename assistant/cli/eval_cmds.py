@@ -143,7 +143,8 @@ def eval_retrieval(
 @click.option(
     "--unanswerable-from",
     type=click.Path(exists=True, path_type=Path),
-    help="Another dataset whose questions are asked too; the right reply is a decline.",
+    help="Another dataset whose questions are asked too (of --question-type, if given); the right "
+    "reply is a decline.",
 )
 @click.option("--unanswerable", type=int, default=0, show_default=True, help="How many of those.")
 @click.option(
@@ -191,7 +192,8 @@ def eval_qa(
         keep = set(random.Random(0).sample(range(len(items)), sample))
         items = [item for n, item in enumerate(items) if n in keep]
     if unanswerable_from is not None:
-        items += unanswerable_items(load_qa(unanswerable_from), split, unanswerable)  # type: ignore[arg-type]
+        other = load_qa(unanswerable_from)
+        items += unanswerable_items(other, split, unanswerable, question_type)  # type: ignore[arg-type]
     if not items:
         raise click.UsageError("No questions selected (check --split and --limit).")
     settings = app.settings()

@@ -193,10 +193,10 @@ def _load_folder(root: Path) -> QADataset:
     return ds
 
 
-def unanswerable(other: QADataset, split: Split, n: int) -> list[QAItem]:
-    """``n`` questions of another dataset, to ask of this one's documents: their answers are
-    not in this library, so the right reply is a decline."""
+def unanswerable(other: QADataset, split: Split, n: int, kind: str | None = None) -> list[QAItem]:
+    """``n`` questions of another dataset (of one question type, if given), to ask of this one's
+    documents: their answers are not in this library, so the right reply is a decline."""
     return [
         i.model_copy(update={"id": f"x-{i.id}", "answers": [], "gold_doc": None, "answerable": False})
-        for i in select(other, split, n)
+        for i in select(other, split, n, kind=kind)
     ]
