@@ -237,7 +237,7 @@ def test_a_doubtful_decline_is_answered_from_the_readers_next_choice(
     from openbook.agents.answerer import AnswerSettings
 
     assert AnswerSettings().decline_below == 0.0  # off by default for factoid questions
-    assert AnswerSettings().explanatory_decline_below == 0.4
+    assert AnswerSettings().explanatory_decline_below == 0.5
     venus_turn.settings = settings.model_copy(
         update={"pipeline": settings.pipeline.model_copy(update={"decline_below": 0.5})}
     )
