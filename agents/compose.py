@@ -11,6 +11,7 @@ sentence of its note (``read_from_note``); no model call.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -173,13 +174,22 @@ def _said_of(hop: HopAnswer) -> set[str]:
     """The words said of a piece's entity: its answer, the passages it cites, and every sentence
     of its note or passages that names the entity ("Titan is Saturn's largest moon" where the
     answer came from the passage about its lakes)."""
-    about = set(tokenize(hop.entity))
     words = normal(hop.answer) | normal(hop.evidence)
+    for _n, sentence in _naming(hop):
+        words |= normal(sentence)
+    return words
+
+
+def _naming(hop: HopAnswer) -> Iterator[tuple[int, str]]:
+    """The sentences of a piece's note, then of its passages, that name every word of its entity,
+    with their passage number."""
+    about = set(tokenize(hop.entity))
+    if not about:
+        return
     for p in [*hop.note, *hop.passages]:
         for sentence in sentences_of(p.text) or [p.text]:
-            if about and about <= set(tokenize(sentence)):
-                words |= normal(sentence)
-    return words
+            if about <= set(tokenize(sentence)):
+                yield p.n, sentence
 
 
 def _resting_on(hop: HopAnswer, want: set[str]) -> HopAnswer:
@@ -189,11 +199,9 @@ def _resting_on(hop: HopAnswer, want: set[str]) -> HopAnswer:
     what it found — so the verdict cites and quotes the sentence it rests on."""
     if not want or _holds(want, normal(hop.answer) | normal(hop.evidence)):
         return hop
-    about = set(tokenize(hop.entity))
-    for p in [*hop.note, *hop.passages]:
-        for sentence in sentences_of(p.text) or [p.text]:
-            if about and about <= set(tokenize(sentence)) and _holds(want, normal(sentence)):
-                return hop.read_again(f"{sentence.rstrip('.')} [{p.n}]", sentence)
+    for n, sentence in _naming(hop):
+        if _holds(want, normal(sentence)):
+            return hop.read_again(f"{sentence.rstrip('.')} [{n}]", sentence)
     return hop
 
 
