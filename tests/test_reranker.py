@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import random
 
 import pytest
 
@@ -148,20 +147,6 @@ def test_a_tiny_training_run_gives_an_adapter_that_loads_and_scores(capsys, over
     assert code == 0 and "Resuming at step 2/2" in err, err
 
 
-def test_a_training_example_carries_each_passage_s_fused_rank():
-    from openbook.assistant.finetune.reranker import RerankConfig, example
-
-    cands = [{"text": f"p{i}", "gold": i == 3} for i in range(8)]
-    row = {"candidates": cands, "passage": "the answer's paragraph"}
-    cfg = RerankConfig(group=4, hard=2)
-    got = example(row, cfg, random.Random(0))
-    assert got[0] == ("p3", 4) and got[1:3] == [("p0", 1), ("p1", 2)]
-    assert all(text == f"p{rank - 1}" and rank > 3 for text, rank in got[3:])
-    # a right passage the search missed ranks just below every candidate
-    row["candidates"] = [dict(c, gold=False) for c in cands]
-    assert example(row, cfg, random.Random(0))[0] == ("the answer's paragraph", 9)
-
-
 def test_squad_v1_dev_is_refused_by_name(capsys, overrides, tmp_path):
     dev = tmp_path / "dev-v1.1.json"
     dev.write_text('{"data": []}')
@@ -199,12 +184,10 @@ def test_a_tiny_training_run_on_a_teacher_s_questions_about_the_library(
     assert code == 0, err
     out = tmp_path / "lib"
     args = ["finetune", "reranker", "--library", "--out", str(out), "--per-set", "24", "--held-out", "4",
-            "--max-steps", "2", "--threads", "1", "--fused-prior", "1", "--json"]  # fmt: skip
+            "--max-steps", "2", "--threads", "1", "--json"]  # fmt: skip
     code, stdout, err = run(capsys, overrides, *args)
     assert code == 0, err
     assert "teacher: {'asked': 24" in err
-    card = json.loads((out / "openbook-reranker.json").read_text())
-    assert card["config"]["fused_prior"] == 1.0  # trained on the blend: the card says so
     stats = json.loads((out / "data" / "data.json").read_text())
     assert stats["train"]["questions"] >= 10 and stats["val"]["questions"] >= 4
     assert stats["train"]["sets"] == stats["val"]["sets"] == ["library"]

@@ -55,14 +55,6 @@ from .common import AppContext, emit_json, err, json_option, pass_app, qa_sets_o
     help="Word pieces of question and passage read together (the cost of a search's reranking "
     "grows with it); kept in the card, so the run time reads as much as training did.",
 )
-@click.option(
-    "--fused-prior",
-    type=click.FloatRange(0.0, 5.0),
-    default=0.0,
-    show_default=True,
-    help="Train on the blend the run time serves: the reranker's logit less this weight times "
-    "ln(fused rank) inside the softmax (0: the reranker's logit alone).",
-)
 @click.option("--threads", type=int, help="Torch threads (default: all cores).")
 @click.option(
     "--resume", is_flag=True, help="Reuse the data in --out and continue from its last checkpoint (if any)."
@@ -109,7 +101,6 @@ def finetune_reranker(
         layers=opts["layers"], rank=opts["rank"], alpha=2 * opts["rank"], lr=opts["lr"],
         epochs=opts["epochs"], max_steps=opts["max_steps"], seed=seed, threads=opts["threads"],
         group=opts["group"], hard=min(opts["hard"], opts["group"] - 1), max_length=opts["max_length"],
-        fused_prior=opts["fused_prior"],
     )  # fmt: skip
     if reuse:
         err(f"Reusing the data in {data_dir}")

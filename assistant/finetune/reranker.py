@@ -48,7 +48,6 @@ class RerankConfig:
     epochs: float = 1.0
     max_steps: int | None = None
     max_length: int = 128
-    fused_prior: float = 0.0  # the fused rank's weight inside the training softmax (0: none)
     seed: int = 0
     threads: int | None = None
     checkpoint_every: int = 100
@@ -100,16 +99,14 @@ def split_rows(rows: list[dict[str, Any]], val: int, seed: int) -> dict[str, lis
     }
 
 
-def example(row: dict[str, Any], cfg: RerankConfig, rng: random.Random) -> list[tuple[str, int]] | None:
-    """[positive, negatives…] for one question, each with its fused rank (1-based; a positive
-    that is not among the candidates ranks just below them), or None when it has too few
-    negatives."""
+def example(row: dict[str, Any], cfg: RerankConfig, rng: random.Random) -> list[str] | None:
+    """[positive, negatives…] for one question, or None when it has too few negatives."""
     cands = row["candidates"]
-    gold = [(c["text"], i + 1) for i, c in enumerate(cands) if c["gold"]]
-    positive = gold[0] if gold else (row.get("passage", ""), len(cands) + 1)
-    negatives = [(c["text"], i + 1) for i, c in enumerate(cands) if not c["gold"]]
+    gold = [c["text"] for c in cands if c["gold"]]
+    positive = gold[0] if gold else row.get("passage", "")
+    negatives = [c["text"] for c in cands if not c["gold"]]
     want = cfg.group - 1
-    if not positive[0].strip() or len(negatives) < want:
+    if not positive.strip() or len(negatives) < want:
         return None
     hard = negatives[: cfg.hard]
     rest = negatives[cfg.hard :]
@@ -262,13 +259,10 @@ def train(
         firsts, seconds = [], []
         for q, g in pairs:
             firsts += [q] * len(g)
-            seconds += [focus(q, p, words_for(cfg.max_length)) for p, _rank in g]
+            seconds += [focus(q, p, words_for(cfg.max_length)) for p in g]
         enc = tokenizer(firsts, seconds, truncation="longest_first", max_length=cfg.max_length,
                         padding=True, return_tensors="pt").to(device)  # fmt: skip
         logits = model(**enc).view(len(groups), cfg.group)
-        if cfg.fused_prior:  # trained as it is served: blended with the fused rank
-            ranks = torch.tensor([[rank for _p, rank in g] for g in groups], device=device)
-            logits = logits - cfg.fused_prior * torch.log(ranks.float())
         loss = torch.nn.functional.cross_entropy(
             logits, torch.zeros(len(groups), dtype=torch.long, device=device)
         )
