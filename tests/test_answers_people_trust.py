@@ -63,6 +63,11 @@ def test_an_explanatory_answer_is_the_sentence_sharing_most_of_the_questions_wor
     # a sentence that already gives its cause stands alone
     text, _ = explain("Why does Earth have seasons?", "its axis [1]", [Passage(n=1, text=SEASONS)])
     assert text == "Earth has seasons because its axis is tilted 23.4 degrees. [1]"
+    # … as does one that says where something comes from (the Mars sample question)
+    mars = Passage(n=1, text="Its reddish colour comes from iron oxide, rust, in its dust and rocks. "
+                   "A Martian day, called a sol, lasts about 24 hours and 39 minutes.")  # fmt: skip
+    text, _ = explain("Why does Mars look red?", "iron oxide [1]", [mars])
+    assert text == "Its reddish colour comes from iron oxide, rust, in its dust and rocks. [1]"
     # no sentence shares a word with the question: the one holding the reader's span
     text, _ = explain("Why so?", "it is farther from the Sun [1]", passages)
     assert "greenhouse" in text and text.endswith("[2]")

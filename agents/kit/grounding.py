@@ -12,7 +12,8 @@ from .words import tokenize
 
 CAUSAL = re.compile(
     r"\b(because|due to|caus(e|es|ed|ing)|since|as a result|so that|therefore|thus|leads? to|led to|"
-    r"results? in|resulted in|in order to|allows?|enables?|traps?|makes?|made)\b",
+    r"results? in|resulted in|in order to|allows?|enables?|traps?|makes?|made|"
+    r"comes? from|came from|stems? from|owing to|thanks to)\b",
     re.I,
 )
 MAX_EXPLANATION_WORDS = 70
