@@ -247,6 +247,35 @@ def test_tiny_run_trains_exports_loads_and_answers(squad, settings, embedder, tm
 
 @pytest.mark.slow
 @needs_model
+def test_the_base_is_parsed_once_and_every_load_is_a_fresh_equal_model():
+    """The GGUF is parsed on the first load only; later loads are copies: the same logits, tied
+    embeddings, and nothing shared — training one copy or changing its tokenizer leaves the
+    next load as the file says."""
+    import torch
+
+    from openbook.assistant.finetune import train as tr
+
+    first, tok = tr.load_base(bundled_gguf(), "cpu")
+    assert len(tr._BASE) == 1
+    ids = torch.tensor([tok("Neptune was found in 1846.")["input_ids"]])
+    with torch.no_grad():
+        want = first(ids).logits
+    second, tok2 = tr.load_base(bundled_gguf(), "cpu")
+    assert second is not first and second.lm_head.weight is second.model.embed_tokens.weight
+    with torch.no_grad():
+        assert torch.equal(second(ids).logits, want)
+        second.model.embed_tokens.weight.mul_(0.5)  # as training would change it
+        assert not torch.equal(second(ids).logits, want)
+    tok2.padding_side = "left" if tok.padding_side == "right" else "right"
+    third, tok3 = tr.load_base(bundled_gguf(), "cpu")
+    with torch.no_grad():
+        assert torch.equal(third(ids).logits, want) and torch.equal(first(ids).logits, want)
+    assert tok3.padding_side == tok.padding_side != tok2.padding_side
+    assert not getattr(third, "is_quantized", False) and third.config.quantization_config is None
+
+
+@pytest.mark.slow
+@needs_model
 def test_exported_adapter_gives_the_pytorch_models_logits(tmp_path):
     """A strong random LoRA, exported: llama.cpp's next-token logits match PyTorch's (cosine >
     0.999; the Q4_1 kernels differ a little from dequantised fp32) and are several times closer
