@@ -24,7 +24,8 @@ from . import library, tracing
 from .embeddings import Embedder
 from .errors import OpenbookError
 from .models.base import ChatModel, PartialAnswer
-from .retrieval.retriever import Choices, Retriever
+from .retrieval.fusion import Choices
+from .retrieval.retriever import Retriever
 from .settings import PipelineSettings, Settings
 from .store import Store
 

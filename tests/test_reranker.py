@@ -17,7 +17,7 @@ from openbook.assistant.models.cross_encoder import (
     resolve_reranker,
     shipped_reranker,
 )
-from openbook.assistant.retrieval.retriever import keep_anchor
+from openbook.assistant.retrieval.fusion import keep_anchor
 
 from .test_cli import run
 from .test_finetune import squad  # noqa: F401  (fixture)

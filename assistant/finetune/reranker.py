@@ -155,7 +155,7 @@ def ndcg(
     (the retriever's anchor; None: no anchor). A question whose right document is not among the
     candidates counts 0."""
     from ..evaluation.metrics import all_metrics
-    from ..retrieval.retriever import keep_anchor
+    from ..retrieval.fusion import keep_anchor
 
     total = 0.0
     for i, r in enumerate(rows):

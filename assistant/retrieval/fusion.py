@@ -23,17 +23,20 @@ remembers its best rank and score in each leg, and which queries found it.
 
 ``Fusion`` is one choice of function and parameters (the settings' default, or a library's
 calibrated one); ``anchored`` keeps the original question's own top hit from being demoted by the
-lists of its rewrites.
+lists of its rewrites, and ``keep_anchor`` from being demoted by the reranker; ``Choices`` is the
+fusion in force for a library's searches, resolved once per turn.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 ORDER_K = 60  # ``reordered``'s RRF constant
+T = TypeVar("T")
 
 
 @dataclass
@@ -207,3 +210,67 @@ def anchored(
     if at >= rank:
         fused.insert(rank - 1, fused.pop(at))
     return fused
+
+
+def keep_anchor(
+    order: list[T],
+    own: Any,
+    anchor_rank: int,
+    margin: float,
+    score: Callable[[T], Any],
+    ident: Callable[[T], Any],
+) -> list[T]:
+    """``order`` (by reranker ``score``) with the item whose ``ident`` is ``own`` moved up to rank
+    ``anchor_rank`` unless items scoring at least ``margin`` above it fill the ranks before that."""
+    pos = next((i for i, h in enumerate(order) if ident(h) == own), None)
+    if pos is None or pos < anchor_rank:
+        return order
+    floor = score(order[pos]) + margin
+    sure = sum(1 for h in order if score(h) >= floor)
+    target = max(anchor_rank - 1, sure)
+    if target >= pos:
+        return order
+    moved = order[:pos] + order[pos + 1 :]
+    moved.insert(target, order[pos])
+    return moved
+
+
+class Reading(NamedTuple):
+    """A reading rewriter's settings in force for a library (``Retriever.reading``)."""
+
+    read_hits: int
+    anchor_rank: int
+    order_weight: float
+    source: str  # "set", "chosen at install", "default" or "set, else default"
+
+
+@dataclass(frozen=True)
+class Choices:
+    """How a library's searches are fused, resolved once (per turn, or per evaluation run):
+    the fusion in force and where it comes from, the anchor rank and weight of ordinary
+    rewrites, and a reading rewriter's settings (``Reading``) with the weight of its texts."""
+
+    fusion: Fusion
+    fusion_from: str
+    anchor_rank: int
+    rewrite_weight: float
+    reading: Reading
+    read_rewrite_weight: float
+
+    def mix(self, read: bool) -> tuple[int, float, float]:
+        """(anchor rank, rewrite weight, order weight) for a search whose rewrites came from a
+        reading rewriter (``read``) or from any other."""
+        if read:
+            return self.reading.anchor_rank, self.read_rewrite_weight, self.reading.order_weight
+        return self.anchor_rank, self.rewrite_weight, 0.0
+
+    def note(self, read: bool) -> str:
+        """How a search was fused, for the trace."""
+        rank, weight, order = self.mix(read)
+        chosen = read and self.reading.source == "chosen at install"
+        return (
+            f"fusion: {self.fusion.label()} ({self.fusion_from}); rewrites weighted {weight:g}"
+            + (f", the reading rewriter's order of its hits weighted {order:g}" if order else "")
+            + f", the question's top hit kept at rank <= {rank}"
+            + (" (reading settings chosen for this library at install)" if chosen else "")
+        )

@@ -7,10 +7,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Literal
 
 import numpy as np
 
@@ -27,55 +26,13 @@ from ..models.cross_encoder import blended, resolve_reranker
 from ..settings import PipelineSettings, RetrievalSettings
 from ..store import Store
 from . import bm25
-from .fusion import Fusion, RankedList, anchored
+from .fusion import Choices, Fusion, RankedList, Reading, anchored, keep_anchor
 
 Mode = Literal["hybrid", "bm25", "vector"]
-T = TypeVar("T")
 
 
 CALIBRATION_KEY = "fusion_calibration"  # meta key of `openbook tune retrieval`'s result
 READING_KEY = "reading_choice"  # meta key of the reading settings chosen at `finetune rewriter --install`
-
-
-class Reading(NamedTuple):
-    """A reading rewriter's settings in force for a library (``Retriever.reading``)."""
-
-    read_hits: int
-    anchor_rank: int
-    order_weight: float
-    source: str  # "set", "chosen at install", "default" or "set, else default"
-
-
-@dataclass(frozen=True)
-class Choices:
-    """How a library's searches are fused, resolved once (per turn, or per evaluation run):
-    the fusion in force and where it comes from, the anchor rank and weight of ordinary
-    rewrites, and a reading rewriter's settings (``Reading``) with the weight of its texts."""
-
-    fusion: Fusion
-    fusion_from: str
-    anchor_rank: int
-    rewrite_weight: float
-    reading: Reading
-    read_rewrite_weight: float
-
-    def mix(self, read: bool) -> tuple[int, float, float]:
-        """(anchor rank, rewrite weight, order weight) for a search whose rewrites came from a
-        reading rewriter (``read``) or from any other."""
-        if read:
-            return self.reading.anchor_rank, self.read_rewrite_weight, self.reading.order_weight
-        return self.anchor_rank, self.rewrite_weight, 0.0
-
-    def note(self, read: bool) -> str:
-        """How a search was fused, for the trace."""
-        rank, weight, order = self.mix(read)
-        chosen = read and self.reading.source == "chosen at install"
-        return (
-            f"fusion: {self.fusion.label()} ({self.fusion_from}); rewrites weighted {weight:g}"
-            + (f", the reading rewriter's order of its hits weighted {order:g}" if order else "")
-            + f", the question's top hit kept at rank <= {rank}"
-            + (" (reading settings chosen for this library at install)" if chosen else "")
-        )
 
 
 STALE_RATIO = 0.5  # a calibration stops applying when the chunk count moved by more than this
@@ -430,26 +387,3 @@ class Retriever:
             f"{self.reranker_label}{', int8' if self.reranker.int8 else ''}, blended with the "
             f"fused order at weight {self.prior():g}"
         )
-
-
-def keep_anchor(
-    order: list[T],
-    own: Any,
-    anchor_rank: int,
-    margin: float,
-    score: Callable[[T], Any],
-    ident: Callable[[T], Any],
-) -> list[T]:
-    """``order`` (by reranker ``score``) with the item whose ``ident`` is ``own`` moved up to rank
-    ``anchor_rank`` unless items scoring at least ``margin`` above it fill the ranks before that."""
-    pos = next((i for i, h in enumerate(order) if ident(h) == own), None)
-    if pos is None or pos < anchor_rank:
-        return order
-    floor = score(order[pos]) + margin
-    sure = sum(1 for h in order if score(h) >= floor)
-    target = max(anchor_rank - 1, sure)
-    if target >= pos:
-        return order
-    moved = order[:pos] + order[pos + 1 :]
-    moved.insert(target, order[pos])
-    return moved
