@@ -267,10 +267,12 @@ def test_the_base_is_parsed_once_and_every_load_is_a_fresh_equal_model():
         second.model.embed_tokens.weight.mul_(0.5)  # as training would change it
         assert not torch.equal(second(ids).logits, want)
     tok2.padding_side = "left" if tok.padding_side == "right" else "right"
+    use_cache = first.config.use_cache
+    first.config.use_cache = not use_cache  # as gradient checkpointing sets it on the first load
     third, tok3 = tr.load_base(bundled_gguf(), "cpu")
     with torch.no_grad():
         assert torch.equal(third(ids).logits, want) and torch.equal(first(ids).logits, want)
-    assert tok3.padding_side == tok.padding_side != tok2.padding_side
+    assert tok3.padding_side == tok.padding_side != tok2.padding_side and third.config.use_cache == use_cache
     assert not getattr(third, "is_quantized", False) and third.config.quantization_config is None
 
 

@@ -75,7 +75,7 @@ def load_base(gguf: Path, device: str) -> tuple[Any, Any]:
         model, tok = _parse_base(gguf)
         weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
         _BASE.clear()
-        _BASE[key] = (model.config, model.generation_config, weights, tok)
+        _BASE[key] = (copy.deepcopy(model.config), copy.deepcopy(model.generation_config), weights, tok)
         return model.to(device), copy.deepcopy(tok)
     config, generation, weights, tok = _BASE[key]
     model = AutoModelForCausalLM.from_config(copy.deepcopy(config), dtype=torch.float32)
