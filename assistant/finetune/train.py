@@ -6,6 +6,7 @@ when present. torch is imported here only."""
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -62,8 +63,6 @@ _BASE: dict[tuple[str, int, int], tuple[Any, Any, dict[str, Any], Any]] = {}
 def load_base(gguf: Path, device: str) -> tuple[Any, Any]:
     """The GGUF base as a float32 PyTorch model and its tokenizer (chat template included): a
     fresh model and tokenizer on every call, parsed from the file only the first time."""
-    import copy
-
     import torch
     from transformers import AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
@@ -72,11 +71,9 @@ def load_base(gguf: Path, device: str) -> tuple[Any, Any]:
     st = gguf.stat()
     key = (str(gguf.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _BASE:
-        model, tok = _parse_base(gguf)
-        weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        parsed, tok = _parse_base(gguf)  # kept only as its parts: every caller gets a copy
         _BASE.clear()
-        _BASE[key] = (copy.deepcopy(model.config), copy.deepcopy(model.generation_config), weights, tok)
-        return model.to(device), copy.deepcopy(tok)
+        _BASE[key] = (parsed.config, parsed.generation_config, parsed.state_dict(), tok)
     config, generation, weights, tok = _BASE[key]
     model = AutoModelForCausalLM.from_config(copy.deepcopy(config), dtype=torch.float32)
     model.load_state_dict(weights)
