@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import shutil
 
 import pytest
 
@@ -146,21 +145,6 @@ def test_a_tiny_training_run_gives_an_adapter_that_loads_and_scores(capsys, over
     # --resume after the last step: nothing more to train, the same adapter comes out
     code, stdout, err = run(capsys, overrides, *args[:-1], "--resume", "--json")
     assert code == 0 and "Resuming at step 2/2" in err, err
-    # distilled from that adapter, on the same data: with all the loss on the teacher's order, a
-    # student starting where the 2-step teacher nearly is starts near zero loss (gold alone: 0.85)
-    student = tmp_path / "student"
-    shutil.copytree(out / "data", student / "data")
-    distill = ["finetune", "reranker", "--out", str(student), *args[6:-1], "--resume", "--distill-from",
-               str(adapter)]  # fmt: skip
-    code, stdout, err = run(capsys, overrides, *distill, "--distill-weight", "1", "--json")
-    assert code == 0, err
-    assert report["training"]["loss_first20"] > 0.5
-    assert json.loads(stdout)["training"]["loss_first20"] < 0.1
-    card = json.loads((student / "openbook-reranker.json").read_text())
-    assert card["config"]["distill"] == str(adapter)
-    assert CrossEncoder(student / "openbook-reranker.safetensors").score("Is Mars red?", ["Mars is red."])
-    code, _out, err = run(capsys, overrides, *distill, "--max-length", "96")
-    assert code != 0 and "--max-length 64" in err, err
 
 
 def test_squad_v1_dev_is_refused_by_name(capsys, overrides, tmp_path):

@@ -55,16 +55,6 @@ from .common import AppContext, emit_json, err, json_option, pass_app, qa_sets_o
     help="Word pieces of question and passage read together (the cost of a search's reranking "
     "grows with it); kept in the card, so the run time reads as much as training did.",
 )
-@click.option(
-    "--distill-from",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A trained reranker (its .safetensors, card beside it) whose order over each group is "
-    "learned as well as the right passage: a larger one distilled into a faster one.",
-)
-@click.option(
-    "--distill-weight", type=click.FloatRange(0, 1), default=0.5, show_default=True,
-    help="With --distill-from: the teacher's share of the loss.",
-)  # fmt: skip
 @click.option("--threads", type=int, help="Torch threads (default: all cores).")
 @click.option(
     "--resume", is_flag=True, help="Reuse the data in --out and continue from its last checkpoint (if any)."
@@ -111,8 +101,6 @@ def finetune_reranker(
         layers=opts["layers"], rank=opts["rank"], alpha=2 * opts["rank"], lr=opts["lr"],
         epochs=opts["epochs"], max_steps=opts["max_steps"], seed=seed, threads=opts["threads"],
         group=opts["group"], hard=min(opts["hard"], opts["group"] - 1), max_length=opts["max_length"],
-        distill=str(opts["distill_from"]) if opts["distill_from"] else None,
-        distill_weight=opts["distill_weight"],
     )  # fmt: skip
     if reuse:
         err(f"Reusing the data in {data_dir}")

@@ -51,8 +51,6 @@ class RerankConfig:
     seed: int = 0
     threads: int | None = None
     checkpoint_every: int = 100
-    distill: str | None = None  # a trained reranker (adapter file) whose scores are also learned
-    distill_weight: float = 0.5  # of the loss: the teacher's softmax over each group, the rest gold
 
 
 # -- data ---------------------------------------------------------------------------------------
@@ -202,23 +200,6 @@ def model_scorer(model: Any, tokenizer: Any, cfg: RerankConfig) -> Callable[[str
     return score
 
 
-def distill_teacher(cfg: RerankConfig, device: str) -> Any:
-    """The teacher's model (fp32, frozen) when ``cfg.distill`` names one; it must read as much
-    as the student does, so that both score the same word pieces."""
-    if not cfg.distill:
-        return None
-    from ..models.cross_encoder import CrossEncoder, RerankerError
-
-    teacher = CrossEncoder(Path(cfg.distill), quantize=False)
-    if teacher.max_length != cfg.max_length:
-        raise RerankerError(
-            f"The teacher reads {teacher.max_length} word pieces and the student {cfg.max_length}",
-            hint=f"train with --max-length {teacher.max_length}",
-        )
-    teacher.load()
-    return teacher._model.to(device)
-
-
 def train(
     data_dir: Path,
     run_dir: Path,
@@ -237,7 +218,6 @@ def train(
     device = device_name()
     model, tokenizer = trainable_model(cfg)
     model.to(device)
-    teacher = distill_teacher(cfg, device)
     run_dir.mkdir(parents=True, exist_ok=True)
     usable = [r for r in train_rows if example(r, cfg, random.Random(0)) is not None]
     steps_per_epoch = max(1, len(usable) // cfg.batch)
@@ -286,13 +266,6 @@ def train(
         loss = torch.nn.functional.cross_entropy(
             logits, torch.zeros(len(groups), dtype=torch.long, device=device)
         )
-        if teacher is not None:
-            with torch.inference_mode():
-                target = teacher(**enc).view(len(groups), cfg.group).log_softmax(-1)
-            kl = torch.nn.functional.kl_div(
-                logits.log_softmax(-1), target.clone(), log_target=True, reduction="batchmean"
-            )
-            loss = (1 - cfg.distill_weight) * loss + cfg.distill_weight * kl
         optimizer_step(loss, params, opt, sched)
         step += 1
         losses.append(round(float(loss.detach()), 4))
