@@ -109,9 +109,9 @@ eval-reader: $(STAMP)
 
 # The cross-encoder reranker recipe: each training-article question of the six dev corpora (the four
 # SQuAD-Shifts sets, nq-wiki, coqa; never SQuAD v1.1 dev) searched as a turn searches, its right
-# passage against the hardest others of its hybrid top 30; LoRA r16 + a scoring head on the first 3
-# layers of the bundled all-MiniLM-L6-v2, 1.5 epochs on 2 CPU threads (about 30 min: 20 of them
-# training), exported into the package with its card (assistant/models/reranker/README.md).
+# passage against the hardest others of its hybrid top 30; LoRA r16 + a scoring head on all 6
+# layers of the bundled all-MiniLM-L6-v2, 1.5 epochs on 2 CPU threads (about an hour: 48 min of
+# it training), exported into the package with its card (assistant/models/reranker/README.md).
 RERANKER_DIR ?= build/reranker/recipe
 RERANKER_OUT := assistant/models/reranker
 DEV := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/openbook/datasets
@@ -120,6 +120,6 @@ reranker: $(STAMP)
 	$(BIN)/python bench/fetch_dev_corpora.py
 	$(BIN)/openbook finetune reranker --out $(RERANKER_DIR) --qa $(SQS)/new_wiki_v1.0.json \
 		--qa $(SQS)/nyt_v1.0.json --qa $(SQS)/reddit_v1.0.json --qa $(SQS)/amazon_reviews_v1.0.json \
-		--qa $(DEV)/nq-wiki --qa $(DEV)/coqa --per-set 1000 --held-out 300 --layers 3 --epochs 1.5 --lr 5e-4 --threads 2 --seed 0
+		--qa $(DEV)/nq-wiki --qa $(DEV)/coqa --per-set 1000 --held-out 300 --layers 6 --epochs 1.5 --lr 5e-4 --threads 2 --seed 0
 	mkdir -p $(RERANKER_OUT)
 	cp $(RERANKER_DIR)/openbook-reranker.safetensors $(RERANKER_DIR)/openbook-reranker.json $(RERANKER_OUT)/

@@ -27,7 +27,7 @@ from .common import AppContext, emit_json, err, json_option, pass_app, qa_sets_o
     "--held-out", type=int, default=300, show_default=True, help="Questions kept out (whole articles)."
 )
 @click.option(
-    "--layers", type=click.IntRange(1, 6), default=3, show_default=True, help="Layers of the base used."
+    "--layers", type=click.IntRange(1, 6), default=6, show_default=True, help="Layers of the base used."
 )
 @click.option("--epochs", type=float, default=1.0, show_default=True)
 @click.option("--max-steps", type=int, help="Stop after this many steps.")

@@ -38,7 +38,7 @@ HEAD = ["head"]
 
 @dataclass
 class RerankConfig:
-    layers: int = 3
+    layers: int = 6
     rank: int = 16
     alpha: int = 32
     lr: float = 3e-4
