@@ -10,10 +10,12 @@ import json
 
 import pytest
 
+from openbook.assistant.finetune import reranker as rr
 from openbook.assistant.models.cross_encoder import (
     CrossEncoder,
     blended,
     focus,
+    installed_reranker,
     resolve_reranker,
     shipped_reranker,
 )
@@ -80,6 +82,9 @@ def test_openbook_models_lists_the_reranker_with_its_lineage(capsys, overrides):
     assert code == 0, err
     reranker = next(f for f in json.loads(out)["fine_tuned"] if f["name"] == "openbook-reranker")
     assert "reranks its top 30 hits" in reranker["served_by"] and "LoRA r16" in reranker["lineage"]
+    ndcg = json.loads(shipped_reranker().with_suffix(".json").read_text())["training"]["val_ndcg10"]
+    figures = f"held-out nDCG@10 {ndcg['fused']:.3f} fused → {ndcg['exported']['int8']:.3f} reranked"
+    assert figures in reranker["lineage"], reranker["lineage"]
 
 
 @shipped
@@ -142,9 +147,43 @@ def test_a_tiny_training_run_gives_an_adapter_that_loads_and_scores(capsys, over
     assert model.max_length == 64  # read at run time as in training, from the card
     assert len(model.score("Which planet is red?", ["Mars is red.", "Tides follow the Moon."])) == 2
     assert "step 2/2" in err and "ETA" in err
+    # what --install compares: the order the run time gives, as the card records it
+    served = rr.served_ndcg(adapter, out / "data", threads=1)
+    assert served == pytest.approx(figures["exported"]["int8"], abs=1e-3)
     # --resume after the last step: nothing more to train, the same adapter comes out
     code, stdout, err = run(capsys, overrides, *args[:-1], "--resume", "--json")
     assert code == 0 and "Resuming at step 2/2" in err, err
+
+
+@shipped
+def test_install_keeps_the_reranker_in_force_unless_it_orders_no_worse(
+    capsys,
+    overrides,
+    squad,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+):
+    out = tmp_path / "rr"
+    args = ["finetune", "reranker", "--qa", str(squad), "--out", str(out), "--per-set", "40", "--held-out",
+            "2", "--max-steps", "1", "--layers", "1", "--threads", "1", "--install", "--json"]  # fmt: skip
+    compared = []
+
+    def theirs(adapter, data_dir, threads=None):  # the held-out figure of the reranker replaced
+        compared.append(adapter)
+        return figure
+
+    monkeypatch.setattr(rr, "served_ndcg", theirs)
+    figure = 1.01  # above anything the new one can score: refused, nothing installed
+    code, _out, err = run(capsys, overrides, *args)
+    assert code != 0 and "Not installed" in err and "(shipped)" in err, err
+    assert compared == [shipped_reranker()] and not installed_reranker().exists()
+    figure = -1.0  # below: installed, and searches use it
+    code, stdout, err = run(capsys, overrides, *args, "--resume")
+    assert code == 0, err
+    report = json.loads(stdout)
+    assert report["installed"] == str(installed_reranker()) and installed_reranker().exists()
+    assert report["replaces"] == {"reranker": str(shipped_reranker()), "val_ndcg10": -1.0}
+    assert resolve_reranker(True, None)[1].endswith("(yours, from openbook finetune reranker --install)")
 
 
 def test_squad_v1_dev_is_refused_by_name(capsys, overrides, tmp_path):

@@ -62,7 +62,8 @@ from .common import AppContext, emit_json, err, json_option, pass_app, qa_sets_o
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--install", is_flag=True, help="Use it for this user's searches (copied to the data folder) if it "
-    "does not lower held-out nDCG@10 below the fused order.",
+    "orders the held-out questions no worse than the reranker it replaces (yours, else the "
+    "shipped one) and the fused order.",
 )  # fmt: skip
 @json_option
 @pass_app
@@ -89,7 +90,7 @@ def finetune_reranker(
     from ..embeddings import make_embedder
     from ..errors import OpenbookError
     from ..finetune import reranker as rr
-    from ..models.cross_encoder import RERANKER_NAME, installed_reranker
+    from ..models.cross_encoder import RERANKER_NAME, installed_reranker, resolve_reranker
     from .rewriter_cmd import _library_source, _qa_sources
 
     data_dir, run_dir = out / "data", out / "run"
@@ -126,11 +127,19 @@ def finetune_reranker(
     report: dict[str, Any] = {"adapter": str(adapter), "training": card["training"]}
     if install:
         figures = card["training"]["val_ndcg10"]
-        if figures["exported"]["int8"] < figures["fused"]:
+        mine, bar, against = figures["exported"]["int8"], figures["fused"], "the fused order"
+        current, label = resolve_reranker(True, None)  # what it would replace: yours, else the shipped
+        if current is not None:
+            err(f"Held-out nDCG@10 with the reranker it would replace, {label}…")
+            theirs = rr.served_ndcg(current.adapter, data_dir, cfg.threads)
+            report["replaces"] = {"reranker": str(current.adapter), "val_ndcg10": theirs}
+            if theirs > bar:
+                bar, against = theirs, label
+        if mine < bar:
             raise OpenbookError(
-                f"Not installed: held-out nDCG@10 {figures['exported']['int8']:.4f} with it against "
-                f"{figures['fused']:.4f} without",
-                hint=f"the adapter stays in {adapter}; more questions (--per-set) may help",
+                f"Not installed: held-out nDCG@10 {mine:.4f} with it against {bar:.4f} with {against}",
+                hint=f"the adapter stays in {adapter}; more questions (--per-set) may help, or set "
+                "retrieval.reranker to that file to use it anyway",
             )
         target = installed_reranker()
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -138,4 +147,8 @@ def finetune_reranker(
         shutil.copyfile(adapter.with_suffix(".json"), target.with_suffix(".json"))
         report["installed"] = str(target)
         err(f"Installed: searches now rerank with {target}")
+        if settings.retrieval.reranker is not None:
+            err(f"retrieval.reranker = {settings.retrieval.reranker} is set, and wins over it")
+        if not settings.retrieval.rerank:
+            err("retrieval.rerank = false: set it to true for searches to use it")
     emit_json(report) if as_json else click.echo(json.dumps(report, indent=2))

@@ -176,6 +176,17 @@ def score_rows(
     return [score(r["question"], [c["text"] for c in r["candidates"]]) for r in rows]
 
 
+def served_ndcg(adapter: Path, data_dir: Path, threads: int | None = None) -> float:
+    """Held-out nDCG@10 of ``data_dir``'s questions in the order the run time gives them with
+    ``adapter``: int8 where torch has it, blended with the fused rank at its card's weight (what
+    ``export`` records as ``exported.int8`` for its own adapter)."""
+    from ..models.cross_encoder import CrossEncoder
+
+    enc = CrossEncoder(adapter, threads=threads, quantize=True)
+    rows = read_rows(data_dir / "val.jsonl")
+    return round(ndcg(rows, score_rows(enc.score, rows), prior=enc.prior), 4)
+
+
 # -- training -----------------------------------------------------------------------------------
 def trainable_model(cfg: RerankConfig) -> tuple[Any, Any]:
     from peft import LoraConfig, get_peft_model
