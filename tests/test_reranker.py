@@ -184,6 +184,10 @@ def test_install_keeps_the_reranker_in_force_unless_it_orders_no_worse(
     assert report["installed"] == str(installed_reranker()) and installed_reranker().exists()
     assert report["replaces"] == {"reranker": str(shipped_reranker()), "val_ndcg10": -1.0}
     assert resolve_reranker(True, None)[1].endswith("(yours, from openbook finetune reranker --install)")
+    # a reranker named in the settings still wins, and the command says so
+    monkeypatch.setenv("OPENBOOK_RETRIEVAL__RERANKER", str(shipped_reranker()))
+    code, _out, err = run(capsys, overrides, *args, "--resume")
+    assert code == 0 and "retrieval.reranker = " in err and "wins over it" in err, err
 
 
 def test_squad_v1_dev_is_refused_by_name(capsys, overrides, tmp_path):

@@ -146,9 +146,11 @@ def finetune_reranker(
         shutil.copyfile(adapter, target)
         shutil.copyfile(adapter.with_suffix(".json"), target.with_suffix(".json"))
         report["installed"] = str(target)
-        err(f"Installed: searches now rerank with {target}")
         if settings.retrieval.reranker is not None:
-            err(f"retrieval.reranker = {settings.retrieval.reranker} is set, and wins over it")
-        if not settings.retrieval.rerank:
-            err("retrieval.rerank = false: set it to true for searches to use it")
+            err(f"Installed at {target}; retrieval.reranker = {settings.retrieval.reranker} is set and "
+                "wins over it: unset it for searches to use this one")  # fmt: skip
+        elif not settings.retrieval.rerank:
+            err(f"Installed at {target}; retrieval.rerank = false: set it to true to rerank with it")
+        else:
+            err(f"Installed: searches now rerank with {target}")
     emit_json(report) if as_json else click.echo(json.dumps(report, indent=2))
