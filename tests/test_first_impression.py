@@ -83,3 +83,10 @@ def test_the_readmes_follow_up(turn):
     r = turn.ask(follow_up, session="first-impression")
     assert want in r.answer and "1997" not in r.answer, r.answer  # the launch date was the old miss
     assert r.support and r.supported, r.support
+
+
+def test_a_new_question_after_a_topic_is_not_read_as_about_it(turn):
+    # its "its" is the planet's own: once read as the last topic's ("… on Cassini–Huygens's side?")
+    turn.ask("Tell me about the Cassini mission", session="topic-then-new")
+    r = turn.ask("Which planet rotates on its side?", session="topic-then-new")
+    assert "Uranus" in r.answer, r.answer

@@ -44,6 +44,10 @@ def test_what_the_conversation_is_about(turns, subject):
         ("Is it bigger than Titan?", None),  # the question names the subject already
         ("When was it's orbit measured?", None),  # "it's": it is, or its?
         ("What are their moons?", None),  # only "it" and "its"
+        ("Which planet rotates on its side?", None),  # "its" is the planet's: it does the verb
+        ("Which moon is its largest?", "Which moon is Titan's largest?"),  # "is": not the moon's
+        ("What moons does it have?", "What moons does Titan have?"),
+        ("What is its orbit?", "What is Titan's orbit?"),
     ],
 )
 def test_it_is_read_only_where_nothing_in_the_question_is_what_it_means(question, read):

@@ -10,8 +10,9 @@ What "it" is: the subject of the last question when it asked for an overview ("T
 else the title of the document the last answer cited first. Only "it" and "its" are
 read, and only where nothing in the question itself could be what they mean: not after a noun
 phrase of its own ("How does a comet get its tail?"), not after a name ("What did Cassini find
-on it?"), not in "it is true / possible / likely …", and not when the question already names the
-subject.
+on it?"), not for "its" after a which-noun doing the question's verb ("Which planet rotates on
+its side?", where "What is its orbit?" and "Which moon is its largest?" are still read), not in
+"it is true / possible / likely …", and not when the question already names the subject.
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ IMPERSONAL = re.compile(
 )
 # before the pronoun, something the question itself may mean: "a comet", "the probe", a name
 OWN_ANTECEDENT = re.compile(r"\b(a|an|the|this|that|these|those|my|your|our)\s+\w+|\s[A-Z][\w’'–-]*", re.U)
+# "Which planet rotates on its side?": a which/what-noun that does the verb owns the "its" after it
+# (not when an auxiliary or "is" follows the noun: "Which moon is its largest?", "What moons does
+# it have?")
+AUXILIARY = r"is|are|was|were|be|been|does|do|did|has|have|had|can|could|will|would|should|may|might|must"
+_NOT_AUX = rf"(?!(?:{AUXILIARY})\b)\w+"
+WH_SUBJECT = re.compile(rf"^\s*(?:which|what|whose)\s+{_NOT_AUX}\s+{_NOT_AUX}", re.I)
 
 
 def conversation_subject(history: Sequence[Any]) -> str | None:
@@ -57,7 +64,10 @@ def resolve(question: str, subject: str | None) -> str | None:
     found = PRONOUN.search(question)
     if found is None:
         return None
-    if OWN_ANTECEDENT.search(question[: found.start()]):
+    before = question[: found.start()]
+    if OWN_ANTECEDENT.search(before):
+        return None
+    if found.group(1).lower() == "its" and WH_SUBJECT.match(before):
         return None
     named = set(tokenize(subject))
     if named and named <= set(tokenize(question)):
