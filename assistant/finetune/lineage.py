@@ -114,7 +114,8 @@ def summary_line(card: dict[str, Any]) -> str:
         f"data {data['sha256'][:12]}" if data.get("sha256") else "data unknown",
         f"{tr.get('examples')} examples, {tr.get('steps')} steps",
     ]
-    ndcg = (tr.get("val_ndcg10") or {}) if isinstance(tr.get("val_ndcg10"), dict) else {}
+    raw = tr.get("val_ndcg10")
+    ndcg = raw if isinstance(raw, dict) else {}
     served = ndcg.get("exported") or {}
     if served.get("int8") is not None and ndcg.get("fused") is not None:  # a reranker's card
         bits.append(f"held-out nDCG@10 {ndcg['fused']:.3f} fused → {served['int8']:.3f} reranked")
