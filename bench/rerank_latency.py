@@ -1,7 +1,7 @@
 """What reranking adds to a search: the reranker scoring a question's candidates, on CPU.
 
     .venv/bin/python bench/rerank_latency.py [--dataset FILE] [--questions 60] [--candidates 30]
-        [--threads 2] [--adapter FILE] [--fp32] [--json out.json]
+        [--threads 2] [--adapter FILE] [--precision auto|bf16|int8|fp32] [--json out.json]
 
 Each question of a SQuAD-style set is scored against ``--candidates`` of the set's paragraphs (its
 own and others: the length of real chunks, cut to the reranker's input by the same focus step as
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from openbook.assistant import paths
-from openbook.assistant.models.cross_encoder import CrossEncoder, shipped_reranker
+from openbook.assistant.models.cross_encoder import PRECISIONS, CrossEncoder, shipped_reranker
 
 DEFAULT = paths.cache_dir() / "datasets" / "squad_shifts" / "new_wiki_v1.0.json"
 
@@ -42,11 +42,11 @@ def main() -> None:
     ap.add_argument("--candidates", type=int, default=30)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--adapter", type=Path, default=shipped_reranker())
-    ap.add_argument("--fp32", action="store_true", help="without int8 quantisation")
+    ap.add_argument("--precision", choices=PRECISIONS, default="auto", help="as retrieval.rerank_precision")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     work = cases(args.dataset, args.questions, args.candidates)
-    model = CrossEncoder(args.adapter, threads=args.threads, quantize=not args.fp32)
+    model = CrossEncoder(args.adapter, threads=args.threads, precision=args.precision)
     t0 = time.perf_counter()
     model.load()
     load_s = time.perf_counter() - t0
@@ -61,7 +61,7 @@ def main() -> None:
         "adapter": args.adapter.name,
         "layers": model.layers,
         "max_length": model.max_length,
-        "int8": model.int8,
+        "precision": model.precision,
         "threads": args.threads,
         "questions": len(times),
         "candidates": args.candidates,

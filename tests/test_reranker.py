@@ -13,10 +13,13 @@ import pytest
 from openbook.assistant.finetune import reranker as rr
 from openbook.assistant.models.cross_encoder import (
     CrossEncoder,
+    RerankerError,
     blended,
     focus,
     installed_reranker,
+    native_bf16,
     resolve_reranker,
+    resolved,
     shipped_reranker,
 )
 from openbook.assistant.retrieval.fusion import keep_anchor
@@ -77,6 +80,27 @@ def test_the_shipped_reranker_loads_offline_and_orders_a_relevant_passage_first(
 
 
 @shipped
+def test_each_precision_scores_close_to_fp32_and_auto_is_bf16_only_where_the_cpu_computes_it():
+    question = "Why is Venus so hot?"
+    passages = [
+        "The Amazon river carries more water than any other river and drains much of Brazil.",
+        "Venus is the hottest planet because its thick carbon dioxide atmosphere traps heat.",
+        "Venus is the second planet from the Sun and is nearly the same size as Earth.",
+    ]
+    exact = CrossEncoder(shipped_reranker(), precision="fp32").score(question, passages)
+    for precision, within in (("bf16", 0.5), ("int8", 4.0)):  # measured: 0.16 and 2.95 at most
+        model = CrossEncoder(shipped_reranker(), precision=precision)
+        scores = model.score(question, passages)
+        assert model.precision in (precision, "fp32")  # fp32 only where torch has no int8 kernels
+        drift = max(abs(a - b) for a, b in zip(scores, exact, strict=True))
+        assert drift <= within, (precision, scores, exact)
+        assert scores.index(max(scores)) == exact.index(max(exact)) == 1
+    assert resolved("auto") == "int8" and native_bf16() in (True, False)
+    with pytest.raises(RerankerError, match="rerank_precision"):
+        resolved("fp8")
+
+
+@shipped
 def test_openbook_models_lists_the_reranker_with_its_lineage(capsys, overrides):
     code, out, err = run(capsys, overrides, "models", "--json")
     assert code == 0, err
@@ -119,7 +143,8 @@ def test_search_and_the_trace_show_the_reranker_s_scores(capsys, overrides, corp
     trace_id = json.loads(out)["trace_id"]
     code, out, err = run(capsys, overrides, "traces", "show", str(trace_id))
     assert code == 0, err
-    assert "reranked the top 30 fused hits with openbook-reranker.safetensors (shipped" in out
+    assert "reranked the top 30 fused hits with openbook-reranker.safetensors (shipped)" in out
+    assert f"(shipped), {resolved('auto')}, blended with the fused order" in out  # its precision
     assert "rerank +" in out or "rerank -" in out
 
 
@@ -143,7 +168,7 @@ def test_a_tiny_training_run_gives_an_adapter_that_loads_and_scores(capsys, over
     # the exported fp32 adapter scores as the trained peft model did: the merge is the training's
     assert figures["exported"]["fp32_alone"] == pytest.approx(figures["trained"], abs=1e-3)
     adapter = out / "openbook-reranker.safetensors"
-    model = CrossEncoder(adapter, quantize=False)
+    model = CrossEncoder(adapter, precision="fp32")
     assert model.max_length == 64  # read at run time as in training, from the card
     assert len(model.score("Which planet is red?", ["Mars is red.", "Tides follow the Moon."])) == 2
     assert "step 2/2" in err and "ETA" in err

@@ -182,7 +182,7 @@ def served_ndcg(adapter: Path, data_dir: Path, threads: int | None = None) -> fl
     ``export`` records as ``exported.int8`` for its own adapter)."""
     from ..models.cross_encoder import CrossEncoder
 
-    enc = CrossEncoder(adapter, threads=threads, quantize=True)
+    enc = CrossEncoder(adapter, threads=threads, precision="int8")
     rows = read_rows(data_dir / "val.jsonl")
     return round(ndcg(rows, score_rows(enc.score, rows), prior=enc.prior), 4)
 
@@ -365,8 +365,8 @@ def export(
     out.with_suffix(".json").write_text(json.dumps(card, indent=2))
     val_rows = read_rows(data_dir / "val.jsonl")
     scores = {}
-    for label, quantize in (("int8", True), ("fp32", False)):
-        enc = CrossEncoder(out, threads=cfg.threads, quantize=quantize)
+    for label in ("int8", "fp32"):
+        enc = CrossEncoder(out, threads=cfg.threads, precision=label)
         say(f"Held-out nDCG@10 with the exported adapter ({label})…")
         scores[label] = score_rows(enc.score, val_rows)
     # The fused order's weight in the run time's order: the best on the held-out rows, as served

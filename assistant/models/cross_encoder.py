@@ -6,9 +6,11 @@ An adapter file (safetensors) holds, per adapted linear layer of the transformer
 factors ``<module>.lora_A`` / ``<module>.lora_B``, and the head's weights under ``head.``; its
 card (``<name>.json``, as the reader's) says how many layers of the base it runs on, the LoRA
 scale and the input length. At load the factors are merged into the base weights (W + s·B·A),
-so scoring costs what the bare model costs, and the linear layers run in int8 (dynamic
-quantisation, one scale per output row: closer to fp32 than one per matrix at the same speed)
-when torch offers it; the card records the validation figures with and without.
+so scoring costs what the bare model costs. It then computes in the precision ``precision``
+names: int8 (``auto``; dynamic quantisation of the linear layers, one scale per output row),
+falling back to fp32 where torch has no int8 kernels; or bf16, for a CPU that computes bfloat16
+in hardware (AVX-512 BF16 or AMX), within 0.2 of fp32's scores (docs/benchmarks.md,
+"Reranking"). The card records the validation figures in int8 and fp32.
 
 A passage longer than the input is cut to its sentences that share the most words with the
 question (``focus``), the same way in training and at run time. torch and transformers are
@@ -89,10 +91,40 @@ class RerankerError(OpenbookError):
     pass
 
 
+PRECISIONS = ("auto", "bf16", "int8", "fp32")
+
+
+def native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 in hardware (AVX-512 BF16 or AMX tiles), as torch
+    reports it; without it bf16 is emulated and slower than int8."""
+    import torch
+
+    for check in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        supported = getattr(torch.cpu, check, None)  # private helpers: absent in some builds
+        try:
+            if supported is not None and supported():
+                return True
+        except RuntimeError:
+            continue
+    return False
+
+
+def resolved(precision: str) -> str:
+    """The precision ``auto`` stands for on this machine; any other is itself."""
+    if precision not in PRECISIONS:
+        raise RerankerError(
+            f"Unknown reranker precision {precision!r}",
+            hint=f"set retrieval.rerank_precision to one of {', '.join(PRECISIONS)}",
+        )
+    if precision != "auto":
+        return precision
+    return "int8"  # bf16 where native_bf16(), once measured: bench/figures/rerank/bf16/rule.txt
+
+
 class CrossEncoder:
     """``score(question, passages) -> logits``, higher = more relevant."""
 
-    def __init__(self, adapter: Path, threads: int | None = None, quantize: bool = True) -> None:
+    def __init__(self, adapter: Path, threads: int | None = None, precision: str = "auto") -> None:
         self.adapter = Path(adapter)
         card = read(self.adapter)
         if not self.adapter.exists() or card is None:
@@ -107,8 +139,8 @@ class CrossEncoder:
         self.max_length = int(cfg["max_length"])
         self.prior = float(cfg.get("prior", PRIOR))  # chosen on held-out questions at export
         self.threads = threads
-        self.quantize = quantize
-        self.int8 = False
+        self.asked = precision
+        self.precision = "(not loaded)"  # what it computes in, once loaded
         self._model: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()
@@ -120,8 +152,8 @@ class CrossEncoder:
     def load(self) -> None:
         with self._lock:
             if self._model is None:
-                self._model, self._tokenizer, self.int8 = load_model(
-                    self.adapter, self.layers, self.scale, self.quantize, self.threads
+                self._model, self._tokenizer, self.precision = load_model(
+                    self.adapter, self.layers, self.scale, resolved(self.asked), self.threads
                 )
 
     def score(self, question: str, passages: Sequence[str], batch: int = 32) -> list[float]:
@@ -217,9 +249,10 @@ def apply_adapter(model: Any, tensors: dict[str, Any], scale: float) -> None:
 
 
 def load_model(
-    adapter: Path, layers: int, scale: float, quantize: bool, threads: int | None
-) -> tuple[Any, Any, bool]:
-    """(model, tokenizer, whether its linear layers run in int8)."""
+    adapter: Path, layers: int, scale: float, precision: str, threads: int | None
+) -> tuple[Any, Any, str]:
+    """(model, tokenizer, the precision it computes in: ``precision``, or fp32 where torch has
+    no int8 kernels)."""
     import torch
     from safetensors.torch import load_file
 
@@ -228,7 +261,9 @@ def load_model(
     model, tokenizer = base_model(layers)
     apply_adapter(model, load_file(str(adapter)), scale)
     model.eval()
-    if quantize and hasattr(torch, "ao"):
+    if precision == "bf16":
+        return model.to(torch.bfloat16), tokenizer, "bf16"
+    if precision == "int8" and hasattr(torch, "ao"):
         try:
             import warnings
 
@@ -236,28 +271,32 @@ def load_model(
                 warnings.simplefilter("ignore")
                 per_row = torch.ao.quantization.per_channel_dynamic_qconfig
                 model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear: per_row})
-            return model, tokenizer, True
+            return model, tokenizer, "int8"
         except (RuntimeError, AttributeError):  # no int8 kernels on this machine: fp32
             pass
-    return model, tokenizer, False
+    return model, tokenizer, "fp32"
 
 
-_LOADED: dict[tuple[str, bool], CrossEncoder] = {}
+_LOADED: dict[tuple[str, str], CrossEncoder] = {}
 _LOADED_LOCK = threading.Lock()
 
 
-def shared(adapter: Path, quantize: bool = True) -> CrossEncoder:
-    """One reranker per adapter file per process (its weights load once, on first use)."""
-    key = (str(Path(adapter).resolve()), quantize)
+def shared(adapter: Path, precision: str = "auto") -> CrossEncoder:
+    """One reranker per adapter file and precision per process (its weights load once, on
+    first use)."""
+    key = (str(Path(adapter).resolve()), precision)
     with _LOADED_LOCK:
         if key not in _LOADED:
-            _LOADED[key] = CrossEncoder(adapter, quantize=quantize)
+            _LOADED[key] = CrossEncoder(adapter, precision=precision)
         return _LOADED[key]
 
 
-def resolve_reranker(rerank: bool, setting: Path | None) -> tuple[CrossEncoder | None, str]:
+def resolve_reranker(
+    rerank: bool, setting: Path | None, precision: str = "auto"
+) -> tuple[CrossEncoder | None, str]:
     """The reranker in force and why: the ``retrieval.reranker`` file, else the user's installed
-    one, else the shipped one; None with the reason when off or absent."""
+    one, else the shipped one, computing in ``precision``; None with the reason when off or
+    absent."""
     if not rerank:
         return None, "off (retrieval.rerank = false)"
     if setting is not None:
@@ -268,4 +307,4 @@ def resolve_reranker(rerank: bool, setting: Path | None) -> tuple[CrossEncoder |
         path, whose = shipped_reranker(), "shipped"
     if not path.exists() or read(path) is None:
         return None, f"off: no reranker at {path} (and its .json card)"
-    return shared(path), f"{path.name} ({whose})"
+    return shared(path, precision), f"{path.name} ({whose})"

@@ -69,7 +69,9 @@ class Retriever:
         self.loads = 0
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # query text -> embedding
         self._vectors_lock = threading.Lock()
-        self.reranker, self.reranker_label = resolve_reranker(settings.rerank, settings.reranker)
+        self.reranker, self.reranker_label = resolve_reranker(
+            settings.rerank, settings.reranker, settings.rerank_precision
+        )
 
     def warm(self, index: bool = True) -> None:
         """Load what a first search would, so that the first question does not wait for it: the
@@ -384,6 +386,6 @@ class Retriever:
             return f"reranker: {self.reranker_label}"
         return (
             f"reranked the top {self.settings.rerank_candidates} fused hits with "
-            f"{self.reranker_label}{', int8' if self.reranker.int8 else ''}, blended with the "
+            f"{self.reranker_label}, {self.reranker.precision}, blended with the "
             f"fused order at weight {self.prior():g}"
         )
