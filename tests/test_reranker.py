@@ -106,12 +106,12 @@ def test_openbook_models_lists_the_reranker_with_its_lineage(capsys, overrides):
     assert code == 0, err
     reranker = next(f for f in json.loads(out)["fine_tuned"] if f["name"] == "openbook-reranker")
     assert "reranks its top 30 hits" in reranker["served_by"] and "LoRA r16" in reranker["lineage"]
+    assert reranker["served_by"].endswith(f"in {resolved('auto')}")  # the precision it computes in
     ndcg = json.loads(shipped_reranker().with_suffix(".json").read_text())["training"]["val_ndcg10"]
     figures = f"held-out nDCG@10 {ndcg['fused']:.3f} fused → {ndcg['exported']['int8']:.3f} reranked"
     assert figures in reranker["lineage"], reranker["lineage"]
 
 
-@shipped
 @shipped
 def test_warming_up_loads_the_reranker_so_the_first_question_does_not_wait(
     monkeypatch, store, embedder, settings

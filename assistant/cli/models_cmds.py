@@ -93,7 +93,7 @@ def fine_tuned(settings: Settings, ollama_models: list[str] | None) -> list[dict
         lora = settings.models.for_role(role).lora
         if lora is not None:
             adapters.setdefault(lora.stem, lora)
-    from ..models.cross_encoder import RERANKER_NAME, installed_reranker, shipped_reranker
+    from ..models.cross_encoder import RERANKER_NAME, installed_reranker, resolved, shipped_reranker
 
     s = settings.retrieval
     adapters[RERANKER_NAME] = s.reranker or (
@@ -106,7 +106,7 @@ def fine_tuned(settings: Settings, ollama_models: list[str] | None) -> list[dict
             layers = ((card or {}).get("config") or {}).get("layers")
             served = (
                 f"in-process: the retrieve step reranks its top {s.rerank_candidates} hits with "
-                f"{path.name} on {layers} layers of all-MiniLM-L6-v2"
+                f"{path.name} on {layers} layers of all-MiniLM-L6-v2, in {resolved(s.rerank_precision)}"
                 if s.rerank and path.exists()
                 else "off (retrieval.rerank = false)"
                 if not s.rerank

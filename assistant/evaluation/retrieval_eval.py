@@ -154,6 +154,7 @@ def evaluate(
             "ef_search": s.ef_search,
             "reranker": retriever.reranker_label,
             "rerank_candidates": s.rerank_candidates,
+            "rerank_precision": retriever.reranker.precision if retriever.reranker else None,
             "rerank_margin": s.rerank_margin,
         },
         "metrics": {m: {name: round(v / n, 4) for name, v in sums[m].items()} for m in modes},
