@@ -235,8 +235,8 @@ class RetrievalSettings(_Section):
     rerank_precision: Literal["auto", "bf16", "int8", "fp32"] = Field(
         "auto",
         description="What the reranker computes in: auto = int8 (fp32 where torch lacks the "
-        "kernels); bf16 is faster on a CPU that computes it natively (AVX-512 BF16, AMX); fp32 is "
-        "exact and slowest.",
+        "kernels); bf16 is a little faster on a CPU that computes it natively (AVX-512 BF16, AMX) "
+        "and slower elsewhere; fp32 is exact and slowest.",
         json_schema_extra=EXPERT,
     )
     rerank_prior: float | None = Field(

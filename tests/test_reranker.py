@@ -91,11 +91,13 @@ def test_each_precision_scores_close_to_fp32_and_auto_is_bf16_only_where_the_cpu
     for precision, within in (("bf16", 0.5), ("int8", 4.0)):  # measured: 0.16 and 2.95 at most
         model = CrossEncoder(shipped_reranker(), precision=precision)
         scores = model.score(question, passages)
-        assert model.precision in (precision, "fp32")  # fp32 only where torch has no int8 kernels
+        # fp32 only where torch has no int8 kernels; bf16 says when this CPU only emulates it
+        expected = {"int8": ("int8", "fp32"), "bf16": ("bf16" if native_bf16() else "bf16 (emulated)",)}
+        assert model.precision in expected[precision]
         drift = max(abs(a - b) for a, b in zip(scores, exact, strict=True))
         assert drift <= within, (precision, scores, exact)
         assert scores.index(max(scores)) == exact.index(max(exact)) == 1
-    assert resolved("auto") == "int8" and native_bf16() in (True, False)
+    assert resolved("auto") == "int8"  # bf16 measured and not adopted (docs/benchmarks.md)
     with pytest.raises(RerankerError, match="rerank_precision"):
         resolved("fp8")
 

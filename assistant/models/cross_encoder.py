@@ -8,9 +8,10 @@ card (``<name>.json``, as the reader's) says how many layers of the base it runs
 scale and the input length. At load the factors are merged into the base weights (W + s·B·A),
 so scoring costs what the bare model costs. It then computes in the precision ``precision``
 names: int8 (``auto``; dynamic quantisation of the linear layers, one scale per output row),
-falling back to fp32 where torch has no int8 kernels; or bf16, for a CPU that computes bfloat16
-in hardware (AVX-512 BF16 or AMX), within 0.2 of fp32's scores (docs/benchmarks.md,
-"Reranking"). The card records the validation figures in int8 and fp32.
+falling back to fp32 where torch has no int8 kernels; or bf16, within 0.2 of fp32's scores and
+a little faster than int8 on a CPU that computes it in hardware (AVX-512 BF16 or AMX), but not
+better on every dev corpus, so not the default (docs/benchmarks.md, "Reranking"). The card
+records the validation figures in int8 and fp32.
 
 A passage longer than the input is cut to its sentences that share the most words with the
 question (``focus``), the same way in training and at run time. torch and transformers are
@@ -118,7 +119,7 @@ def resolved(precision: str) -> str:
         )
     if precision != "auto":
         return precision
-    return "int8"  # bf16 where native_bf16(), once measured: bench/figures/rerank/bf16/rule.txt
+    return "int8"  # bf16, even where the CPU computes it, measured and not adopted (benchmarks)
 
 
 class CrossEncoder:
@@ -251,8 +252,8 @@ def apply_adapter(model: Any, tensors: dict[str, Any], scale: float) -> None:
 def load_model(
     adapter: Path, layers: int, scale: float, precision: str, threads: int | None
 ) -> tuple[Any, Any, str]:
-    """(model, tokenizer, the precision it computes in: ``precision``, or fp32 where torch has
-    no int8 kernels)."""
+    """(model, tokenizer, the precision it computes in: ``precision``, fp32 where torch has no
+    int8 kernels, "bf16 (emulated)" where the CPU does not compute bf16)."""
     import torch
     from safetensors.torch import load_file
 
@@ -261,8 +262,8 @@ def load_model(
     model, tokenizer = base_model(layers)
     apply_adapter(model, load_file(str(adapter)), scale)
     model.eval()
-    if precision == "bf16":
-        return model.to(torch.bfloat16), tokenizer, "bf16"
+    if precision == "bf16":  # emulated, and slower than int8, where the CPU lacks it
+        return model.to(torch.bfloat16), tokenizer, "bf16" if native_bf16() else "bf16 (emulated)"
     if precision == "int8" and hasattr(torch, "ao"):
         try:
             import warnings
