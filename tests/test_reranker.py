@@ -80,7 +80,7 @@ def test_the_shipped_reranker_loads_offline_and_orders_a_relevant_passage_first(
 
 
 @shipped
-def test_each_precision_scores_close_to_fp32_and_auto_is_bf16_only_where_the_cpu_computes_it():
+def test_each_precision_scores_close_to_fp32_auto_is_int8_and_bf16_says_when_it_is_emulated():
     question = "Why is Venus so hot?"
     passages = [
         "The Amazon river carries more water than any other river and drains much of Brazil.",
