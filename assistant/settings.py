@@ -40,6 +40,7 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+RerankPrecision = Literal["auto", "bf16", "int8", "fp32"]  # what the reranker computes in
 EXPERT: JsonDict = {"expert": True}  # json_schema_extra of a setting kept for experts (docs/design.md)
 
 
@@ -232,7 +233,7 @@ class RetrievalSettings(_Section):
     rerank_candidates: int = Field(
         30, ge=2, le=200, description="Fused hits the reranker orders.", json_schema_extra=EXPERT
     )
-    rerank_precision: Literal["auto", "bf16", "int8", "fp32"] = Field(
+    rerank_precision: RerankPrecision = Field(
         "auto",
         description="What the reranker computes in: auto = int8 (fp32 where torch lacks the "
         "kernels); bf16 is a little faster on a CPU that computes it natively (AVX-512 BF16, AMX) "

@@ -25,11 +25,12 @@ import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from openbook.agents.kit.words import tokenize
 
 from ..errors import OpenbookError
+from ..settings import RerankPrecision
 from .cards import read
 
 RERANKER_NAME = "openbook-reranker"
@@ -92,7 +93,7 @@ class RerankerError(OpenbookError):
     pass
 
 
-PRECISIONS = ("auto", "bf16", "int8", "fp32")
+PRECISIONS: tuple[str, ...] = get_args(RerankPrecision)
 
 
 def native_bf16() -> bool:
